@@ -1,0 +1,427 @@
+//! The HTTP face of the fake AWS endpoint: one axum [`app`] serving every AWS service on `/`
+//! (routed by the SigV4 credential scope), and the admin API under `/_cloudbox/`:
+//!
+//! | route | what |
+//! |---|---|
+//! | `GET /_cloudbox/health` | `{"status":"ok"}` |
+//! | `GET /_cloudbox/clock` | the simulation time |
+//! | `POST /_cloudbox/clock/advance?by=90s` | moves the clock (state changes fire at their times) |
+//! | `POST /_cloudbox/reset` | forgets every resource of every account and region |
+//! | `GET /_cloudbox/state` | a JSON summary of every region's resources |
+//!
+//! Handlers are thin: collect the parameters, find the service and operation, call the codec and
+//! the service. Only the codecs render errors.
+
+use crate::ec2::catalog;
+use crate::ec2::Ec2Service;
+use crate::error::{AwsError, Code};
+use crate::protocol::params::ParamNode;
+use crate::protocol::{ec2 as ec2_codec, model, sigv4};
+use axum::body::Bytes;
+use axum::extract::{Query, State};
+use axum::http::{header, HeaderMap, HeaderValue, Method, StatusCode, Uri};
+use axum::response::{IntoResponse, Response};
+use axum::routing::{get, post};
+use axum::{Json, Router};
+use cloudbox_sim::{Clock, IdGen};
+use parking_lot::Mutex;
+use serde_json::{json, Value};
+use std::collections::HashMap;
+use std::future::Future;
+use std::sync::Arc;
+use std::time::Duration;
+
+/// Shared state of the endpoint. Cheap to clone.
+#[derive(Clone, Debug)]
+pub struct AwsState {
+    inner: Arc<Inner>,
+}
+
+#[derive(Debug)]
+struct Inner {
+    clock: Clock,
+    ec2: Ec2Service,
+    request_ids: Mutex<IdGen>,
+}
+
+impl AwsState {
+    /// A fresh endpoint on a clock, with a seed for every id it hands out.
+    pub fn new(clock: Clock, seed: u64) -> AwsState {
+        AwsState {
+            inner: Arc::new(Inner {
+                ec2: Ec2Service::new(clock.clone(), seed),
+                clock,
+                request_ids: Mutex::new(IdGen::derived(seed, "request-ids")),
+            }),
+        }
+    }
+    /// The simulation clock.
+    pub fn clock(&self) -> &Clock {
+        &self.inner.clock
+    }
+    /// The EC2 service.
+    pub fn ec2(&self) -> &Ec2Service {
+        &self.inner.ec2
+    }
+    fn request_id(&self) -> String {
+        self.inner.request_ids.lock().uuid()
+    }
+}
+
+/// The router: AWS services on `/`, admin API under `/_cloudbox/`.
+pub fn app(state: AwsState) -> Router {
+    Router::new()
+        .route("/_cloudbox/health", get(health))
+        .route("/_cloudbox/clock", get(clock_now))
+        .route("/_cloudbox/clock/advance", post(clock_advance))
+        .route("/_cloudbox/reset", post(reset))
+        .route("/_cloudbox/state", get(state_dump))
+        .fallback(aws_request)
+        .with_state(state)
+}
+
+/// Serves the app on a bound listener until `shutdown` completes.
+pub async fn serve(
+    listener: tokio::net::TcpListener,
+    state: AwsState,
+    shutdown: impl Future<Output = ()> + Send + 'static,
+) -> std::io::Result<()> {
+    // Load the service model before the first request so that call is answered at once.
+    let _ = model::ec2();
+    let _ = catalog::instance_types();
+    axum::serve(listener, app(state))
+        .with_graceful_shutdown(shutdown)
+        .await
+}
+
+async fn health() -> Json<Value> {
+    Json(json!({"status": "ok", "services": ["ec2"]}))
+}
+
+async fn clock_now(State(s): State<AwsState>) -> Json<Value> {
+    let now = s.clock().now();
+    Json(
+        json!({"now": now.to_iso8601_millis(), "epochMillis": now.as_millis(), "manual": s.clock().is_manual(), "timeScale": s.clock().scale()}),
+    )
+}
+
+/// Parses `90s`, `5m`, `1h`, `250ms`, `2d`.
+pub fn parse_duration(s: &str) -> Option<Duration> {
+    let s = s.trim();
+    let split = s.find(|c: char| !c.is_ascii_digit() && c != '.')?;
+    let (num, unit) = s.split_at(split);
+    let n: f64 = num.parse().ok()?;
+    let secs = match unit {
+        "ms" => n / 1000.0,
+        "s" => n,
+        "m" => n * 60.0,
+        "h" => n * 3600.0,
+        "d" => n * 86400.0,
+        _ => return None,
+    };
+    (secs.is_finite() && secs >= 0.0).then(|| Duration::from_secs_f64(secs))
+}
+
+async fn clock_advance(
+    State(s): State<AwsState>,
+    Query(q): Query<HashMap<String, String>>,
+) -> Response {
+    let Some(d) = q.get("by").and_then(|v| parse_duration(v)) else {
+        return (
+            StatusCode::BAD_REQUEST,
+            Json(json!({"error": "query parameter 'by' must be a duration such as 90s, 5m, 1h"})),
+        )
+            .into_response();
+    };
+    s.clock().advance(d);
+    clock_now(State(s)).await.into_response()
+}
+
+async fn reset(State(s): State<AwsState>) -> Json<Value> {
+    s.ec2().reset();
+    Json(json!({"reset": true}))
+}
+
+async fn state_dump(State(s): State<AwsState>) -> Json<Value> {
+    let now = s.clock().now();
+    let mut out = Vec::new();
+    for ((account, region), st) in s.ec2().all_states() {
+        let mut st = st.lock();
+        st.settle(now);
+        out.push(crate::ec2::summary(&st, &account, region));
+    }
+    Json(json!({"now": now.to_iso8601_millis(), "ec2": out}))
+}
+
+fn xml_response(status: u16, body: String, request_id: &str) -> Response {
+    let mut resp = (
+        StatusCode::from_u16(status).unwrap_or(StatusCode::BAD_REQUEST),
+        body,
+    )
+        .into_response();
+    let h = resp.headers_mut();
+    h.insert(
+        header::CONTENT_TYPE,
+        HeaderValue::from_static("text/xml;charset=UTF-8"),
+    );
+    if let Ok(v) = HeaderValue::from_str(request_id) {
+        h.insert("x-amzn-RequestId", v);
+    }
+    resp
+}
+
+/// A query-protocol error envelope, for requests that name a service cloudbox does not serve.
+fn query_error(code: &str, message: &str, request_id: &str, status: u16) -> Response {
+    let mut body = String::from("<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n<ErrorResponse><Error><Type>Sender</Type><Code>");
+    crate::protocol::xml::escape(&mut body, code);
+    body.push_str("</Code><Message>");
+    crate::protocol::xml::escape(&mut body, message);
+    body.push_str("</Message></Error><RequestId>");
+    body.push_str(request_id);
+    body.push_str("</RequestId></ErrorResponse>");
+    xml_response(status, body, request_id)
+}
+
+async fn aws_request(
+    State(s): State<AwsState>,
+    method: Method,
+    uri: Uri,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Response {
+    let request_id = s.request_id();
+    let ec2_error = |e: AwsError| {
+        xml_response(
+            e.status(),
+            ec2_codec::serialize_error(&e, &request_id),
+            &request_id,
+        )
+    };
+    if method != Method::POST && method != Method::GET {
+        return ec2_error(AwsError::new(
+            Code::InvalidAction,
+            format!("The HTTP method {method} is not supported."),
+        ));
+    }
+    let mut pairs: Vec<(String, String)> = uri
+        .query()
+        .map(|q| form_urlencoded::parse(q.as_bytes()).into_owned().collect())
+        .unwrap_or_default();
+    if method == Method::POST && !body.is_empty() {
+        pairs.extend(form_urlencoded::parse(&body).into_owned());
+    }
+    let scope = headers
+        .get(header::AUTHORIZATION)
+        .and_then(|v| v.to_str().ok())
+        .and_then(sigv4::from_authorization)
+        .or_else(|| {
+            pairs
+                .iter()
+                .find(|(k, _)| k == "X-Amz-Credential")
+                .and_then(|(_, v)| sigv4::from_credential(v))
+        });
+    let Some(scope) = scope else {
+        return ec2_error(AwsError::new(
+            Code::MissingAuthenticationToken,
+            "Request is missing Authentication Token",
+        ));
+    };
+    let Some(region) = catalog::region(&scope.region) else {
+        return ec2_error(AwsError::new(
+            Code::AuthFailure,
+            format!(
+                "Credential should be scoped to a valid region, not '{}'.",
+                scope.region
+            ),
+        ));
+    };
+    let account = sigv4::account_for(&scope.access_key);
+    match scope.service.as_str() {
+        "ec2" => {
+            let params = ParamNode::from_pairs(pairs.iter().map(|(k, v)| (k.as_str(), v.as_str())));
+            match call_ec2(&s, &account, region, &params) {
+                Ok((op, out)) => {
+                    let m = model::ec2();
+                    match m.operations.get(&op) {
+                        Some(o) => xml_response(
+                            200,
+                            ec2_codec::serialize(m, o, &out, &request_id),
+                            &request_id,
+                        ),
+                        None => ec2_error(AwsError::new(
+                            Code::InvalidAction,
+                            format!("The action {op} is not valid for this web service."),
+                        )),
+                    }
+                }
+                Err(e) => ec2_error(e),
+            }
+        }
+        other => query_error(
+            "InvalidAction",
+            &format!("The service '{other}' is not served by cloudbox yet."),
+            &request_id,
+            400,
+        ),
+    }
+}
+
+fn call_ec2(
+    s: &AwsState,
+    account: &str,
+    region: &'static catalog::Region,
+    params: &ParamNode,
+) -> Result<(String, Value), AwsError> {
+    let action = params
+        .children
+        .get("Action")
+        .and_then(|n| n.value.as_deref())
+        .ok_or_else(|| {
+            AwsError::new(
+                Code::MissingAction,
+                "The request must contain the parameter Action",
+            )
+        })?;
+    let m = model::ec2();
+    let op = m.operations.get(action).ok_or_else(|| {
+        AwsError::new(
+            Code::InvalidAction,
+            format!("The action {action} is not valid for this web service."),
+        )
+    })?;
+    if crate::ec2::operation(action).is_none() {
+        return Err(AwsError::not_implemented("EC2", action));
+    }
+    if let Some(v) = params
+        .children
+        .get("Version")
+        .and_then(|n| n.value.as_deref())
+    {
+        if v != m.api_version {
+            return Err(AwsError::new(
+                Code::InvalidParameterValue,
+                format!(
+                    "Invalid API version {v}; cloudbox serves EC2 API {}.",
+                    m.api_version
+                ),
+            ));
+        }
+    }
+    let input = ec2_codec::parse(m, op, params)?;
+    let out = s.ec2().call(account, region, action, &input)?;
+    Ok((action.to_string(), out))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use http_body_util::BodyExt;
+    use tower::ServiceExt;
+
+    async fn send(app: Router, body: &str, auth: Option<&str>) -> (StatusCode, String) {
+        let mut req = axum::http::Request::post("/")
+            .header("content-type", "application/x-www-form-urlencoded");
+        if let Some(a) = auth {
+            req = req.header("authorization", a);
+        }
+        let resp = app
+            .oneshot(
+                req.body(axum::body::Body::from(body.to_string()))
+                    .expect("request"),
+            )
+            .await
+            .expect("response");
+        let status = resp.status();
+        let bytes = resp.into_body().collect().await.expect("body").to_bytes();
+        (status, String::from_utf8_lossy(&bytes).into_owned())
+    }
+
+    const AUTH: &str = "AWS4-HMAC-SHA256 Credential=AKIDEXAMPLE/20260101/us-east-1/ec2/aws4_request, SignedHeaders=host, Signature=x";
+
+    #[tokio::test]
+    async fn protocol_errors_are_shaped_like_ec2() {
+        let app = app(AwsState::new(Clock::manual(), 1));
+        let (status, body) =
+            send(app.clone(), "Action=DescribeVpcs&Version=2016-11-15", None).await;
+        assert_eq!(status, 403);
+        assert!(
+            body.contains("<Code>MissingAuthenticationToken</Code>"),
+            "{body}"
+        );
+        let (status, body) = send(
+            app.clone(),
+            "Action=Frobnicate&Version=2016-11-15",
+            Some(AUTH),
+        )
+        .await;
+        assert_eq!(status, 400);
+        assert!(
+            body.contains("<Response><Errors><Error><Code>InvalidAction</Code>"),
+            "{body}"
+        );
+        assert!(body.contains("<RequestID>"), "{body}");
+        let (status, body) = send(
+            app.clone(),
+            "Action=CreateFleet&Version=2016-11-15",
+            Some(AUTH),
+        )
+        .await;
+        assert_eq!(status, 400);
+        assert!(
+            body.contains("UnsupportedOperation") && body.contains("CreateFleet"),
+            "{body}"
+        );
+        let (_, body) = send(app.clone(), "Version=2016-11-15", Some(AUTH)).await;
+        assert!(body.contains("MissingAction"), "{body}");
+        let bad_region = AUTH.replace("us-east-1", "mars-north-1");
+        let (status, body) = send(
+            app.clone(),
+            "Action=DescribeVpcs&Version=2016-11-15",
+            Some(&bad_region),
+        )
+        .await;
+        assert_eq!(status, 401);
+        assert!(body.contains("AuthFailure"), "{body}");
+        let (status, body) = send(
+            app,
+            "Action=DescribeVpcs&Version=2016-11-15&DryRun=true",
+            Some(AUTH),
+        )
+        .await;
+        assert_eq!(status, 412);
+        assert!(body.contains("DryRunOperation"), "{body}");
+    }
+
+    #[tokio::test]
+    async fn responses_follow_the_model() {
+        let app = app(AwsState::new(Clock::manual(), 1));
+        let (status, body) = send(app, "Action=DescribeVpcs&Version=2016-11-15", Some(AUTH)).await;
+        assert_eq!(status, 200);
+        assert!(body.starts_with("<?xml"));
+        assert!(body.contains("<DescribeVpcsResponse xmlns=\"http://ec2.amazonaws.com/doc/2016-11-15/\"><requestId>"), "{body}");
+        assert!(
+            body.contains("<vpcSet><item><ownerId>123456789012</ownerId>"),
+            "members in model order: {body}"
+        );
+        assert!(body.contains("<vpcId>vpc-0"), "{body}");
+        assert!(body.contains("<isDefault>true</isDefault>"), "{body}");
+    }
+
+    #[tokio::test]
+    async fn admin_clock_advances() {
+        let state = AwsState::new(Clock::manual(), 1);
+        let t0 = state.clock().now();
+        let resp = app(state.clone())
+            .oneshot(
+                axum::http::Request::post("/_cloudbox/clock/advance?by=5m")
+                    .body(axum::body::Body::empty())
+                    .expect("req"),
+            )
+            .await
+            .expect("resp");
+        assert_eq!(resp.status(), 200);
+        assert_eq!(state.clock().now().0 - t0.0, 300_000);
+        assert_eq!(parse_duration("250ms"), Some(Duration::from_millis(250)));
+        assert_eq!(parse_duration("x"), None);
+    }
+}
