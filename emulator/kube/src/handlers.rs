@@ -1,0 +1,750 @@
+//! HTTP layer: routes, request parsing (paths, query parameters, bodies, content types) and
+//! response rendering. Handlers are thin: they parse, call [`crate::ops`] under the state's
+//! lock, and render the result as JSON, a Table or a watch stream.
+
+use crate::discovery;
+use crate::error::{success_status, KubeApiError, KubeResult};
+use crate::ops::{DeleteOpts, FieldValidation, Sub, WriteOpts, Written};
+use crate::patch::PatchType;
+use crate::registry::ResourceDef;
+use crate::selectors::{FieldSelector, LabelSelector};
+use crate::watch::{self, WatchRequest};
+use crate::{convert, openapi, table, KubeState};
+use axum::body::Body;
+use axum::extract::{Request, State};
+use axum::middleware::{self, Next};
+use axum::response::{IntoResponse, Response};
+use axum::routing::get;
+use axum::Router;
+use bytes::{BufMut, Bytes, BytesMut};
+use http::{header, HeaderMap, HeaderValue, Method, StatusCode};
+use serde_json::{json, Value};
+use std::collections::HashMap;
+use std::sync::Arc;
+use std::time::Duration;
+
+/// Largest accepted request body.
+const MAX_BODY: usize = 32 * 1024 * 1024;
+
+/// The router of the whole API.
+pub fn routes(state: KubeState) -> Router {
+    Router::new()
+        .route("/version", get(version))
+        .route("/healthz", get(ok))
+        .route("/readyz", get(ok))
+        .route("/livez", get(ok))
+        .route("/api", get(api_root))
+        .route("/apis", get(apis_root))
+        .route("/openapi/v3", get(openapi_index))
+        .route("/openapi/v3/{*path}", get(openapi_doc))
+        .fallback(resource)
+        .layer(middleware::from_fn_with_state(state.clone(), auth))
+        .with_state(state)
+}
+
+async fn auth(State(st): State<KubeState>, req: Request, next: Next) -> Response {
+    if let Some(token) = st.token() {
+        let path = req.uri().path();
+        let open = matches!(path, "/healthz" | "/readyz" | "/livez" | "/version");
+        let given = req
+            .headers()
+            .get(header::AUTHORIZATION)
+            .and_then(|v| v.to_str().ok())
+            .and_then(|v| v.strip_prefix("Bearer "));
+        if !open && given != Some(token) {
+            return KubeApiError::unauthorized().into_response();
+        }
+    }
+    next.run(req).await
+}
+
+fn json_response(code: StatusCode, v: &Value, warnings: &[String]) -> Response {
+    let body = serde_json::to_vec(v).unwrap_or_default();
+    let mut r = (code, body).into_response();
+    r.headers_mut().insert(
+        header::CONTENT_TYPE,
+        HeaderValue::from_static("application/json"),
+    );
+    for w in warnings {
+        let text = format!("299 - \"{}\"", w.replace('"', "\\\""));
+        if let Ok(v) = HeaderValue::from_str(&text) {
+            r.headers_mut().append("Warning", v);
+        }
+    }
+    r
+}
+
+async fn version() -> Response {
+    json_response(
+        StatusCode::OK,
+        &json!({
+            "major": "1", "minor": "32", "gitVersion": crate::KUBE_VERSION,
+            "gitCommit": "cloudbox", "gitTreeState": "clean", "buildDate": "2026-01-01T00:00:00Z",
+            "goVersion": "go1.23.6", "compiler": "gc", "platform": "linux/amd64",
+        }),
+        &[],
+    )
+}
+
+async fn ok() -> &'static str {
+    "ok"
+}
+
+fn accept(headers: &HeaderMap) -> String {
+    headers
+        .get(header::ACCEPT)
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or("application/json")
+        .to_string()
+}
+
+fn discovery_response(headers: &HeaderMap, st: &KubeState, core: bool) -> Response {
+    let db = st.db().read();
+    if let Some(v) = discovery::wants_aggregated(&accept(headers)) {
+        let doc = discovery::aggregated(&db.registry, core, v);
+        let mut r = json_response(StatusCode::OK, &doc, &[]);
+        if let Ok(ct) = HeaderValue::from_str(&discovery::aggregated_content_type(v)) {
+            r.headers_mut().insert(header::CONTENT_TYPE, ct);
+        }
+        return r;
+    }
+    let host = headers
+        .get(header::HOST)
+        .and_then(|h| h.to_str().ok())
+        .unwrap_or("127.0.0.1:6443");
+    let doc = if core {
+        discovery::api_versions(host)
+    } else {
+        discovery::api_group_list(&db.registry)
+    };
+    json_response(StatusCode::OK, &doc, &[])
+}
+
+async fn api_root(State(st): State<KubeState>, headers: HeaderMap) -> Response {
+    discovery_response(&headers, &st, true)
+}
+
+async fn apis_root(State(st): State<KubeState>, headers: HeaderMap) -> Response {
+    discovery_response(&headers, &st, false)
+}
+
+async fn openapi_index(State(st): State<KubeState>) -> Response {
+    let db = st.db().read();
+    json_response(StatusCode::OK, &openapi::index(&db.registry), &[])
+}
+
+async fn openapi_doc(State(st): State<KubeState>, req: Request) -> Response {
+    let path = req
+        .uri()
+        .path()
+        .trim_start_matches("/openapi/v3/")
+        .to_string();
+    let segs: Vec<&str> = path.split('/').collect();
+    let (g, v) = match segs.as_slice() {
+        ["api", v] => ("", *v),
+        ["apis", g, v] => (*g, *v),
+        _ => return KubeApiError::path_not_found().into_response(),
+    };
+    let db = st.db().read();
+    match openapi::document(&db.registry, g, v) {
+        Some(doc) => json_response(StatusCode::OK, &doc, &[]),
+        None => KubeApiError::path_not_found().into_response(),
+    }
+}
+
+/// Query parameters.
+struct Query(HashMap<String, String>);
+
+impl Query {
+    fn parse(q: Option<&str>) -> Query {
+        Query(
+            form_urlencoded::parse(q.unwrap_or("").as_bytes())
+                .map(|(k, v)| (k.into_owned(), v.into_owned()))
+                .collect(),
+        )
+    }
+    fn get(&self, k: &str) -> Option<&str> {
+        self.0.get(k).map(String::as_str)
+    }
+    fn flag(&self, k: &str) -> bool {
+        matches!(self.get(k), Some("true" | "1" | "True"))
+    }
+    fn write_opts(&self, headers: &HeaderMap) -> KubeResult<WriteOpts> {
+        let validation = match self.get("fieldValidation") {
+            None | Some("") => FieldValidation::Warn,
+            Some("Strict") => FieldValidation::Strict,
+            Some("Warn") => FieldValidation::Warn,
+            Some("Ignore") => FieldValidation::Ignore,
+            Some(other) => {
+                return Err(KubeApiError::bad_request(format!(
+                    "fieldValidation must be one of Ignore, Warn, or Strict, got {other:?}"
+                )))
+            }
+        };
+        let dry_run = match self.get("dryRun") {
+            None | Some("") => false,
+            Some("All") => true,
+            Some(other) => {
+                return Err(KubeApiError::bad_request(format!(
+                    "dryRun: Unsupported value: \"{other}\": supported values: \"All\""
+                )))
+            }
+        };
+        let manager = match self.get("fieldManager") {
+            Some(m) if !m.is_empty() => m.to_string(),
+            _ => headers
+                .get(header::USER_AGENT)
+                .and_then(|v| v.to_str().ok())
+                .and_then(|ua| ua.split('/').next())
+                .filter(|s| !s.is_empty())
+                .unwrap_or("unknown")
+                .chars()
+                .take(128)
+                .collect(),
+        };
+        Ok(WriteOpts {
+            dry_run,
+            manager,
+            validation,
+            force: self.flag("force"),
+        })
+    }
+}
+
+/// What a resource path addresses.
+struct Target {
+    def: Arc<ResourceDef>,
+    ns: Option<String>,
+    name: Option<String>,
+    sub: Sub,
+}
+
+fn decode_seg(s: &str) -> String {
+    let bytes = s.as_bytes();
+    let mut out = Vec::with_capacity(bytes.len());
+    let mut i = 0;
+    while i < bytes.len() {
+        if bytes[i] == b'%' && i + 2 < bytes.len() + 0 && i + 2 <= bytes.len() - 1 {
+            if let Ok(b) = u8::from_str_radix(&s[i + 1..i + 3], 16) {
+                out.push(b);
+                i += 3;
+                continue;
+            }
+        }
+        out.push(bytes[i]);
+        i += 1;
+    }
+    String::from_utf8(out).unwrap_or_else(|_| s.to_string())
+}
+
+async fn resource(State(st): State<KubeState>, req: Request) -> Response {
+    match dispatch(st, req).await {
+        Ok(r) => r,
+        Err(e) => e.into_response(),
+    }
+}
+
+async fn dispatch(st: KubeState, req: Request) -> KubeResult<Response> {
+    let (parts, body) = req.into_parts();
+    let mut q = Query::parse(parts.uri.query());
+    let mut segs: Vec<String> = parts
+        .uri
+        .path()
+        .trim_matches('/')
+        .split('/')
+        .filter(|s| !s.is_empty())
+        .map(decode_seg)
+        .collect();
+    let (group, version, rest_at) = match segs.first().map(String::as_str) {
+        Some("api") => (String::new(), segs.get(1).cloned(), 2),
+        Some("apis") => match segs.get(1) {
+            Some(g) => (g.clone(), segs.get(2).cloned(), 3),
+            None => return Err(KubeApiError::path_not_found()),
+        },
+        _ => return Err(KubeApiError::path_not_found()),
+    };
+    let Some(version) = version else {
+        // /apis/{group}
+        let db = st.db().read();
+        return discovery::api_group(&db.registry, &group)
+            .map(|g| json_response(StatusCode::OK, &g, &[]))
+            .ok_or_else(KubeApiError::path_not_found);
+    };
+    let mut rest: Vec<String> = segs.split_off(rest_at.min(segs.len()));
+    if rest.is_empty() {
+        if parts.method != Method::GET {
+            return Err(KubeApiError::method_not_allowed(
+                "the server does not allow this method on the requested resource",
+            ));
+        }
+        let db = st.db().read();
+        return discovery::api_resource_list(&db.registry, &group, &version)
+            .map(|l| json_response(StatusCode::OK, &l, &[]))
+            .ok_or_else(KubeApiError::path_not_found);
+    }
+    if rest.first().map(String::as_str) == Some("watch") {
+        rest.remove(0);
+        q.0.insert("watch".into(), "true".into());
+    }
+    let target = {
+        let db = st.db().read();
+        resolve(&db.registry, &group, &version, &rest)?
+    };
+    let body = axum::body::to_bytes(body, MAX_BODY)
+        .await
+        .map_err(|_| KubeApiError::bad_request("request body too large or unreadable"))?;
+    handle(st, parts.method, &parts.headers, q, target, body).await
+}
+
+fn resolve(
+    reg: &crate::registry::Registry,
+    group: &str,
+    version: &str,
+    rest: &[String],
+) -> KubeResult<Target> {
+    let r: Vec<&str> = rest.iter().map(String::as_str).collect();
+    let lookup = |plural: &str| {
+        reg.get(group, version, plural)
+            .ok_or_else(KubeApiError::path_not_found)
+    };
+    let sub = |s: &str, def: &ResourceDef| -> KubeResult<Sub> {
+        match s {
+            "status" if def.status => Ok(Sub::Status),
+            "scale" if def.scale.is_some() => Ok(Sub::Scale),
+            "finalize" if def.kind == "Namespace" => Ok(Sub::Main),
+            _ => Err(KubeApiError::path_not_found()),
+        }
+    };
+    let t = |def: Arc<ResourceDef>, ns: Option<&str>, name: Option<&str>, s: Sub| Target {
+        def,
+        ns: ns.map(str::to_string),
+        name: name.map(str::to_string),
+        sub: s,
+    };
+    match r.as_slice() {
+        ["namespaces", ns, plural] if *plural != "status" && *plural != "finalize" => {
+            let def = lookup(plural)?;
+            if !def.namespaced {
+                return Err(KubeApiError::path_not_found());
+            }
+            Ok(t(def, Some(ns), None, Sub::Main))
+        }
+        ["namespaces", ns, plural, name] => {
+            let def = lookup(plural)?;
+            if !def.namespaced {
+                return Err(KubeApiError::path_not_found());
+            }
+            Ok(t(def, Some(ns), Some(name), Sub::Main))
+        }
+        ["namespaces", ns, plural, name, s] => {
+            let def = lookup(plural)?;
+            if !def.namespaced {
+                return Err(KubeApiError::path_not_found());
+            }
+            let s = sub(s, &def)?;
+            Ok(t(def, Some(ns), Some(name), s))
+        }
+        [plural] => Ok(t(lookup(plural)?, None, None, Sub::Main)),
+        [plural, name] => {
+            let def = lookup(plural)?;
+            if def.namespaced {
+                return Err(KubeApiError::path_not_found());
+            }
+            Ok(t(def, None, Some(name), Sub::Main))
+        }
+        [plural, name, s] => {
+            let def = lookup(plural)?;
+            if def.namespaced {
+                return Err(KubeApiError::path_not_found());
+            }
+            let s = sub(s, &def)?;
+            Ok(t(def, None, Some(name), s))
+        }
+        _ => Err(KubeApiError::path_not_found()),
+    }
+}
+
+fn parse_body(headers: &HeaderMap, body: &Bytes) -> KubeResult<Value> {
+    if body.is_empty() {
+        return Err(KubeApiError::bad_request("the request body is empty"));
+    }
+    let ct = headers
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or("application/json");
+    if ct.contains("protobuf") || ct.contains("cbor") {
+        return Err(KubeApiError::unsupported_media_type(ct));
+    }
+    if ct.contains("yaml") {
+        return serde_yaml_ng::from_slice::<Value>(body)
+            .map_err(|e| KubeApiError::bad_request(format!("error decoding YAML: {e}")));
+    }
+    serde_json::from_slice::<Value>(body).map_err(|e| {
+        KubeApiError::bad_request(format!("couldn't get version/kind; json parse error: {e}"))
+    })
+}
+
+fn written(w: Written, default: StatusCode) -> Response {
+    let code = if w.created {
+        StatusCode::CREATED
+    } else {
+        default
+    };
+    json_response(code, &w.obj, &w.warnings)
+}
+
+fn selectors(q: &Query, def: &ResourceDef) -> KubeResult<(LabelSelector, FieldSelector)> {
+    let labels = LabelSelector::parse(q.get("labelSelector").unwrap_or(""))?;
+    let fields = FieldSelector::parse(q.get("fieldSelector").unwrap_or(""), &def.kind)?;
+    Ok((labels, fields))
+}
+
+fn delete_opts(q: &Query, headers: &HeaderMap, body: &Bytes) -> KubeResult<DeleteOpts> {
+    let mut o = DeleteOpts::default();
+    if !body.is_empty() {
+        let v = parse_body(headers, body)?;
+        o.propagation = v
+            .get("propagationPolicy")
+            .and_then(Value::as_str)
+            .map(str::to_string);
+        o.grace = v.get("gracePeriodSeconds").and_then(Value::as_i64);
+        o.uid = v
+            .pointer("/preconditions/uid")
+            .and_then(Value::as_str)
+            .map(str::to_string);
+        o.rv = v
+            .pointer("/preconditions/resourceVersion")
+            .and_then(Value::as_str)
+            .map(str::to_string);
+        o.dry_run = v
+            .get("dryRun")
+            .and_then(Value::as_array)
+            .is_some_and(|a| a.iter().any(|x| x == "All"));
+        if v.get("orphanDependents").and_then(Value::as_bool) == Some(true)
+            && o.propagation.is_none()
+        {
+            o.propagation = Some("Orphan".into());
+        }
+    }
+    if let Some(p) = q.get("propagationPolicy") {
+        o.propagation = Some(p.to_string());
+    }
+    if let Some(g) = q.get("gracePeriodSeconds") {
+        o.grace = Some(
+            g.parse()
+                .map_err(|_| KubeApiError::bad_request("gracePeriodSeconds must be an integer"))?,
+        );
+    }
+    if q.get("dryRun") == Some("All") {
+        o.dry_run = true;
+    }
+    if q.get("orphanDependents") == Some("true") && o.propagation.is_none() {
+        o.propagation = Some("Orphan".into());
+    }
+    Ok(o)
+}
+
+fn list_json(
+    def: &ResourceDef,
+    items: &[Arc<Value>],
+    rv: u64,
+    cont: Option<&str>,
+    remaining: Option<usize>,
+) -> Bytes {
+    let mut meta = json!({"resourceVersion": rv.to_string()});
+    if let Some(c) = cont {
+        meta["continue"] = json!(c);
+    }
+    if let Some(r) = remaining {
+        meta["remainingItemCount"] = json!(r);
+    }
+    let mut buf = BytesMut::with_capacity(256 + items.len() * 1024);
+    buf.put_slice(b"{\"kind\":");
+    buf.put_slice(&serde_json::to_vec(&def.list_kind()).unwrap_or_default());
+    buf.put_slice(b",\"apiVersion\":");
+    buf.put_slice(&serde_json::to_vec(&def.api_version()).unwrap_or_default());
+    buf.put_slice(b",\"metadata\":");
+    buf.put_slice(&serde_json::to_vec(&meta).unwrap_or_default());
+    buf.put_slice(b",\"items\":[");
+    let convert = convert::needs_conversion(def);
+    for (i, o) in items.iter().enumerate() {
+        if i > 0 {
+            buf.put_u8(b',');
+        }
+        let bytes = if convert {
+            serde_json::to_vec(&convert::from_storage(def, o))
+        } else {
+            serde_json::to_vec(&**o)
+        };
+        buf.put_slice(&bytes.unwrap_or_default());
+    }
+    buf.put_slice(b"]}");
+    buf.freeze()
+}
+
+async fn handle(
+    st: KubeState,
+    method: Method,
+    headers: &HeaderMap,
+    q: Query,
+    t: Target,
+    body: Bytes,
+) -> KubeResult<Response> {
+    let def = t.def.clone();
+    let ns_str = t.ns.clone().unwrap_or_default();
+    let now = st.clock().now();
+    let wants_table = table::wants_table(&accept(headers));
+    match (&method, t.name.as_deref()) {
+        (&Method::GET, None) => {
+            let (labels, fields) = selectors(&q, &def)?;
+            if q.flag("watch") {
+                return watch_response(st, &q, def, t.ns, labels, fields);
+            }
+            if q.get("sendInitialEvents").is_some() {
+                return Err(KubeApiError::invalid(
+                    "ListOptions",
+                    "meta.k8s.io",
+                    "",
+                    vec![crate::error::Cause::new(
+                        "FieldValueForbidden",
+                        "sendInitialEvents",
+                        "Forbidden: sendInitialEvents is forbidden for list",
+                    )],
+                ));
+            }
+            let limit = match q.get("limit") {
+                Some(l) => Some(l.parse::<usize>().map_err(|_| {
+                    KubeApiError::bad_request(format!("limit: Invalid value: {l:?}"))
+                })?),
+                None => None,
+            };
+            let listed = {
+                let db = st.db().read();
+                db.list(
+                    &def,
+                    t.ns.as_deref(),
+                    &labels,
+                    &fields,
+                    limit,
+                    q.get("continue"),
+                )?
+            };
+            if wants_table {
+                let items: Vec<Value> = listed
+                    .items
+                    .iter()
+                    .map(|o| convert::from_storage(&def, o))
+                    .collect();
+                let tbl = table::table(
+                    &def,
+                    &items,
+                    listed.rv,
+                    listed.cont.as_deref(),
+                    now.as_millis(),
+                    q.get("includeObject").unwrap_or("Metadata"),
+                );
+                return Ok(table_response(&tbl));
+            }
+            let bytes = list_json(
+                &def,
+                &listed.items,
+                listed.rv,
+                listed.cont.as_deref(),
+                listed.remaining,
+            );
+            let mut r = (StatusCode::OK, bytes).into_response();
+            r.headers_mut().insert(
+                header::CONTENT_TYPE,
+                HeaderValue::from_static("application/json"),
+            );
+            Ok(r)
+        }
+        (&Method::GET, Some(name)) => {
+            if q.flag("watch") {
+                let (labels, _) = selectors(&q, &def)?;
+                let fields = FieldSelector::parse(&format!("metadata.name={name}"), &def.kind)?;
+                return watch_response(st, &q, def, t.ns, labels, fields);
+            }
+            let db = st.db().read();
+            let obj = match t.sub {
+                Sub::Scale => db.get_scale(&def, &ns_str, name)?,
+                _ => db.get(&def, &ns_str, name)?,
+            };
+            drop(db);
+            if wants_table && t.sub == Sub::Main {
+                let tbl = table::table(
+                    &def,
+                    std::slice::from_ref(&obj),
+                    st.resource_version(),
+                    None,
+                    now.as_millis(),
+                    q.get("includeObject").unwrap_or("Metadata"),
+                );
+                return Ok(table_response(&tbl));
+            }
+            Ok(json_response(StatusCode::OK, &obj, &[]))
+        }
+        (&Method::POST, None) => {
+            let opts = q.write_opts(headers)?;
+            let body = parse_body(headers, &body)?;
+            let w = st
+                .db()
+                .write()
+                .create(now, &def, t.ns.as_deref(), body, &opts)?;
+            Ok(written(w, StatusCode::CREATED))
+        }
+        (&Method::PUT, Some(name)) => {
+            let opts = q.write_opts(headers)?;
+            let body = parse_body(headers, &body)?;
+            let w = st
+                .db()
+                .write()
+                .update(now, &def, &ns_str, name, t.sub, body, &opts)?;
+            Ok(written(w, StatusCode::OK))
+        }
+        (&Method::PATCH, Some(name)) => {
+            let ct = headers
+                .get(header::CONTENT_TYPE)
+                .and_then(|v| v.to_str().ok())
+                .unwrap_or("");
+            let ptype = PatchType::from_content_type(ct)
+                .ok_or_else(|| KubeApiError::unsupported_media_type(ct))?;
+            let mut opts = q.write_opts(headers)?;
+            if ptype == PatchType::Apply && q.get("fieldManager").is_none_or(str::is_empty) {
+                opts.manager = String::new();
+            }
+            if ptype != PatchType::Apply && q.get("force").is_some() {
+                return Err(KubeApiError::bad_request(
+                    "force: Forbidden: may not be specified for non-apply patch",
+                ));
+            }
+            let patch = if ptype == PatchType::Apply {
+                let mut h = HeaderMap::new();
+                h.insert(
+                    header::CONTENT_TYPE,
+                    HeaderValue::from_static("application/yaml"),
+                );
+                parse_body(&h, &body)?
+            } else {
+                parse_body(&HeaderMap::new(), &body)?
+            };
+            let w = st
+                .db()
+                .write()
+                .patch(now, &def, &ns_str, name, t.sub, ptype, &patch, &opts)?;
+            Ok(written(w, StatusCode::OK))
+        }
+        (&Method::DELETE, Some(name)) => {
+            if t.sub != Sub::Main {
+                return Err(KubeApiError::method_not_allowed(
+                    "the server does not allow this method on the requested resource",
+                ));
+            }
+            let opts = delete_opts(&q, headers, &body)?;
+            let obj = st.db().write().delete(now, &def, &ns_str, name, &opts)?;
+            let pending = obj.pointer("/metadata/deletionTimestamp").is_some() && !opts.dry_run;
+            let still_there = pending && st.db().read().get(&def, &ns_str, name).is_ok();
+            let code = if still_there {
+                StatusCode::ACCEPTED
+            } else {
+                StatusCode::OK
+            };
+            Ok(json_response(code, &obj, &[]))
+        }
+        (&Method::DELETE, None) => {
+            let (labels, fields) = selectors(&q, &def)?;
+            let opts = delete_opts(&q, headers, &body)?;
+            let items = st.db().write().delete_collection(
+                now,
+                &def,
+                t.ns.as_deref(),
+                &labels,
+                &fields,
+                &opts,
+            )?;
+            let rv = st.resource_version();
+            let list = json!({"kind": def.list_kind(), "apiVersion": def.api_version(), "metadata": {"resourceVersion": rv.to_string()}, "items": items});
+            let _ = success_status;
+            Ok(json_response(StatusCode::OK, &list, &[]))
+        }
+        _ => Err(KubeApiError::method_not_allowed(
+            "the server does not allow this method on the requested resource",
+        )),
+    }
+}
+
+fn table_response(tbl: &Value) -> Response {
+    let mut r = json_response(StatusCode::OK, tbl, &[]);
+    r.headers_mut().insert(
+        header::CONTENT_TYPE,
+        HeaderValue::from_static("application/json;as=Table;v=v1;g=meta.k8s.io"),
+    );
+    r
+}
+
+fn watch_response(
+    st: KubeState,
+    q: &Query,
+    def: Arc<ResourceDef>,
+    ns: Option<String>,
+    labels: LabelSelector,
+    fields: FieldSelector,
+) -> KubeResult<Response> {
+    let send_initial = q.flag("sendInitialEvents");
+    if send_initial && q.get("resourceVersionMatch") != Some("NotOlderThan") {
+        return Err(KubeApiError::invalid(
+            "ListOptions",
+            "meta.k8s.io",
+            "",
+            vec![crate::error::Cause::new(
+            "FieldValueForbidden", "resourceVersionMatch",
+            "Forbidden: sendInitialEvents requires setting resourceVersionMatch to NotOlderThan")],
+        ));
+    }
+    let rv =
+        match q.get("resourceVersion") {
+            None | Some("") | Some("0") => None,
+            Some(s) => Some(s.parse::<u64>().map_err(|_| {
+                KubeApiError::bad_request(format!("invalid resource version: {s:?}"))
+            })?),
+        };
+    let timeout = match q.get("timeoutSeconds") {
+        Some(s) => Duration::from_secs(s.parse::<u64>().map_err(|_| {
+            KubeApiError::bad_request("timeoutSeconds must be a non-negative integer")
+        })?),
+        None => Duration::from_secs(1800),
+    };
+    let req = WatchRequest {
+        def,
+        ns,
+        labels,
+        fields,
+        rv,
+        bookmarks: q.flag("allowWatchBookmarks"),
+        timeout,
+        send_initial,
+    };
+    let stream = watch::start(st, req);
+    let mut r = Response::new(Body::from_stream(stream));
+    r.headers_mut().insert(
+        header::CONTENT_TYPE,
+        HeaderValue::from_static("application/json"),
+    );
+    r.headers_mut().insert(
+        header::CACHE_CONTROL,
+        HeaderValue::from_static("no-cache, private"),
+    );
+    Ok(r)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn percent_decoding() {
+        assert_eq!(decode_seg("a%3Ab"), "a:b");
+        assert_eq!(decode_seg("abc%"), "abc%");
+        assert_eq!(decode_seg("x%zz"), "x%zz");
+    }
+}

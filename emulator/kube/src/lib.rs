@@ -1,0 +1,139 @@
+//! cloudbox's embedded Kubernetes API server.
+//!
+//! A faithful-enough kube-apiserver for kubectl 1.32 and kube-rs, with no etcd: objects are
+//! `serde_json::Value`s in an in-memory [`store`], described by a [`registry`] of kinds, and
+//! served over the real REST protocol by an axum [`Router`] ([`app`]). The same router runs
+//! in-process as a `tower::Service` (`kube::Client::new(cloudbox_kube::app(state), "default")`)
+//! or over HTTP ([`serve`]).
+//!
+//! Layout: [`handlers`] (HTTP → operations) call [`ops`] (API semantics) over [`store`]
+//! (objects, resourceVersions, history); [`watch`] streams changes; [`patch`] implements the four
+//! patch types; [`typed`], [`defaults`] and [`validation`] decode, default and check built-in
+//! kinds; [`discovery`], [`openapi`] and [`table`] answer kubectl's metadata requests;
+//! [`convert`] maps legacy versions to stored ones; [`alloc`] hands out Service addresses.
+
+pub mod alloc;
+pub mod convert;
+pub mod defaults;
+pub mod discovery;
+pub mod error;
+pub mod handlers;
+pub mod openapi;
+pub mod ops;
+pub mod patch;
+pub mod registry;
+pub mod selectors;
+pub mod store;
+pub mod table;
+pub mod typed;
+pub mod validation;
+pub mod watch;
+
+use axum::Router;
+use cloudbox_sim::Clock;
+use parking_lot::RwLock;
+use std::future::Future;
+use std::sync::Arc;
+
+pub use error::{KubeApiError, KubeResult};
+
+/// Kubernetes version reported by `/version`.
+pub const KUBE_VERSION: &str = "v1.32.4";
+
+/// Default number of changes kept per resource for watch resumption.
+pub const DEFAULT_HISTORY: usize = 100_000;
+
+struct Inner {
+    db: RwLock<ops::Db>,
+    clock: Clock,
+    token: Option<String>,
+}
+
+/// The API server's shared state. Cheap to clone; clones share the same objects.
+#[derive(Clone)]
+pub struct KubeState {
+    inner: Arc<Inner>,
+}
+
+impl std::fmt::Debug for KubeState {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("KubeState").finish_non_exhaustive()
+    }
+}
+
+impl KubeState {
+    /// A fresh cluster (namespaces default, kube-system, kube-public, kube-node-lease and the
+    /// `kubernetes` Service) on `clock`, with uids and addresses drawn from `seed`.
+    pub fn new(clock: Clock, seed: u64) -> KubeState {
+        Self::with_options(clock, seed, None, DEFAULT_HISTORY)
+    }
+
+    /// Like [`KubeState::new`], requiring `Authorization: Bearer <token>` when `token` is set,
+    /// and keeping `history` changes per resource for watches.
+    pub fn with_options(
+        clock: Clock,
+        seed: u64,
+        token: Option<String>,
+        history: usize,
+    ) -> KubeState {
+        let db = ops::Db::new(seed, clock.now(), history);
+        KubeState {
+            inner: Arc::new(Inner {
+                db: RwLock::new(db),
+                clock,
+                token,
+            }),
+        }
+    }
+
+    /// The simulation clock.
+    pub fn clock(&self) -> &Clock {
+        &self.inner.clock
+    }
+
+    /// The required bearer token, if any.
+    pub fn token(&self) -> Option<&str> {
+        self.inner.token.as_deref()
+    }
+
+    pub(crate) fn db(&self) -> &RwLock<ops::Db> {
+        &self.inner.db
+    }
+
+    /// The latest resourceVersion (for tests and diagnostics).
+    pub fn resource_version(&self) -> u64 {
+        self.inner.db.read().store.rv()
+    }
+}
+
+/// The API server as an axum `Router` (also a `tower::Service` for in-process clients).
+pub fn app(state: KubeState) -> Router {
+    handlers::routes(state)
+}
+
+/// Serves the API over plain HTTP on `listener` until `shutdown` completes.
+pub async fn serve(
+    listener: tokio::net::TcpListener,
+    state: KubeState,
+    shutdown: impl Future<Output = ()> + Send + 'static,
+) -> std::io::Result<()> {
+    axum::serve(listener, app(state))
+        .with_graceful_shutdown(shutdown)
+        .await
+}
+
+/// A kubeconfig for `server_url` (plain HTTP) with cluster, context and user named `cloudbox`.
+pub fn kubeconfig_yaml(server_url: &str, token: Option<&str>) -> String {
+    let user = match token {
+        Some(t) => format!("    token: {t}\n"),
+        None => "    {}\n".to_string(),
+    };
+    let user = if token.is_some() {
+        format!("  user:\n{user}")
+    } else {
+        "  user: {}\n".to_string()
+    };
+    format!(
+        "apiVersion: v1\nkind: Config\nclusters:\n- name: cloudbox\n  cluster:\n    server: {server_url}\ncontexts:\n- name: cloudbox\n  context:\n    cluster: cloudbox\n    user: cloudbox\n    namespace: default\ncurrent-context: cloudbox\nusers:\n- name: cloudbox\n{user}preferences: {{}}\n"
+    )
+}
