@@ -161,7 +161,10 @@ pub fn start(
     let now = Instant::now();
     let mut w = {
         let mut db = state.db().write();
-        let rx = db.store.subscribe(&req.def.storage);
+        let mut rx = db.store.subscribe(&req.def.storage);
+        // Changes between the requested RV and now were published before this subscription:
+        // make the first poll drain the history.
+        rx.mark_changed();
         let current = db.store.rv();
         let mut pending = None;
         let mut done = false;
