@@ -1,0 +1,172 @@
+#!/usr/bin/env bash
+# Drives the real kubectl (1.32) against cloudbox's Kubernetes API.
+#
+# Usage: ci/kubectl.sh [KUBECONFIG]
+#   The kubeconfig comes from the argument or $KUBECONFIG (e.g. the one `cloudbox up` writes).
+#   With neither, the script starts `cargo run -p cloudbox-kube --example serve` itself.
+# Every kubectl call is bounded by `timeout`; the whole script by $CLOUDBOX_KUBECTL_TIMEOUT (300 s).
+# Exits non-zero on the first failed check.
+set -euo pipefail
+
+ROOT=$(cd "$(dirname "$0")/.." && pwd)
+WORK=$(mktemp -d)
+SERVER_PID=""
+cleanup() {
+  if [ -n "$SERVER_PID" ]; then kill "$SERVER_PID" 2>/dev/null || true; fi
+  rm -rf "$WORK"
+}
+trap cleanup EXIT
+
+if [ -z "${CLOUDBOX_KUBECTL_INNER:-}" ]; then
+  export CLOUDBOX_KUBECTL_INNER=1
+  exec timeout "${CLOUDBOX_KUBECTL_TIMEOUT:-300}" "$0" "$@"
+fi
+
+KCFG=${1:-${KUBECONFIG:-}}
+if [ -z "$KCFG" ]; then
+  KCFG="$WORK/kubeconfig"
+  (cd "$ROOT" && cargo build -q -p cloudbox-kube --example serve)
+  TARGET=${CARGO_TARGET_DIR:-$ROOT/target}
+  "$TARGET/debug/examples/serve" 0 "$KCFG" > "$WORK/serve.log" 2>&1 &
+  SERVER_PID=$!
+  for _ in $(seq 1 100); do
+    grep -q '^ready' "$WORK/serve.log" 2>/dev/null && break
+    sleep 0.1
+  done
+  grep -q '^ready' "$WORK/serve.log" || { echo "server did not start"; cat "$WORK/serve.log"; exit 1; }
+fi
+
+SEED="$ROOT/fixtures/seed"
+NS="kubectl-ci-$$"
+PASS=0
+k() { timeout 60 kubectl --kubeconfig "$KCFG" --cache-dir "$WORK/cache" "$@"; }
+fail() { echo "FAIL: $*" >&2; exit 1; }
+ok() { PASS=$((PASS + 1)); echo "ok - $*"; }
+expect_eq() { # description actual expected
+  [ "$2" = "$3" ] || fail "$1: expected [$3], got [$2]"
+  ok "$1"
+}
+expect_match() { # description text regex
+  echo "$2" | grep -Eq -- "$3" || fail "$1: [$2] does not match /$3/"
+  ok "$1"
+}
+
+k version -o json > /dev/null || fail "kubectl version"
+ok "version"
+# (`kubectl create namespace` sends protobuf, which cloudbox does not decode: apply YAML instead)
+printf 'apiVersion: v1\nkind: Namespace\nmetadata:\n  name: %s\n' "$NS" | k apply -f - > /dev/null
+kn() { k -n "$NS" "$@"; }
+
+# api-resources from aggregated discovery
+RES=$(k api-resources)
+expect_match "api-resources lists deployments" "$RES" '^deployments +deploy +apps/v1 +true +Deployment'
+expect_match "api-resources lists legacy ingress group" "$(k api-resources --api-group=networking.k8s.io)" 'ingresses +ing'
+
+# the seed's manifests, unchanged; applied twice so the second run takes the strategic merge patch path
+for f in storageclass-standard pvc-ebs-standard-30g pod-nginx-pvc service-kubernetes-bootcamp-v1-nlb ingress-int32bit-aws-alb deployment-nginx; do
+  kn apply -f "$SEED/$f.yaml" > "$WORK/out" 2>&1 || { cat "$WORK/out"; fail "apply $f"; }
+  ok "apply $f"
+done
+for f in storageclass-standard pvc-ebs-standard-30g pod-nginx-pvc service-kubernetes-bootcamp-v1-nlb ingress-int32bit-aws-alb deployment-nginx; do
+  OUT=$(kn apply -f "$SEED/$f.yaml" 2>&1) || { echo "$OUT"; fail "re-apply $f"; }
+  expect_match "re-apply $f" "$OUT" '(unchanged|configured)'
+done
+
+# get: server-side Table columns
+expect_match "get storageclass columns" "$(k get storageclass standard)" '^NAME +PROVISIONER +RECLAIMPOLICY +VOLUMEBINDINGMODE +ALLOWVOLUMEEXPANSION +AGE'
+expect_match "get storageclass row" "$(k get storageclass standard --no-headers)" '^standard +kubernetes.io/aws-ebs +Retain +Immediate +true'
+SVC=$(kn get service kubernetes-bootcamp-v1)
+expect_match "get service columns" "$SVC" '^NAME +TYPE +CLUSTER-IP +EXTERNAL-IP +PORT\(S\) +AGE'
+expect_match "get service row" "$SVC" 'kubernetes-bootcamp-v1 +LoadBalancer +10\.[0-9.]+ +<pending> +8080:3[0-9]{4}/TCP'
+expect_match "get pods columns" "$(kn get pods)" '^NAME +READY +STATUS +RESTARTS +AGE'
+expect_match "get pod row" "$(kn get pod nginx --no-headers)" '^nginx +0/1 +Pending +0 '
+expect_match "get pods wide" "$(kn get pods -o wide)" 'IP +NODE +NOMINATED NODE +READINESS GATES'
+expect_match "get pvc columns" "$(kn get pvc)" '^NAME +STATUS +VOLUME +CAPACITY +ACCESS MODES +STORAGECLASS'
+expect_match "get deployment columns" "$(kn get deploy)" '^NAME +READY +UP-TO-DATE +AVAILABLE +AGE'
+expect_match "get ingress columns" "$(kn get ingress)" '^NAME +CLASS +HOSTS +ADDRESS +PORTS +AGE'
+expect_match "get namespaces" "$(k get ns)" 'kube-system +Active'
+
+# jsonpath: the legacy Ingress is served as networking.k8s.io/v1
+expect_eq "ingress converted to v1" "$(kn get ingress int32bit-aws-alb-ingress -o jsonpath='{.spec.rules[0].http.paths[0].backend.service.name}:{.spec.rules[0].http.paths[0].backend.service.port.number}')" "kubernetes-bootcamp-v1:8080"
+expect_eq "deployment replicas" "$(kn get deploy nginx -o jsonpath='{.spec.replicas}')" "10"
+expect_eq "pod defaults" "$(kn get pod nginx -o jsonpath='{.spec.restartPolicy}/{.spec.containers[0].imagePullPolicy}/{.spec.containers[0].ports[0].protocol}')" "Always/Always/TCP"
+expect_match "service nodePort" "$(kn get svc kubernetes-bootcamp-v1 -o jsonpath='{.spec.ports[0].nodePort}')" '^3[0-9]{4}$'
+
+# client-side apply of a changed manifest (strategic merge patch)
+sed 's/replicas: 10/replicas: 4/' "$SEED/deployment-nginx.yaml" | kn apply -f - > /dev/null
+expect_eq "apply changed manifest" "$(kn get deploy nginx -o jsonpath='{.spec.replicas}/{.metadata.generation}')" "4/2"
+
+# describe (uses events with involvedObject field selectors)
+expect_match "describe pod" "$(kn describe pod nginx)" 'Name: +nginx'
+expect_match "describe service" "$(kn describe svc kubernetes-bootcamp-v1)" 'Type: +LoadBalancer'
+
+# label / annotate / scale
+kn label pod nginx tier=web > /dev/null
+expect_eq "label selector" "$(kn get pods -l 'tier in (web),app!=x' -o name)" "pod/nginx"
+kn annotate deploy nginx note=hello > /dev/null
+expect_eq "annotate" "$(kn get deploy nginx -o jsonpath='{.metadata.annotations.note}')" "hello"
+kn scale deploy nginx --replicas=3 > /dev/null
+expect_eq "scale" "$(kn get deploy nginx -o jsonpath='{.spec.replicas}')" "3"
+
+# wait: jsonpath, condition (status written through the status subresource), delete
+kn wait --for=jsonpath='{.spec.replicas}'=3 deploy/nginx --timeout=20s > /dev/null
+ok "wait --for=jsonpath"
+kn patch pod nginx --subresource=status --type=merge -p '{"status":{"conditions":[{"type":"Ready","status":"True"}]}}' > /dev/null
+kn wait --for=condition=Ready pod/nginx --timeout=20s > /dev/null
+ok "wait --for=condition"
+
+# server-side apply, field ownership conflicts and --force-conflicts
+cat > "$WORK/cm.yaml" <<'YAML'
+apiVersion: v1
+kind: ConfigMap
+metadata:
+  name: ssa
+data:
+  a: "1"
+YAML
+kn apply --server-side -f "$WORK/cm.yaml" > /dev/null
+sed 's/"1"/"2"/' "$WORK/cm.yaml" | kn apply --server-side -f - > /dev/null
+expect_eq "server-side apply" "$(kn get cm ssa -o jsonpath='{.data.a}')" "2"
+if OUT=$(sed 's/replicas: 10/replicas: 7/' "$SEED/deployment-nginx.yaml" | kn apply --server-side -f - 2>&1); then
+  fail "server-side apply over kubectl-client-side-apply's field should conflict: $OUT"
+fi
+expect_match "server-side apply conflict" "$OUT" 'conflict'
+sed 's/replicas: 10/replicas: 7/' "$SEED/deployment-nginx.yaml" | kn apply --server-side --force-conflicts -f - > /dev/null
+expect_eq "server-side apply --force-conflicts" "$(kn get deploy nginx -o jsonpath='{.spec.replicas}')" "7"
+
+# strict field validation (kubectl's default --validate=strict)
+cat > "$WORK/bad.yaml" <<'YAML'
+apiVersion: v1
+kind: ConfigMap
+metadata:
+  name: bad
+spec:
+  foo: 1
+YAML
+if OUT=$(kn apply -f "$WORK/bad.yaml" 2>&1); then fail "unknown field accepted: $OUT"; fi
+expect_match "strict validation" "$OUT" 'unknown field "spec"'
+
+# delete with cascade: a ConfigMap owned by the Deployment goes with it
+UID_=$(kn get deploy nginx -o jsonpath='{.metadata.uid}')
+cat <<YAML | kn apply -f - > /dev/null
+apiVersion: v1
+kind: ConfigMap
+metadata:
+  name: owned
+  ownerReferences:
+  - apiVersion: apps/v1
+    kind: Deployment
+    name: nginx
+    uid: $UID_
+YAML
+kn delete deploy nginx --cascade=foreground --timeout=20s > /dev/null
+kn wait --for=delete cm/owned --timeout=20s > /dev/null 2>&1 || true
+expect_match "cascade deleted dependents" "$(kn get cm owned 2>&1 || true)" 'NotFound|not found'
+kn delete pod nginx --wait=false > /dev/null
+kn wait --for=delete pod/nginx --timeout=20s > /dev/null
+ok "wait --for=delete"
+
+k delete namespace "$NS" --timeout=30s > /dev/null
+expect_match "namespace deleted" "$(k get ns "$NS" 2>&1 || true)" 'NotFound|not found'
+k delete storageclass standard > /dev/null
+echo "kubectl.sh: $PASS checks passed"
