@@ -72,8 +72,15 @@ impl Region {
     }
 }
 
-/// (region, partition, zone-id prefix, [(zone letter, zone-id number)])
-const REGIONS: &[(&str, &str, &str, &[(char, u8)])] = &[
+/// One row of the region table: (region, partition, zone-id prefix, [(zone letter, zone-id number)]).
+type RegionRow = (
+    &'static str,
+    &'static str,
+    &'static str,
+    &'static [(char, u8)],
+);
+
+const REGIONS: &[RegionRow] = &[
     (
         "us-east-1",
         "aws",

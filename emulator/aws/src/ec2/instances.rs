@@ -74,7 +74,7 @@ fn check_ids(st: &RegionState, ids: &[String]) -> AwsResult<()> {
 fn is_base64(s: &str) -> bool {
     let t: Vec<u8> = s.bytes().filter(|b| !b.is_ascii_whitespace()).collect();
     let body = t.iter().rposition(|b| *b != b'=').map_or(0, |i| i + 1);
-    t.len() % 4 == 0
+    t.len().is_multiple_of(4)
         && t.len() - body <= 2
         && t[..body]
             .iter()

@@ -133,13 +133,18 @@ pub fn implemented_operations() -> Vec<&'static str> {
     ops
 }
 
+/// (account, region).
+pub type RegionKey = (String, &'static str);
+/// One region's state behind its lock.
+pub type SharedRegion = Arc<Mutex<RegionState>>;
+
 /// The EC2 service: one [`RegionState`] per (account, region), created on first use with the
 /// account's default VPC.
 #[derive(Debug)]
 pub struct Ec2Service {
     clock: Clock,
     seed: u64,
-    regions: Mutex<HashMap<(String, &'static str), Arc<Mutex<RegionState>>>>,
+    regions: Mutex<HashMap<RegionKey, SharedRegion>>,
 }
 
 impl Ec2Service {
@@ -193,7 +198,7 @@ impl Ec2Service {
     }
 
     /// Every region state in existence (for the admin state dump).
-    pub fn all_states(&self) -> Vec<((String, &'static str), Arc<Mutex<RegionState>>)> {
+    pub fn all_states(&self) -> Vec<(RegionKey, SharedRegion)> {
         let mut v: Vec<_> = self
             .regions
             .lock()

@@ -22,7 +22,7 @@ pub fn describe_regions(st: &mut RegionState, input: &Value) -> AwsResult<Value>
     for n in &names {
         if !regions()
             .iter()
-            .any(|r| &r.name == n && r.partition == partition)
+            .any(|r| r.name == n && r.partition == partition)
         {
             return Err(aws_err!(InvalidParameterValue, "Invalid region: {n}"));
         }

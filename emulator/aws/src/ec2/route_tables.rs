@@ -55,12 +55,11 @@ pub fn new_main_route_table(st: &mut RegionState, vpc_id: &str, cidr: Cidr) -> S
 
 fn route_state(st: &RegionState, rt: &RouteTable, r: &Route) -> &'static str {
     if let Some(g) = &r.gateway_id {
-        if g.starts_with("igw-")
-            && !st
-                .igws
-                .get(g)
-                .is_some_and(|i| i.vpc_id.as_deref() == Some(rt.vpc_id.as_str()))
-        {
+        let attached = st
+            .igws
+            .get(g)
+            .is_some_and(|i| i.vpc_id.as_deref() == Some(rt.vpc_id.as_str()));
+        if g.starts_with("igw-") && !attached {
             return "blackhole";
         }
     }

@@ -70,7 +70,8 @@ fn group_arn(st: &RegionState, id: &str) -> String {
 }
 
 fn permissions_json(st: &RegionState, rules: &[SgRule]) -> Vec<Value> {
-    let mut groups: Vec<(String, Option<i64>, Option<i64>, Vec<&SgRule>)> = Vec::new();
+    type Group<'a> = (String, Option<i64>, Option<i64>, Vec<&'a SgRule>);
+    let mut groups: Vec<Group> = Vec::new();
     for r in rules {
         match groups
             .iter_mut()

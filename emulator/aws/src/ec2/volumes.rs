@@ -545,11 +545,11 @@ pub fn on_detached(st: &mut RegionState, id: &str) {
     let Some(v) = st.volumes.get_mut(id) else {
         return;
     };
-    if !v
+    let detaching = v
         .attachment
         .as_ref()
-        .is_some_and(|a| a.state == "detaching")
-    {
+        .is_some_and(|a| a.state == "detaching");
+    if !detaching {
         return;
     }
     if let Some(a) = v.attachment.take() {
