@@ -1,0 +1,2 @@
+//! Placeholder; see the benchmark issue notes.
+fn main() {}
