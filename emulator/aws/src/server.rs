@@ -42,6 +42,7 @@ struct Inner {
     clock: Clock,
     ec2: Ec2Service,
     request_ids: Mutex<IdGen>,
+    strict_output: bool,
 }
 
 impl AwsState {
@@ -52,8 +53,20 @@ impl AwsState {
                 ec2: Ec2Service::new(clock.clone(), seed),
                 clock,
                 request_ids: Mutex::new(IdGen::derived(seed, "request-ids")),
+                strict_output: false,
             }),
         }
+    }
+
+    /// Like [`AwsState::new`], but an output member that the service model does not have fails
+    /// the request (`InternalError`) instead of being dropped. Tests use it so a misspelled
+    /// member cannot hide.
+    pub fn new_strict(clock: Clock, seed: u64) -> AwsState {
+        let mut s = AwsState::new(clock, seed);
+        if let Some(inner) = Arc::get_mut(&mut s.inner) {
+            inner.strict_output = true;
+        }
+        s
     }
     /// The simulation clock.
     pub fn clock(&self) -> &Clock {
@@ -309,6 +322,17 @@ fn call_ec2(
     }
     let input = ec2_codec::parse(m, op, params)?;
     let out = s.ec2().call(account, region, action, &input)?;
+    if s.inner.strict_output {
+        if let Some(shape) = op.output {
+            let unknown = crate::protocol::xml::unknown_members(m, shape, &out);
+            if !unknown.is_empty() {
+                return Err(AwsError::new(
+                    Code::InternalError,
+                    format!("cloudbox bug: {action} output members not in the model: {unknown:?}"),
+                ));
+            }
+        }
+    }
     Ok((action.to_string(), out))
 }
 

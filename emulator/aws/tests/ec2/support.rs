@@ -70,7 +70,7 @@ impl World {
         World::with_seed(region, 42)
     }
     pub fn with_seed(region: &str, seed: u64) -> World {
-        let state = AwsState::new(Clock::manual(), seed);
+        let state = AwsState::new_strict(Clock::manual(), seed);
         let ec2 = client(&state, region, "AKIDCLOUDBOXTEST");
         World { state, ec2 }
     }
