@@ -4,8 +4,9 @@
 CLOUDBOX_BIN=${CLOUDBOX_BIN:-${CARGO_TARGET_DIR:-target}/debug/cloudbox}
 
 cloudbox_start() {
-  CB_LOG=$(mktemp)
-  "$CLOUDBOX_BIN" up --aws-port 0 "$@" >"$CB_LOG" 2>&1 &
+  CB_DIR=$(mktemp -d)
+  CB_LOG="$CB_DIR/up.log"
+  "$CLOUDBOX_BIN" up --aws-port 0 --kube-port 0 --kubeconfig "$CB_DIR/kubeconfig" "$@" >"$CB_LOG" 2>&1 &
   CB_PID=$!
   trap cloudbox_stop EXIT
   for _ in $(seq 1 200); do
@@ -18,7 +19,7 @@ cloudbox_start() {
     sleep 0.05
   done
   eval "$(grep '^export ' "$CB_LOG")"
-  echo "cloudbox up: $AWS_ENDPOINT_URL"
+  echo "cloudbox up: AWS $AWS_ENDPOINT_URL, KUBECONFIG $KUBECONFIG"
 }
 
 cloudbox_stop() {

@@ -1,11 +1,12 @@
 //! The `cloudbox` command line: parse arguments and call the crates.
 //!
-//! - `cloudbox up`: serve the fake AWS endpoint (and, once wired, the Kubernetes API) until Ctrl-C.
+//! - `cloudbox up`: serve the fake AWS endpoint and the embedded Kubernetes API until Ctrl-C.
 
 use anyhow::Context;
 use clap::{Parser, Subcommand};
 use cloudbox_sim::Clock;
 use std::net::{IpAddr, SocketAddr};
+use std::path::PathBuf;
 
 #[derive(Parser)]
 #[command(
@@ -20,7 +21,8 @@ struct Cli {
 
 #[derive(Subcommand)]
 enum Command {
-    /// Serve the AWS endpoint (EC2) for aws CLI, boto3, SDKs and controllers.
+    /// Serve the AWS endpoint (EC2) and the Kubernetes API for aws CLI, boto3, SDKs, kubectl,
+    /// kube-rs and controllers.
     Up(UpArgs),
 }
 
@@ -29,6 +31,15 @@ struct UpArgs {
     /// Port of the AWS endpoint (0 = any free port).
     #[arg(long, default_value_t = 4566)]
     aws_port: u16,
+    /// Port of the Kubernetes API server (0 = any free port).
+    #[arg(long, default_value_t = 6443)]
+    kube_port: u16,
+    /// Where to write the kubeconfig (written before the API reports ready).
+    #[arg(long, default_value = ".cloudbox/kubeconfig")]
+    kubeconfig: PathBuf,
+    /// Require `Authorization: Bearer <token>` on the Kubernetes API (written into the kubeconfig).
+    #[arg(long)]
+    kube_token: Option<String>,
     /// Address to bind.
     #[arg(long, default_value = "127.0.0.1")]
     bind: IpAddr,
@@ -66,8 +77,14 @@ async fn up(args: UpArgs) -> anyhow::Result<()> {
         anyhow::bail!("--time-scale must be a positive number");
     }
     let clock = Clock::wall(args.time_scale);
-    let state = cloudbox_aws::AwsState::new(clock, args.seed);
-    let listener = tokio::net::TcpListener::bind(SocketAddr::new(args.bind, args.aws_port))
+    let aws = cloudbox_aws::AwsState::new(clock.clone(), args.seed);
+    let kube = cloudbox_kube::KubeState::with_options(
+        clock,
+        args.seed,
+        args.kube_token.clone(),
+        cloudbox_kube::DEFAULT_HISTORY,
+    );
+    let aws_listener = tokio::net::TcpListener::bind(SocketAddr::new(args.bind, args.aws_port))
         .await
         .with_context(|| {
             format!(
@@ -75,17 +92,53 @@ async fn up(args: UpArgs) -> anyhow::Result<()> {
                 args.bind, args.aws_port
             )
         })?;
-    let addr = listener.local_addr()?;
-    println!("cloudbox: AWS endpoint listening on http://{addr}");
-    println!("export AWS_ENDPOINT_URL=http://{addr}");
+    let kube_listener = tokio::net::TcpListener::bind(SocketAddr::new(args.bind, args.kube_port))
+        .await
+        .with_context(|| {
+            format!(
+                "binding the Kubernetes API on {}:{}",
+                args.bind, args.kube_port
+            )
+        })?;
+    let aws_addr = aws_listener.local_addr()?;
+    let kube_url = format!("http://{}", kube_listener.local_addr()?);
+    if let Some(dir) = args
+        .kubeconfig
+        .parent()
+        .filter(|d| !d.as_os_str().is_empty())
+    {
+        std::fs::create_dir_all(dir).with_context(|| format!("creating {}", dir.display()))?;
+    }
+    std::fs::write(
+        &args.kubeconfig,
+        cloudbox_kube::kubeconfig_yaml(&kube_url, args.kube_token.as_deref()),
+    )
+    .with_context(|| format!("writing the kubeconfig {}", args.kubeconfig.display()))?;
+    let kubeconfig = std::fs::canonicalize(&args.kubeconfig).unwrap_or(args.kubeconfig.clone());
+
+    println!("cloudbox: AWS endpoint listening on http://{aws_addr}");
+    println!("cloudbox: Kubernetes API listening on {kube_url}");
+    println!("export AWS_ENDPOINT_URL=http://{aws_addr}");
     println!("export AWS_REGION={}", args.region);
     println!("export AWS_DEFAULT_REGION={}", args.region);
     println!("export AWS_ACCESS_KEY_ID=cloudbox");
     println!("export AWS_SECRET_ACCESS_KEY=cloudbox");
-    let shutdown = async {
-        let _ = tokio::signal::ctrl_c().await;
+    println!("export KUBECONFIG={}", kubeconfig.display());
+
+    let (stop_tx, stop_rx) = tokio::sync::watch::channel(false);
+    let stopped = |mut rx: tokio::sync::watch::Receiver<bool>| async move {
+        let _ = rx.wait_for(|s| *s).await;
     };
-    cloudbox_aws::serve(listener, state, shutdown).await?;
+    let aws_task = tokio::spawn(cloudbox_aws::serve(
+        aws_listener,
+        aws,
+        stopped(stop_rx.clone()),
+    ));
+    let kube_task = tokio::spawn(cloudbox_kube::serve(kube_listener, kube, stopped(stop_rx)));
+    let _ = tokio::signal::ctrl_c().await;
+    let _ = stop_tx.send(true);
+    aws_task.await.context("AWS endpoint task")??;
+    kube_task.await.context("Kubernetes API task")??;
     println!("cloudbox: stopped");
     Ok(())
 }
