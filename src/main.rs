@@ -137,8 +137,20 @@ async fn up(args: UpArgs) -> anyhow::Result<()> {
     let kube_task = tokio::spawn(cloudbox_kube::serve(kube_listener, kube, stopped(stop_rx)));
     let _ = tokio::signal::ctrl_c().await;
     let _ = stop_tx.send(true);
-    aws_task.await.context("AWS endpoint task")??;
-    kube_task.await.context("Kubernetes API task")??;
+    // In-flight requests get a moment to finish; open watches would otherwise hold shutdown
+    // until their own timeouts (minutes), so after the grace period the servers are dropped.
+    let grace = std::time::Duration::from_secs(2);
+    let both = async {
+        let aws = aws_task.await.context("AWS endpoint task")?;
+        let kube = kube_task.await.context("Kubernetes API task")?;
+        aws.context("AWS endpoint")?;
+        kube.context("Kubernetes API")?;
+        anyhow::Ok(())
+    };
+    match tokio::time::timeout(grace, both).await {
+        Ok(result) => result?,
+        Err(_) => eprintln!("cloudbox: closing open connections (watches) after {grace:?}"),
+    }
     println!("cloudbox: stopped");
     Ok(())
 }
