@@ -21,7 +21,7 @@ fn roundtrip<T: DeserializeOwned + Serialize>(
     api_version: &str,
     v: &Value,
 ) -> KubeResult<Decoded> {
-    let typed: T = serde_json::from_value(v.clone()).map_err(|e| {
+    let typed: T = T::deserialize(v).map_err(|e| {
         KubeApiError::bad_request(format!(
             "{kind} in version \"{}\" cannot be handled as a {kind}: {e}",
             api_version.rsplit('/').next().unwrap_or(api_version)
