@@ -35,7 +35,11 @@ fn pod(i: usize) -> String {
 #[tokio::main(flavor = "multi_thread")]
 async fn main() -> anyhow::Result<()> {
     let mut args = std::env::args().skip(1);
-    let pods: usize = args.next().map(|a| a.parse()).transpose()?.unwrap_or(10_000);
+    let pods: usize = args
+        .next()
+        .map(|a| a.parse())
+        .transpose()?
+        .unwrap_or(10_000);
     let watchers: usize = args.next().map(|a| a.parse()).transpose()?.unwrap_or(100);
     let state = KubeState::new(Clock::manual(), 1);
     let router = app(state.clone());
@@ -55,8 +59,12 @@ async fn main() -> anyhow::Result<()> {
             let mut in_order = true;
             let mut carry = Vec::new();
             while added < pods {
-                let Some(frame) = body.frame().await else { break };
-                let Ok(data) = frame?.into_data() else { continue };
+                let Some(frame) = body.frame().await else {
+                    break;
+                };
+                let Ok(data) = frame?.into_data() else {
+                    continue;
+                };
                 carry.extend_from_slice(&data);
                 let mut start = 0;
                 while let Some(off) = carry[start..].iter().position(|b| *b == b'\n') {
@@ -123,8 +131,14 @@ async fn main() -> anyhow::Result<()> {
     let mut lat = Vec::new();
     for i in 0..20 {
         let t = Instant::now();
-        let uri = format!("/api/v1/namespaces/default/pods?labelSelector=app%3Dapp-{}", i % 10);
-        let resp = router.clone().oneshot(Request::get(uri).body(Body::empty())?).await?;
+        let uri = format!(
+            "/api/v1/namespaces/default/pods?labelSelector=app%3Dapp-{}",
+            i % 10
+        );
+        let resp = router
+            .clone()
+            .oneshot(Request::get(uri).body(Body::empty())?)
+            .await?;
         let bytes = resp.into_body().collect().await?.to_bytes();
         let v: serde_json::Value = serde_json::from_slice(&bytes)?;
         anyhow::ensure!(v["items"].as_array().map(Vec::len) == Some(pods / 10));
@@ -132,16 +146,33 @@ async fn main() -> anyhow::Result<()> {
     }
     lat.sort_by(|a, b| a.total_cmp(b));
     let t = Instant::now();
-    let resp = router.clone().oneshot(Request::get("/api/v1/pods").body(Body::empty())?).await?;
+    let resp = router
+        .clone()
+        .oneshot(Request::get("/api/v1/pods").body(Body::empty())?)
+        .await?;
     let full = resp.into_body().collect().await?.to_bytes();
     let full_ms = t.elapsed().as_secs_f64() * 1000.0;
 
     println!("pods created:            {pods} by {clients} concurrent clients");
-    println!("write throughput:        {:.0} creates/s ({write_secs:.2} s)", pods as f64 / write_secs);
+    println!(
+        "write throughput:        {:.0} creates/s ({write_secs:.2} s)",
+        pods as f64 / write_secs
+    );
     println!("watchers complete:       {ok_watchers}/{watchers} ({total_events} events, all delivered {all_secs:.2} s after start)");
-    println!("list by label (1000):    p50 {:.1} ms, max {:.1} ms", lat[lat.len() / 2], lat[lat.len() - 1]);
-    println!("list all ({pods}):       {full_ms:.1} ms, {} bytes", full.len());
-    println!("RSS:                     {} MiB (start {} MiB)", rss_kb() / 1024, rss0 / 1024);
+    println!(
+        "list by label (1000):    p50 {:.1} ms, max {:.1} ms",
+        lat[lat.len() / 2],
+        lat[lat.len() - 1]
+    );
+    println!(
+        "list all ({pods}):       {full_ms:.1} ms, {} bytes",
+        full.len()
+    );
+    println!(
+        "RSS:                     {} MiB (start {} MiB)",
+        rss_kb() / 1024,
+        rss0 / 1024
+    );
     anyhow::ensure!(ok_watchers == watchers, "a watcher missed events");
     Ok(())
 }

@@ -187,7 +187,7 @@ fn encode_continue(ns: &str, name: &str) -> String {
 }
 
 fn decode_continue(s: &str) -> Option<(String, String)> {
-    if s.len() % 2 != 0 {
+    if !s.len().is_multiple_of(2) {
         return None;
     }
     let bytes: Option<Vec<u8>> = (0..s.len())
@@ -740,6 +740,7 @@ impl Db {
     }
 
     /// PUT: replaces an object (or its status) from a body in `def`'s version.
+    #[allow(clippy::too_many_arguments)] // mirrors the request's parts
     pub fn update(
         &mut self,
         now: SimTime,
@@ -1141,7 +1142,7 @@ impl Db {
         let segs: Vec<&str> = spec_path.trim_start_matches('.').split('.').collect();
         let mut slot = &mut obj;
         for s in &segs {
-            if !slot.get(*s).is_some() {
+            if slot.get(*s).is_none() {
                 slot[*s] = json!({});
             }
             slot = &mut slot[*s];

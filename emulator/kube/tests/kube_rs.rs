@@ -46,37 +46,66 @@ fn code(e: &kube::Error) -> u16 {
 }
 
 fn cm(name: &str) -> ConfigMap {
-    serde_json::from_value(json!({"metadata": {"name": name, "labels": {"app": "x"}}, "data": {"k": "v"}}))
-        .unwrap_or_default()
+    serde_json::from_value(
+        json!({"metadata": {"name": name, "labels": {"app": "x"}}, "data": {"k": "v"}}),
+    )
+    .unwrap_or_default()
 }
 
 async fn crud(client: Client) -> anyhow::Result<()> {
     let cms: Api<ConfigMap> = Api::default_namespaced(client.clone());
     let created = cms.create(&PostParams::default(), &cm("one")).await?;
-    let rv = created.metadata.resource_version.clone().unwrap_or_default();
+    let rv = created
+        .metadata
+        .resource_version
+        .clone()
+        .unwrap_or_default();
     assert!(created.metadata.uid.is_some());
     assert!(created.metadata.creation_timestamp.is_some());
     let e = cms.create(&PostParams::default(), &cm("one")).await.err();
     assert_eq!(e.as_ref().map(code), Some(409));
     let got = cms.get("one").await?;
-    assert_eq!(got.data.as_ref().and_then(|d| d.get("k")).map(String::as_str), Some("v"));
+    assert_eq!(
+        got.data
+            .as_ref()
+            .and_then(|d| d.get("k"))
+            .map(String::as_str),
+        Some("v")
+    );
     let listed = cms.list(&ListParams::default().labels("app=x")).await?;
     assert_eq!(listed.items.len(), 1);
-    assert!(cms.list(&ListParams::default().labels("app!=x")).await?.items.is_empty());
+    assert!(cms
+        .list(&ListParams::default().labels("app!=x"))
+        .await?
+        .items
+        .is_empty());
 
     // replace with the current RV works; with a stale one is a 409 Conflict
     let mut next = got.clone();
     next.data = Some([("k".to_string(), "w".to_string())].into());
     let replaced = cms.replace("one", &PostParams::default(), &next).await?;
-    assert_ne!(replaced.metadata.resource_version.clone().unwrap_or_default(), rv);
-    let e = cms.replace("one", &PostParams::default(), &next).await.err();
+    assert_ne!(
+        replaced
+            .metadata
+            .resource_version
+            .clone()
+            .unwrap_or_default(),
+        rv
+    );
+    let e = cms
+        .replace("one", &PostParams::default(), &next)
+        .await
+        .err();
     assert_eq!(e.as_ref().map(code), Some(409));
 
     // the four patch types
     let pp = PatchParams::default();
-    cms.patch("one", &pp, &Patch::Merge(json!({"data": {"m": "1"}}))).await?;
-    cms.patch("one", &pp, &Patch::Strategic(json!({"data": {"s": "1"}}))).await?;
-    let jp: json_patch_shim::Patch = serde_json::from_value(json!([{"op": "add", "path": "/data/j", "value": "1"}]))?;
+    cms.patch("one", &pp, &Patch::Merge(json!({"data": {"m": "1"}})))
+        .await?;
+    cms.patch("one", &pp, &Patch::Strategic(json!({"data": {"s": "1"}})))
+        .await?;
+    let jp: json_patch_shim::Patch =
+        serde_json::from_value(json!([{"op": "add", "path": "/data/j", "value": "1"}]))?;
     cms.patch("one", &pp, &Patch::<()>::Json(jp)).await?;
     let ssa = PatchParams::apply("tester").force();
     let applied = cms
@@ -86,15 +115,24 @@ async fn crud(client: Client) -> anyhow::Result<()> {
     for k in ["k", "m", "s", "j", "a"] {
         assert!(data.contains_key(k), "missing {k} in {data:?}");
     }
-    assert!(applied
-        .metadata
-        .managed_fields
-        .unwrap_or_default()
-        .iter()
-        .any(|m| m.manager.as_deref() == Some("tester") && m.operation.as_deref() == Some("Apply")));
+    assert!(
+        applied
+            .metadata
+            .managed_fields
+            .unwrap_or_default()
+            .iter()
+            .any(|m| m.manager.as_deref() == Some("tester")
+                && m.operation.as_deref() == Some("Apply"))
+    );
     // apply creates missing objects
-    cms.patch("two", &ssa, &Patch::Apply(json!({"apiVersion": "v1", "kind": "ConfigMap", "metadata": {"name": "two"}})))
-        .await?;
+    cms.patch(
+        "two",
+        &ssa,
+        &Patch::Apply(
+            json!({"apiVersion": "v1", "kind": "ConfigMap", "metadata": {"name": "two"}}),
+        ),
+    )
+    .await?;
     cms.delete("one", &DeleteParams::default()).await?;
     assert_eq!(cms.get("one").await.err().as_ref().map(code), Some(404));
     Ok(())
@@ -134,17 +172,37 @@ async fn pods_are_defaulted_and_validated() -> anyhow::Result<()> {
     assert_eq!(spec.dns_policy.as_deref(), Some("ClusterFirst"));
     assert_eq!(spec.termination_grace_period_seconds, Some(30));
     assert_eq!(spec.scheduler_name.as_deref(), Some("default-scheduler"));
-    assert_eq!(spec.containers[0].image_pull_policy.as_deref(), Some("Always"));
-    assert_eq!(spec.containers[0].ports.as_ref().map(|p| p[0].protocol.clone()), Some(Some("TCP".into())));
+    assert_eq!(
+        spec.containers[0].image_pull_policy.as_deref(),
+        Some("Always")
+    );
+    assert_eq!(
+        spec.containers[0]
+            .ports
+            .as_ref()
+            .map(|p| p[0].protocol.clone()),
+        Some(Some("TCP".into()))
+    );
     assert_eq!(p.status.and_then(|s| s.phase).as_deref(), Some("Pending"));
 
-    let bad: Pod = serde_json::from_value(json!({"metadata": {"name": "Bad_Name"}, "spec": {"containers": []}}))?;
+    let bad: Pod = serde_json::from_value(
+        json!({"metadata": {"name": "Bad_Name"}, "spec": {"containers": []}}),
+    )?;
     let e = pods.create(&PostParams::default(), &bad).await.err();
     match e {
         Some(kube::Error::Api(s)) => {
             assert_eq!((s.code, s.reason.as_str()), (422, "Invalid"));
-            assert!(s.message.contains("metadata.name: Invalid value: \"Bad_Name\""), "{}", s.message);
-            assert!(s.message.contains("spec.containers: Required value"), "{}", s.message);
+            assert!(
+                s.message
+                    .contains("metadata.name: Invalid value: \"Bad_Name\""),
+                "{}",
+                s.message
+            );
+            assert!(
+                s.message.contains("spec.containers: Required value"),
+                "{}",
+                s.message
+            );
         }
         other => panic!("expected 422, got {other:?}"),
     }
@@ -163,24 +221,51 @@ async fn deployments_generation_scale_and_gc() -> anyhow::Result<()> {
     assert_eq!(spec.replicas, Some(1));
     assert_eq!(spec.revision_history_limit, Some(10));
     assert_eq!(spec.progress_deadline_seconds, Some(600));
-    assert_eq!(spec.strategy.and_then(|s| s.type_).as_deref(), Some("RollingUpdate"));
+    assert_eq!(
+        spec.strategy.and_then(|s| s.type_).as_deref(),
+        Some("RollingUpdate")
+    );
     assert_eq!(d.metadata.generation, Some(1));
-    let d = deploys.patch("web", &PatchParams::default(), &Patch::Merge(json!({"metadata": {"labels": {"x": "y"}}}))).await?;
+    let d = deploys
+        .patch(
+            "web",
+            &PatchParams::default(),
+            &Patch::Merge(json!({"metadata": {"labels": {"x": "y"}}})),
+        )
+        .await?;
     assert_eq!(d.metadata.generation, Some(1));
-    let d = deploys.patch("web", &PatchParams::default(), &Patch::Merge(json!({"spec": {"replicas": 3}}))).await?;
+    let d = deploys
+        .patch(
+            "web",
+            &PatchParams::default(),
+            &Patch::Merge(json!({"spec": {"replicas": 3}})),
+        )
+        .await?;
     assert_eq!(d.metadata.generation, Some(2));
     let scale = deploys.get_scale("web").await?;
     assert_eq!(scale.spec.and_then(|s| s.replicas), Some(3));
-    deploys.patch_scale("web", &PatchParams::default(), &Patch::Merge(json!({"spec": {"replicas": 5}}))).await?;
-    assert_eq!(deploys.get("web").await?.spec.and_then(|s| s.replicas), Some(5));
+    deploys
+        .patch_scale(
+            "web",
+            &PatchParams::default(),
+            &Patch::Merge(json!({"spec": {"replicas": 5}})),
+        )
+        .await?;
+    assert_eq!(
+        deploys.get("web").await?.spec.and_then(|s| s.replicas),
+        Some(5)
+    );
 
     // an owned ConfigMap is garbage-collected with its owner (Background)
     let uid = d.metadata.uid.clone().unwrap_or_default();
     let cms: Api<ConfigMap> = Api::default_namespaced(client.clone());
-    let owned: ConfigMap = serde_json::from_value(json!({"metadata": {"name": "owned", "ownerReferences": [
-        {"apiVersion": "apps/v1", "kind": "Deployment", "name": "web", "uid": uid, "controller": true}]}}))?;
+    let owned: ConfigMap = serde_json::from_value(
+        json!({"metadata": {"name": "owned", "ownerReferences": [
+        {"apiVersion": "apps/v1", "kind": "Deployment", "name": "web", "uid": uid, "controller": true}]}}),
+    )?;
     cms.create(&PostParams::default(), &owned).await?;
-    let kept: ConfigMap = serde_json::from_value(json!({"metadata": {"name": "kept", "ownerReferences": [
+    let kept: ConfigMap =
+        serde_json::from_value(json!({"metadata": {"name": "kept", "ownerReferences": [
         {"apiVersion": "apps/v1", "kind": "Deployment", "name": "web", "uid": uid}]}}))?;
     cms.create(&PostParams::default(), &kept).await?;
     deploys.delete("web", &DeleteParams::background()).await?;
@@ -192,7 +277,8 @@ async fn deployments_generation_scale_and_gc() -> anyhow::Result<()> {
         "spec": {"selector": {"matchLabels": {"app": "w"}},
                  "template": {"metadata": {"labels": {"app": "w"}}, "spec": {"containers": [{"name": "c", "image": "i"}]}}}}))?;
     let d2 = deploys.create(&PostParams::default(), &d2).await?;
-    let orphan: ConfigMap = serde_json::from_value(json!({"metadata": {"name": "orphan", "ownerReferences": [
+    let orphan: ConfigMap =
+        serde_json::from_value(json!({"metadata": {"name": "orphan", "ownerReferences": [
         {"apiVersion": "apps/v1", "kind": "Deployment", "name": "w2", "uid": d2.metadata.uid}]}}))?;
     cms.create(&PostParams::default(), &orphan).await?;
     deploys.delete("w2", &DeleteParams::orphan()).await?;
@@ -206,7 +292,10 @@ async fn services_get_cluster_ips_and_node_ports() -> anyhow::Result<()> {
     let (_st, client) = in_process();
     let svcs: Api<Service> = Api::default_namespaced(client);
     let k = svcs.get("kubernetes").await?;
-    assert_eq!(k.spec.and_then(|s| s.cluster_ip).as_deref(), Some("10.96.0.1"));
+    assert_eq!(
+        k.spec.and_then(|s| s.cluster_ip).as_deref(),
+        Some("10.96.0.1")
+    );
     let s: Service = serde_json::from_value(json!({"metadata": {"name": "lb"},
         "spec": {"type": "LoadBalancer", "selector": {"app": "x"}, "ports": [{"port": 8080}]}}))?;
     let s = svcs.create(&PostParams::default(), &s).await?;
@@ -216,13 +305,20 @@ async fn services_get_cluster_ips_and_node_ports() -> anyhow::Result<()> {
     let port = &spec.ports.unwrap_or_default()[0];
     let np = port.node_port.unwrap_or(0);
     assert!((30000..=32767).contains(&np));
-    assert_eq!(port.target_port, Some(k8s_openapi::apimachinery::pkg::util::intstr::IntOrString::Int(8080)));
+    assert_eq!(
+        port.target_port,
+        Some(k8s_openapi::apimachinery::pkg::util::intstr::IntOrString::Int(8080))
+    );
     let clash: Service = serde_json::from_value(json!({"metadata": {"name": "np"},
         "spec": {"type": "NodePort", "ports": [{"port": 80, "nodePort": np}]}}))?;
     match svcs.create(&PostParams::default(), &clash).await.err() {
         Some(kube::Error::Api(s)) => {
             assert_eq!(s.code, 422);
-            assert!(s.message.contains("provided port is already allocated"), "{}", s.message);
+            assert!(
+                s.message.contains("provided port is already allocated"),
+                "{}",
+                s.message
+            );
         }
         other => panic!("expected 422, got {other:?}"),
     }
@@ -233,14 +329,26 @@ async fn services_get_cluster_ips_and_node_ports() -> anyhow::Result<()> {
 async fn namespace_deletion_removes_contents() -> anyhow::Result<()> {
     let (_st, client) = in_process();
     let nss: Api<Namespace> = Api::all(client.clone());
-    nss.create(&PostParams::default(), &serde_json::from_value(json!({"metadata": {"name": "tmp"}}))?).await?;
+    nss.create(
+        &PostParams::default(),
+        &serde_json::from_value(json!({"metadata": {"name": "tmp"}}))?,
+    )
+    .await?;
     let cms: Api<ConfigMap> = Api::namespaced(client.clone(), "tmp");
     cms.create(&PostParams::default(), &cm("a")).await?;
     nss.delete("tmp", &DeleteParams::default()).await?;
     assert_eq!(nss.get("tmp").await.err().as_ref().map(code), Some(404));
     assert_eq!(cms.get("a").await.err().as_ref().map(code), Some(404));
     let missing: Api<ConfigMap> = Api::namespaced(client, "nope");
-    assert_eq!(missing.create(&PostParams::default(), &cm("a")).await.err().as_ref().map(code), Some(404));
+    assert_eq!(
+        missing
+            .create(&PostParams::default(), &cm("a"))
+            .await
+            .err()
+            .as_ref()
+            .map(code),
+        Some(404)
+    );
     Ok(())
 }
 
@@ -248,12 +356,19 @@ async fn namespace_deletion_removes_contents() -> anyhow::Result<()> {
 async fn finalizers_hold_deletion() -> anyhow::Result<()> {
     let (_st, client) = in_process();
     let cms: Api<ConfigMap> = Api::default_namespaced(client);
-    let c: ConfigMap = serde_json::from_value(json!({"metadata": {"name": "f", "finalizers": ["example.com/x"]}}))?;
+    let c: ConfigMap = serde_json::from_value(
+        json!({"metadata": {"name": "f", "finalizers": ["example.com/x"]}}),
+    )?;
     cms.create(&PostParams::default(), &c).await?;
     cms.delete("f", &DeleteParams::default()).await?;
     let held = cms.get("f").await?;
     assert!(held.metadata.deletion_timestamp.is_some());
-    cms.patch("f", &PatchParams::default(), &Patch::Merge(json!({"metadata": {"finalizers": null}}))).await?;
+    cms.patch(
+        "f",
+        &PatchParams::default(),
+        &Patch::Merge(json!({"metadata": {"finalizers": null}})),
+    )
+    .await?;
     assert_eq!(cms.get("f").await.err().as_ref().map(code), Some(404));
     Ok(())
 }
@@ -270,7 +385,8 @@ async fn watcher_and_reflector_follow_changes() -> anyhow::Result<()> {
     let first = tokio::time::timeout(T, stream.try_next()).await??;
     assert_eq!(first.and_then(|c| c.metadata.name).as_deref(), Some("pre"));
     for i in 0..5 {
-        cms.create(&PostParams::default(), &cm(&format!("c{i}"))).await?;
+        cms.create(&PostParams::default(), &cm(&format!("c{i}")))
+            .await?;
     }
     let mut seen = Vec::new();
     while seen.len() < 5 {
@@ -304,10 +420,18 @@ mod thiserror_shim {
     pub use thiserror::Error;
 }
 
-async fn reconcile(cm: Arc<ConfigMap>, client: Arc<Client>) -> Result<kube::runtime::controller::Action, ReconcileError> {
+async fn reconcile(
+    cm: Arc<ConfigMap>,
+    client: Arc<Client>,
+) -> Result<kube::runtime::controller::Action, ReconcileError> {
     let api: Api<ConfigMap> = Api::default_namespaced((*client).clone());
     let name = cm.metadata.name.clone().unwrap_or_default();
-    if cm.metadata.annotations.as_ref().is_none_or(|a| !a.contains_key("reconciled")) {
+    if cm
+        .metadata
+        .annotations
+        .as_ref()
+        .is_none_or(|a| !a.contains_key("reconciled"))
+    {
         api.patch(&name, &PatchParams::apply("test-controller"), &Patch::Apply(json!({
             "apiVersion": "v1", "kind": "ConfigMap", "metadata": {"name": name, "annotations": {"reconciled": "yes"}}})))
             .await?;
@@ -315,7 +439,11 @@ async fn reconcile(cm: Arc<ConfigMap>, client: Arc<Client>) -> Result<kube::runt
     Ok(kube::runtime::controller::Action::await_change())
 }
 
-fn error_policy(_: Arc<ConfigMap>, _: &ReconcileError, _: Arc<Client>) -> kube::runtime::controller::Action {
+fn error_policy(
+    _: Arc<ConfigMap>,
+    _: &ReconcileError,
+    _: Arc<Client>,
+) -> kube::runtime::controller::Action {
     kube::runtime::controller::Action::requeue(Duration::from_secs(1))
 }
 
@@ -332,7 +460,11 @@ async fn controller_reconciles() -> anyhow::Result<()> {
         c.and_then(|c| c.metadata.annotations.as_ref())
             .is_some_and(|a| a.get("reconciled").map(String::as_str) == Some("yes"))
     };
-    tokio::time::timeout(T, kube::runtime::wait::await_condition(cms.clone(), "target", cond)).await??;
+    tokio::time::timeout(
+        T,
+        kube::runtime::wait::await_condition(cms.clone(), "target", cond),
+    )
+    .await??;
     handle.abort();
     Ok(())
 }
