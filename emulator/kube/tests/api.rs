@@ -18,8 +18,18 @@ struct Resp {
     body: Value,
 }
 
-async fn send(st: &KubeState, method: Method, uri: &str, ct: &str, accept: &str, body: Option<Value>) -> anyhow::Result<Resp> {
-    let mut req = Request::builder().method(method).uri(uri).header("accept", accept);
+async fn send(
+    st: &KubeState,
+    method: Method,
+    uri: &str,
+    ct: &str,
+    accept: &str,
+    body: Option<Value>,
+) -> anyhow::Result<Resp> {
+    let mut req = Request::builder()
+        .method(method)
+        .uri(uri)
+        .header("accept", accept);
     if !ct.is_empty() {
         req = req.header("content-type", ct);
     }
@@ -42,8 +52,14 @@ async fn send(st: &KubeState, method: Method, uri: &str, ct: &str, accept: &str,
         .filter_map(|v| v.to_str().ok().map(str::to_string))
         .collect();
     let bytes = resp.into_body().collect().await?.to_bytes();
-    let body = serde_json::from_slice(&bytes).unwrap_or(Value::String(String::from_utf8_lossy(&bytes).into()));
-    Ok(Resp { status, content_type, warnings, body })
+    let body = serde_json::from_slice(&bytes)
+        .unwrap_or(Value::String(String::from_utf8_lossy(&bytes).into()));
+    Ok(Resp {
+        status,
+        content_type,
+        warnings,
+        body,
+    })
 }
 
 async fn get(st: &KubeState, uri: &str) -> anyhow::Result<Resp> {
@@ -51,7 +67,15 @@ async fn get(st: &KubeState, uri: &str) -> anyhow::Result<Resp> {
 }
 
 async fn post(st: &KubeState, uri: &str, body: Value) -> anyhow::Result<Resp> {
-    send(st, Method::POST, uri, "application/json", "application/json", Some(body)).await
+    send(
+        st,
+        Method::POST,
+        uri,
+        "application/json",
+        "application/json",
+        Some(body),
+    )
+    .await
 }
 
 fn state() -> KubeState {
@@ -64,14 +88,23 @@ async fn watch_lines(st: &KubeState, uri: &str, n: usize) -> anyhow::Result<Vec<
 }
 
 /// Like [`watch_lines`] with a timeout in seconds (tokio time, so paused tests can go past it).
-async fn watch_lines_within(st: &KubeState, uri: &str, n: usize, secs: u64) -> anyhow::Result<Vec<Value>> {
-    let resp = app(st.clone()).oneshot(Request::get(uri).body(Body::empty())?).await?;
+async fn watch_lines_within(
+    st: &KubeState,
+    uri: &str,
+    n: usize,
+    secs: u64,
+) -> anyhow::Result<Vec<Value>> {
+    let resp = app(st.clone())
+        .oneshot(Request::get(uri).body(Body::empty())?)
+        .await?;
     let mut body = resp.into_body();
     let mut buf = Vec::new();
     let mut out = Vec::new();
     tokio::time::timeout(Duration::from_secs(secs), async {
         while out.len() < n {
-            let Some(frame) = body.frame().await else { break };
+            let Some(frame) = body.frame().await else {
+                break;
+            };
             if let Ok(data) = frame?.into_data() {
                 buf.extend_from_slice(&data);
             }
@@ -92,22 +125,36 @@ async fn version_health_and_discovery() -> anyhow::Result<()> {
     let v = get(&st, "/version").await?;
     assert_eq!(v.body["gitVersion"], "v1.32.4");
     assert_eq!(get(&st, "/healthz").await?.status, StatusCode::OK);
-    let agg = "application/json;g=apidiscovery.k8s.io;v=v2;as=APIGroupDiscoveryList,application/json";
+    let agg =
+        "application/json;g=apidiscovery.k8s.io;v=v2;as=APIGroupDiscoveryList,application/json";
     let r = send(&st, Method::GET, "/apis", "", agg, None).await?;
-    assert_eq!(r.content_type, "application/json;g=apidiscovery.k8s.io;v=v2;as=APIGroupDiscoveryList");
+    assert_eq!(
+        r.content_type,
+        "application/json;g=apidiscovery.k8s.io;v=v2;as=APIGroupDiscoveryList"
+    );
     assert_eq!(r.body["kind"], "APIGroupDiscoveryList");
     let legacy = get(&st, "/api").await?;
     assert_eq!(legacy.body["kind"], "APIVersions");
     let list = get(&st, "/apis/apps/v1").await?;
-    let names: Vec<&str> = list.body["resources"].as_array().map(|a| a.iter().filter_map(|r| r["name"].as_str()).collect()).unwrap_or_default();
+    let names: Vec<&str> = list.body["resources"]
+        .as_array()
+        .map(|a| a.iter().filter_map(|r| r["name"].as_str()).collect())
+        .unwrap_or_default();
     assert!(names.contains(&"deployments/scale") && names.contains(&"deployments/status"));
     let idx = get(&st, "/openapi/v3").await?;
-    let url = idx.body["paths"]["api/v1"]["serverRelativeURL"].as_str().unwrap_or("").to_string();
+    let url = idx.body["paths"]["api/v1"]["serverRelativeURL"]
+        .as_str()
+        .unwrap_or("")
+        .to_string();
     let doc = get(&st, &url).await?;
     let patch = &doc.body["paths"]["/api/v1/namespaces/{namespace}/pods/{name}"]["patch"];
     assert_eq!(patch["x-kubernetes-group-version-kind"]["kind"], "Pod");
-    assert!(patch["parameters"].as_array().is_some_and(|p| p.iter().any(|p| p["name"] == "fieldValidation")));
-    assert!(patch["requestBody"]["content"].get("application/strategic-merge-patch+json").is_none());
+    assert!(patch["parameters"]
+        .as_array()
+        .is_some_and(|p| p.iter().any(|p| p["name"] == "fieldValidation")));
+    assert!(patch["requestBody"]["content"]
+        .get("application/strategic-merge-patch+json")
+        .is_none());
     assert_eq!(get(&st, "/openapi/v2").await?.status, StatusCode::NOT_FOUND);
     Ok(())
 }
@@ -117,20 +164,57 @@ async fn errors_are_status_objects() -> anyhow::Result<()> {
     let st = state();
     let r = get(&st, "/api/v1/namespaces/default/pods/nope").await?;
     assert_eq!(r.status, StatusCode::NOT_FOUND);
-    assert_eq!((r.body["kind"].as_str(), r.body["reason"].as_str(), r.body["code"].as_u64()), (Some("Status"), Some("NotFound"), Some(404)));
+    assert_eq!(
+        (
+            r.body["kind"].as_str(),
+            r.body["reason"].as_str(),
+            r.body["code"].as_u64()
+        ),
+        (Some("Status"), Some("NotFound"), Some(404))
+    );
     assert_eq!(r.body["message"], "pods \"nope\" not found");
-    let r = send(&st, Method::POST, "/api/v1/namespaces/default/configmaps", "application/json", "application/json", None).await?;
+    let r = send(
+        &st,
+        Method::POST,
+        "/api/v1/namespaces/default/configmaps",
+        "application/json",
+        "application/json",
+        None,
+    )
+    .await?;
     assert_eq!(r.status, StatusCode::BAD_REQUEST);
-    let r = send(&st, Method::PATCH, "/api/v1/namespaces/default/configmaps/x", "text/plain", "application/json", Some(json!({}))).await?;
+    let r = send(
+        &st,
+        Method::PATCH,
+        "/api/v1/namespaces/default/configmaps/x",
+        "text/plain",
+        "application/json",
+        Some(json!({})),
+    )
+    .await?;
     assert_eq!(r.status, StatusCode::UNSUPPORTED_MEDIA_TYPE);
-    let r = send(&st, Method::PUT, "/api/v1/namespaces/default/pods", "application/json", "application/json", Some(json!({}))).await?;
+    let r = send(
+        &st,
+        Method::PUT,
+        "/api/v1/namespaces/default/pods",
+        "application/json",
+        "application/json",
+        Some(json!({})),
+    )
+    .await?;
     assert_eq!(r.status, StatusCode::METHOD_NOT_ALLOWED);
     let r = get(&st, "/api/v1/pods?labelSelector=a%20in%20b").await?;
     assert_eq!(r.status, StatusCode::BAD_REQUEST);
     let r = get(&st, "/api/v1/pods?fieldSelector=spec.bogus%3Dx").await?;
     assert_eq!(r.status, StatusCode::BAD_REQUEST);
     // garbage bodies never panic
-    for body in [json!(1), json!([]), json!({"metadata": 5}), json!({"metadata": {"name": 5}}), json!({"spec": {"containers": [1]}})] {
+    for body in [
+        json!(1),
+        json!([]),
+        json!({"metadata": 5}),
+        json!({"metadata": {"name": 5}}),
+        json!({"spec": {"containers": [1]}}),
+    ] {
         let r = post(&st, "/api/v1/namespaces/default/pods", body).await?;
         assert!(r.status.is_client_error(), "{:?}", r.body);
     }
@@ -140,14 +224,45 @@ async fn errors_are_status_objects() -> anyhow::Result<()> {
 #[tokio::test]
 async fn tables_for_kubectl_get() -> anyhow::Result<()> {
     let st = state();
-    let r = post(&st, "/api/v1/namespaces/default/services", json!({"metadata": {"name": "web"},
-        "spec": {"type": "NodePort", "ports": [{"port": 8080, "nodePort": 31234}]}})).await?;
+    let r = post(
+        &st,
+        "/api/v1/namespaces/default/services",
+        json!({"metadata": {"name": "web"},
+        "spec": {"type": "NodePort", "ports": [{"port": 8080, "nodePort": 31234}]}}),
+    )
+    .await?;
     assert_eq!(r.status, StatusCode::CREATED);
-    let t = send(&st, Method::GET, "/api/v1/namespaces/default/services", "", "application/json;as=Table;v=v1;g=meta.k8s.io,application/json", None).await?;
+    let t = send(
+        &st,
+        Method::GET,
+        "/api/v1/namespaces/default/services",
+        "",
+        "application/json;as=Table;v=v1;g=meta.k8s.io,application/json",
+        None,
+    )
+    .await?;
     assert_eq!(t.body["kind"], "Table");
-    let cols: Vec<&str> = t.body["columnDefinitions"].as_array().map(|a| a.iter().filter_map(|c| c["name"].as_str()).collect()).unwrap_or_default();
-    assert_eq!(cols, vec!["Name", "Type", "Cluster-IP", "External-IP", "Port(s)", "Age", "Selector"]);
-    let row = t.body["rows"].as_array().and_then(|r| r.iter().find(|r| r["cells"][0] == "web")).cloned().unwrap_or_default();
+    let cols: Vec<&str> = t.body["columnDefinitions"]
+        .as_array()
+        .map(|a| a.iter().filter_map(|c| c["name"].as_str()).collect())
+        .unwrap_or_default();
+    assert_eq!(
+        cols,
+        vec![
+            "Name",
+            "Type",
+            "Cluster-IP",
+            "External-IP",
+            "Port(s)",
+            "Age",
+            "Selector"
+        ]
+    );
+    let row = t.body["rows"]
+        .as_array()
+        .and_then(|r| r.iter().find(|r| r["cells"][0] == "web"))
+        .cloned()
+        .unwrap_or_default();
     assert_eq!(row["cells"][4], "8080:31234/TCP");
     assert_eq!(row["object"]["kind"], "PartialObjectMetadata");
     Ok(())
@@ -158,16 +273,38 @@ async fn legacy_ingress_is_converted() -> anyhow::Result<()> {
     let st = state();
     let seed = json!({"apiVersion": "extensions/v1beta1", "kind": "Ingress", "metadata": {"name": "alb"},
         "spec": {"rules": [{"host": "test.int32bit.me", "http": {"paths": [{"path": "/v1", "backend": {"serviceName": "svc", "servicePort": 8080}}]}}]}});
-    let r = post(&st, "/apis/extensions/v1beta1/namespaces/default/ingresses", seed).await?;
+    let r = post(
+        &st,
+        "/apis/extensions/v1beta1/namespaces/default/ingresses",
+        seed,
+    )
+    .await?;
     assert_eq!(r.status, StatusCode::CREATED, "{:?}", r.body);
-    assert_eq!(r.body["spec"]["rules"][0]["http"]["paths"][0]["backend"]["serviceName"], "svc");
-    let v1 = get(&st, "/apis/networking.k8s.io/v1/namespaces/default/ingresses/alb").await?;
+    assert_eq!(
+        r.body["spec"]["rules"][0]["http"]["paths"][0]["backend"]["serviceName"],
+        "svc"
+    );
+    let v1 = get(
+        &st,
+        "/apis/networking.k8s.io/v1/namespaces/default/ingresses/alb",
+    )
+    .await?;
     let p = &v1.body["spec"]["rules"][0]["http"]["paths"][0];
-    assert_eq!(p["backend"]["service"], json!({"name": "svc", "port": {"number": 8080}}));
+    assert_eq!(
+        p["backend"]["service"],
+        json!({"name": "svc", "port": {"number": 8080}})
+    );
     assert_eq!(p["pathType"], "ImplementationSpecific");
     assert_eq!(v1.body["apiVersion"], "networking.k8s.io/v1");
-    let b1 = get(&st, "/apis/networking.k8s.io/v1beta1/namespaces/default/ingresses").await?;
-    assert_eq!(b1.body["items"][0]["spec"]["rules"][0]["http"]["paths"][0]["backend"]["servicePort"], 8080);
+    let b1 = get(
+        &st,
+        "/apis/networking.k8s.io/v1beta1/namespaces/default/ingresses",
+    )
+    .await?;
+    assert_eq!(
+        b1.body["items"][0]["spec"]["rules"][0]["http"]["paths"][0]["backend"]["servicePort"],
+        8080
+    );
     Ok(())
 }
 
@@ -181,24 +318,76 @@ async fn crds_serve_custom_resources() -> anyhow::Result<()> {
             "versions": [{"name": "v1beta1", "served": true, "storage": true, "subresources": {"status": {}},
                 "additionalPrinterColumns": [{"name": "Service-Name", "type": "string", "jsonPath": ".spec.serviceRef.name"}],
                 "schema": {"openAPIV3Schema": {"type": "object", "x-kubernetes-preserve-unknown-fields": true}}}]}});
-    let r = post(&st, "/apis/apiextensions.k8s.io/v1/customresourcedefinitions", crd).await?;
+    let r = post(
+        &st,
+        "/apis/apiextensions.k8s.io/v1/customresourcedefinitions",
+        crd,
+    )
+    .await?;
     assert_eq!(r.status, StatusCode::CREATED, "{:?}", r.body);
     assert_eq!(r.body["status"]["conditions"][1]["type"], "Established");
     let cr = json!({"apiVersion": "elbv2.k8s.aws/v1beta1", "kind": "TargetGroupBinding", "metadata": {"name": "tgb1"},
         "spec": {"serviceRef": {"name": "web", "port": 80}, "targetGroupARN": "arn:aws:elasticloadbalancing:x"}, "status": {"x": 1}});
-    let r = post(&st, "/apis/elbv2.k8s.aws/v1beta1/namespaces/default/targetgroupbindings", cr).await?;
+    let r = post(
+        &st,
+        "/apis/elbv2.k8s.aws/v1beta1/namespaces/default/targetgroupbindings",
+        cr,
+    )
+    .await?;
     assert_eq!(r.status, StatusCode::CREATED, "{:?}", r.body);
     assert!(r.body.get("status").is_none(), "status is a subresource");
     assert_eq!(r.body["metadata"]["generation"], 1);
-    let t = send(&st, Method::GET, "/apis/elbv2.k8s.aws/v1beta1/namespaces/default/targetgroupbindings", "", "application/json;as=Table;v=v1;g=meta.k8s.io", None).await?;
+    let t = send(
+        &st,
+        Method::GET,
+        "/apis/elbv2.k8s.aws/v1beta1/namespaces/default/targetgroupbindings",
+        "",
+        "application/json;as=Table;v=v1;g=meta.k8s.io",
+        None,
+    )
+    .await?;
     assert_eq!(t.body["rows"][0]["cells"][1], "web");
-    let agg = send(&st, Method::GET, "/apis", "", "application/json;g=apidiscovery.k8s.io;v=v2;as=APIGroupDiscoveryList", None).await?;
-    assert!(agg.body["items"].as_array().is_some_and(|a| a.iter().any(|g| g["metadata"]["name"] == "elbv2.k8s.aws")));
-    let r = send(&st, Method::PATCH, "/apis/elbv2.k8s.aws/v1beta1/namespaces/default/targetgroupbindings/tgb1", "application/strategic-merge-patch+json", "application/json", Some(json!({}))).await?;
+    let agg = send(
+        &st,
+        Method::GET,
+        "/apis",
+        "",
+        "application/json;g=apidiscovery.k8s.io;v=v2;as=APIGroupDiscoveryList",
+        None,
+    )
+    .await?;
+    assert!(agg.body["items"]
+        .as_array()
+        .is_some_and(|a| a.iter().any(|g| g["metadata"]["name"] == "elbv2.k8s.aws")));
+    let r = send(
+        &st,
+        Method::PATCH,
+        "/apis/elbv2.k8s.aws/v1beta1/namespaces/default/targetgroupbindings/tgb1",
+        "application/strategic-merge-patch+json",
+        "application/json",
+        Some(json!({})),
+    )
+    .await?;
     assert_eq!(r.status, StatusCode::UNSUPPORTED_MEDIA_TYPE);
-    let del = send(&st, Method::DELETE, "/apis/apiextensions.k8s.io/v1/customresourcedefinitions/targetgroupbindings.elbv2.k8s.aws", "", "application/json", None).await?;
+    let del = send(
+        &st,
+        Method::DELETE,
+        "/apis/apiextensions.k8s.io/v1/customresourcedefinitions/targetgroupbindings.elbv2.k8s.aws",
+        "",
+        "application/json",
+        None,
+    )
+    .await?;
     assert_eq!(del.status, StatusCode::OK);
-    assert_eq!(get(&st, "/apis/elbv2.k8s.aws/v1beta1/namespaces/default/targetgroupbindings").await?.status, StatusCode::NOT_FOUND);
+    assert_eq!(
+        get(
+            &st,
+            "/apis/elbv2.k8s.aws/v1beta1/namespaces/default/targetgroupbindings"
+        )
+        .await?
+        .status,
+        StatusCode::NOT_FOUND
+    );
     Ok(())
 }
 
@@ -206,14 +395,43 @@ async fn crds_serve_custom_resources() -> anyhow::Result<()> {
 async fn field_validation_and_dry_run() -> anyhow::Result<()> {
     let st = state();
     let cm = json!({"apiVersion": "v1", "kind": "ConfigMap", "metadata": {"name": "c"}, "spec": {"foo": 1}});
-    let r = post(&st, "/api/v1/namespaces/default/configmaps?fieldValidation=Strict", cm.clone()).await?;
+    let r = post(
+        &st,
+        "/api/v1/namespaces/default/configmaps?fieldValidation=Strict",
+        cm.clone(),
+    )
+    .await?;
     assert_eq!(r.status, StatusCode::BAD_REQUEST);
-    assert!(r.body["message"].as_str().is_some_and(|m| m.contains("strict decoding error: unknown field \"spec\"")), "{:?}", r.body);
-    let r = post(&st, "/api/v1/namespaces/default/configmaps?fieldValidation=Warn&dryRun=All", cm.clone()).await?;
+    assert!(
+        r.body["message"]
+            .as_str()
+            .is_some_and(|m| m.contains("strict decoding error: unknown field \"spec\"")),
+        "{:?}",
+        r.body
+    );
+    let r = post(
+        &st,
+        "/api/v1/namespaces/default/configmaps?fieldValidation=Warn&dryRun=All",
+        cm.clone(),
+    )
+    .await?;
     assert_eq!(r.status, StatusCode::CREATED);
-    assert_eq!(r.warnings, vec!["299 - \"unknown field \\\"spec\\\"\"".to_string()]);
-    assert_eq!(get(&st, "/api/v1/namespaces/default/configmaps/c").await?.status, StatusCode::NOT_FOUND);
-    let r = post(&st, "/api/v1/namespaces/default/configmaps?fieldValidation=Ignore", cm).await?;
+    assert_eq!(
+        r.warnings,
+        vec!["299 - \"unknown field \\\"spec\\\"\"".to_string()]
+    );
+    assert_eq!(
+        get(&st, "/api/v1/namespaces/default/configmaps/c")
+            .await?
+            .status,
+        StatusCode::NOT_FOUND
+    );
+    let r = post(
+        &st,
+        "/api/v1/namespaces/default/configmaps?fieldValidation=Ignore",
+        cm,
+    )
+    .await?;
     assert!(r.warnings.is_empty() && r.body.get("spec").is_none());
     Ok(())
 }
@@ -223,16 +441,40 @@ async fn watch_resume_expiry_and_initial_events() -> anyhow::Result<()> {
     let st = KubeState::with_options(Clock::manual(), 1, None, 5);
     let start = st.resource_version();
     for i in 0..10 {
-        post(&st, "/api/v1/namespaces/default/configmaps", json!({"metadata": {"name": format!("c{i}")}})).await?;
+        post(
+            &st,
+            "/api/v1/namespaces/default/configmaps",
+            json!({"metadata": {"name": format!("c{i}")}}),
+        )
+        .await?;
     }
     // too old: in-stream ERROR 410 Expired
-    let lines = watch_lines(&st, &format!("/api/v1/configmaps?watch=true&resourceVersion={start}"), 1).await?;
+    let lines = watch_lines(
+        &st,
+        &format!("/api/v1/configmaps?watch=true&resourceVersion={start}"),
+        1,
+    )
+    .await?;
     assert_eq!(lines[0]["type"], "ERROR");
-    assert_eq!((lines[0]["object"]["code"].as_u64(), lines[0]["object"]["reason"].as_str()), (Some(410), Some("Expired")));
+    assert_eq!(
+        (
+            lines[0]["object"]["code"].as_u64(),
+            lines[0]["object"]["reason"].as_str()
+        ),
+        (Some(410), Some("Expired"))
+    );
     // recent: resumes exactly after the RV
     let rv = st.resource_version() - 2;
-    let lines = watch_lines(&st, &format!("/api/v1/configmaps?watch=true&resourceVersion={rv}&timeoutSeconds=1"), 2).await?;
-    let names: Vec<&str> = lines.iter().filter_map(|l| l["object"]["metadata"]["name"].as_str()).collect();
+    let lines = watch_lines(
+        &st,
+        &format!("/api/v1/configmaps?watch=true&resourceVersion={rv}&timeoutSeconds=1"),
+        2,
+    )
+    .await?;
+    let names: Vec<&str> = lines
+        .iter()
+        .filter_map(|l| l["object"]["metadata"]["name"].as_str())
+        .collect();
     assert_eq!(names, vec!["c8", "c9"]);
     // sendInitialEvents needs resourceVersionMatch=NotOlderThan
     let r = get(&st, "/api/v1/configmaps?watch=true&sendInitialEvents=true").await?;
@@ -240,7 +482,10 @@ async fn watch_resume_expiry_and_initial_events() -> anyhow::Result<()> {
     let lines = watch_lines(&st, "/api/v1/namespaces/default/configmaps?watch=true&sendInitialEvents=true&resourceVersionMatch=NotOlderThan&allowWatchBookmarks=true", 11).await?;
     assert_eq!(lines.iter().filter(|l| l["type"] == "ADDED").count(), 10);
     assert_eq!(lines[10]["type"], "BOOKMARK");
-    assert_eq!(lines[10]["object"]["metadata"]["annotations"]["k8s.io/initial-events-end"], "true");
+    assert_eq!(
+        lines[10]["object"]["metadata"]["annotations"]["k8s.io/initial-events-end"],
+        "true"
+    );
     Ok(())
 }
 
@@ -250,18 +495,49 @@ async fn watch_timeout_and_bookmarks_use_tokio_time() -> anyhow::Result<()> {
     let lines = watch_lines_within(&st, "/api/v1/configmaps?watch=true&resourceVersion=1&allowWatchBookmarks=true&timeoutSeconds=150", 10, 1000).await?;
     // two bookmarks (60 s, 120 s), then the stream ends at 150 s
     assert_eq!(lines.len(), 2);
-    assert!(lines.iter().all(|l| l["type"] == "BOOKMARK" && l["object"]["metadata"]["resourceVersion"].is_string()));
+    assert!(
+        lines
+            .iter()
+            .all(|l| l["type"] == "BOOKMARK"
+                && l["object"]["metadata"]["resourceVersion"].is_string())
+    );
     Ok(())
 }
 
 #[tokio::test]
 async fn label_selected_watch_turns_leaving_objects_into_deletes() -> anyhow::Result<()> {
     let st = state();
-    post(&st, "/api/v1/namespaces/default/configmaps", json!({"metadata": {"name": "x", "labels": {"a": "1"}}})).await?;
+    post(
+        &st,
+        "/api/v1/namespaces/default/configmaps",
+        json!({"metadata": {"name": "x", "labels": {"a": "1"}}}),
+    )
+    .await?;
     let rv = st.resource_version();
-    send(&st, Method::PATCH, "/api/v1/namespaces/default/configmaps/x", "application/merge-patch+json", "application/json", Some(json!({"metadata": {"labels": {"a": "2"}}}))).await?;
-    send(&st, Method::PATCH, "/api/v1/namespaces/default/configmaps/x", "application/merge-patch+json", "application/json", Some(json!({"metadata": {"labels": {"a": "1"}}}))).await?;
-    let lines = watch_lines(&st, &format!("/api/v1/configmaps?watch=1&labelSelector=a%3D1&resourceVersion={rv}"), 2).await?;
+    send(
+        &st,
+        Method::PATCH,
+        "/api/v1/namespaces/default/configmaps/x",
+        "application/merge-patch+json",
+        "application/json",
+        Some(json!({"metadata": {"labels": {"a": "2"}}})),
+    )
+    .await?;
+    send(
+        &st,
+        Method::PATCH,
+        "/api/v1/namespaces/default/configmaps/x",
+        "application/merge-patch+json",
+        "application/json",
+        Some(json!({"metadata": {"labels": {"a": "1"}}})),
+    )
+    .await?;
+    let lines = watch_lines(
+        &st,
+        &format!("/api/v1/configmaps?watch=1&labelSelector=a%3D1&resourceVersion={rv}"),
+        2,
+    )
+    .await?;
     let types: Vec<&str> = lines.iter().filter_map(|l| l["type"].as_str()).collect();
     assert_eq!(types, vec!["DELETED", "ADDED"]);
     Ok(())
@@ -271,21 +547,52 @@ async fn label_selected_watch_turns_leaving_objects_into_deletes() -> anyhow::Re
 async fn pods_on_nodes_wait_for_their_grace_period() -> anyhow::Result<()> {
     let st = state();
     post(&st, "/api/v1/namespaces/default/pods", json!({"metadata": {"name": "p"}, "spec": {"nodeName": "n1", "containers": [{"name": "c", "image": "i"}]}})).await?;
-    let r = send(&st, Method::DELETE, "/api/v1/namespaces/default/pods/p", "", "application/json", None).await?;
+    let r = send(
+        &st,
+        Method::DELETE,
+        "/api/v1/namespaces/default/pods/p",
+        "",
+        "application/json",
+        None,
+    )
+    .await?;
     assert_eq!(r.status, StatusCode::ACCEPTED);
     let p = get(&st, "/api/v1/namespaces/default/pods/p").await?;
     assert_eq!(p.body["metadata"]["deletionGracePeriodSeconds"], 30);
-    let r = send(&st, Method::DELETE, "/api/v1/namespaces/default/pods/p?gracePeriodSeconds=0", "", "application/json", None).await?;
+    let r = send(
+        &st,
+        Method::DELETE,
+        "/api/v1/namespaces/default/pods/p?gracePeriodSeconds=0",
+        "",
+        "application/json",
+        None,
+    )
+    .await?;
     assert_eq!(r.status, StatusCode::OK);
-    assert_eq!(get(&st, "/api/v1/namespaces/default/pods/p").await?.status, StatusCode::NOT_FOUND);
+    assert_eq!(
+        get(&st, "/api/v1/namespaces/default/pods/p").await?.status,
+        StatusCode::NOT_FOUND
+    );
     // list paging
     for i in 0..5 {
-        post(&st, "/api/v1/namespaces/default/configmaps", json!({"metadata": {"name": format!("m{i}")}})).await?;
+        post(
+            &st,
+            "/api/v1/namespaces/default/configmaps",
+            json!({"metadata": {"name": format!("m{i}")}}),
+        )
+        .await?;
     }
     let page = get(&st, "/api/v1/namespaces/default/configmaps?limit=2").await?;
     assert_eq!(page.body["items"].as_array().map(Vec::len), Some(2));
-    let cont = page.body["metadata"]["continue"].as_str().unwrap_or("").to_string();
-    let rest = get(&st, &format!("/api/v1/namespaces/default/configmaps?limit=10&continue={cont}")).await?;
+    let cont = page.body["metadata"]["continue"]
+        .as_str()
+        .unwrap_or("")
+        .to_string();
+    let rest = get(
+        &st,
+        &format!("/api/v1/namespaces/default/configmaps?limit=10&continue={cont}"),
+    )
+    .await?;
     assert_eq!(rest.body["items"].as_array().map(Vec::len), Some(3));
     assert!(rest.body["metadata"].get("continue").is_none());
     Ok(())
