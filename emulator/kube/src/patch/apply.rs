@@ -347,6 +347,30 @@ pub struct Writer<'a> {
 /// Records an `Update` by `w.manager`: the fields that changed between `old` and `new` move to
 /// its entry. `new`'s managedFields are rewritten from `old`'s.
 pub fn track_update(w: &Writer<'_>, old: Option<&Value>, new: &mut Value) {
+    if old.is_none() {
+        // Create: the writer owns every field; build FieldsV1 in one pass (hot path).
+        let fields = to_fields_v1(&fields_of(w.kind, new, true));
+        let has = fields.as_object().is_some_and(|m| !m.is_empty());
+        if let Some(m) = new.get_mut("metadata").and_then(Value::as_object_mut) {
+            if has {
+                let mut e = json!({
+                    "manager": w.manager,
+                    "operation": "Update",
+                    "apiVersion": w.api_version,
+                    "time": w.time,
+                    "fieldsType": "FieldsV1",
+                    "fieldsV1": fields,
+                });
+                if !w.subresource.is_empty() {
+                    e["subresource"] = json!(w.subresource);
+                }
+                m.insert("managedFields".into(), json!([e]));
+            } else {
+                m.remove("managedFields");
+            }
+        }
+        return;
+    }
     let status = w.subresource == "status";
     let new_fields = fields_of(w.kind, new, true);
     let old_fields = old.map(|o| fields_of(w.kind, o, true)).unwrap_or_default();
