@@ -107,6 +107,15 @@ pub fn from_storage(def: &ResourceDef, obj: &Value) -> Value {
     }
 }
 
+/// Like [`from_storage`], sharing the stored object when no conversion is needed.
+pub fn from_storage_arc(def: &ResourceDef, obj: &std::sync::Arc<Value>) -> std::sync::Arc<Value> {
+    if needs_conversion(def) {
+        std::sync::Arc::new(from_storage(def, obj))
+    } else {
+        obj.clone()
+    }
+}
+
 /// Whether reading `def` needs a conversion of the stored object.
 pub fn needs_conversion(def: &ResourceDef) -> bool {
     !def.preferred

@@ -268,15 +268,15 @@ fn service_spec(spec: &mut Map<String, Value>) {
 
 /// Pod status on creation: phase Pending and the QoS class from container resources.
 pub fn pod_initial_status(pod: &Value) -> Value {
-    let containers = pod
+    let containers: &[Value] = pod
         .get("spec")
         .and_then(|s| s.get("containers"))
         .and_then(Value::as_array)
-        .cloned()
-        .unwrap_or_default();
+        .map(Vec::as_slice)
+        .unwrap_or(&[]);
     let mut any = false;
     let mut guaranteed = !containers.is_empty();
-    for c in &containers {
+    for c in containers {
         let req = c.get("resources").and_then(|r| r.get("requests"));
         let lim = c.get("resources").and_then(|r| r.get("limits"));
         let has = |v: Option<&Value>| v.and_then(Value::as_object).is_some_and(|m| !m.is_empty());

@@ -88,7 +88,7 @@ impl Sub {
 #[derive(Debug)]
 pub struct Written {
     /// The object in the requested version.
-    pub obj: Value,
+    pub obj: Arc<Value>,
     /// `Warning` headers.
     pub warnings: Vec<String>,
     /// Whether the write created the object (201).
@@ -318,7 +318,8 @@ impl Db {
         })
     }
 
-    fn check_gvk(def: &ResourceDef, body: &mut Value) -> KubeResult<()> {
+    /// Checks (and fills in) `apiVersion` and `kind` of a body against the addressed resource.
+    pub fn check_gvk(def: &ResourceDef, body: &mut Value) -> KubeResult<()> {
         let m = body.as_object_mut().ok_or_else(|| {
             KubeApiError::bad_request("the body of the request must be a JSON object")
         })?;
@@ -347,7 +348,6 @@ impl Db {
 
     /// Typed decoding, defaulting and validation of a stored-form object.
     fn normalize(
-        &self,
         sdef: &ResourceDef,
         obj: Value,
         opts: &WriteOpts,
@@ -436,56 +436,33 @@ impl Db {
         opts: &WriteOpts,
         applied: bool,
     ) -> KubeResult<Written> {
-        let sdef = self.storage_def(def);
-        let mut obj = convert::to_storage(def, body);
-        let mut warnings = Vec::new();
-        {
-            let meta = meta_mut(&mut obj);
-            if def.namespaced {
-                let ns = url_ns.unwrap_or("default");
-                match meta.get("namespace").and_then(Value::as_str) {
-                    Some(bns) if !bns.is_empty() && bns != ns => {
-                        return Err(KubeApiError::bad_request(
-                            "the namespace of the provided object does not match the namespace sent on the request",
-                        ))
-                    }
-                    _ => {}
-                }
-                meta.insert("namespace".into(), json!(ns));
-            } else {
-                meta.remove("namespace");
-            }
-            for k in [
-                "uid",
-                "resourceVersion",
-                "creationTimestamp",
-                "deletionTimestamp",
-                "deletionGracePeriodSeconds",
-                "generation",
-                "selfLink",
-            ] {
-                meta.remove(k);
-            }
-            if !applied {
-                meta.remove("managedFields");
-            }
+        let p = prepare_create(self.storage_def(def), now, def, url_ns, body, opts, applied)?;
+        self.commit_create(def, p, opts)
+    }
+
+    /// The storage definition of a served resource (for [`prepare_create`]).
+    pub fn storage_def_of(&self, def: &ResourceDef) -> Arc<ResourceDef> {
+        self.storage_def(def)
+    }
+
+    /// The part of a create that needs the store: generated name, namespace and existence
+    /// checks, uid, Service addresses, CRD registration, and the write itself.
+    pub fn commit_create(
+        &mut self,
+        def: &ResourceDef,
+        p: PreparedCreate,
+        opts: &WriteOpts,
+    ) -> KubeResult<Written> {
+        let PreparedCreate {
+            sdef,
+            mut obj,
+            warnings,
+            generate,
+        } = p;
+        if let Some(g) = generate {
+            let suffix = self.generate_suffix();
+            meta_mut(&mut obj).insert("name".into(), json!(format!("{g}{suffix}")));
         }
-        let has_name = meta_str(&obj, "name").is_some_and(|n| !n.is_empty());
-        if !has_name {
-            if let Some(g) = meta_str(&obj, "generateName").map(str::to_string) {
-                if !g.is_empty() {
-                    let suffix = self.generate_suffix();
-                    meta_mut(&mut obj).insert("name".into(), json!(format!("{g}{suffix}")));
-                }
-            }
-        }
-        // Status is not settable on create for kinds with a status subresource.
-        if sdef.status && sdef.kind != "Node" {
-            if let Some(m) = obj.as_object_mut() {
-                m.remove("status");
-            }
-        }
-        let mut obj = self.normalize(&sdef, obj, opts, &mut warnings)?;
         let name = meta_str(&obj, "name").unwrap_or("").to_string();
         let ns = meta_str(&obj, "namespace").unwrap_or("").to_string();
         if def.namespaced {
@@ -494,49 +471,15 @@ impl Db {
         if self.store.get(&sdef.storage, &ns, &name).is_some() {
             return Err(KubeApiError::already_exists(subject(def, &name)));
         }
-        match (sdef.group.as_str(), sdef.kind.as_str()) {
-            ("", "Pod") => {
-                let st = defaults::pod_initial_status(&obj);
-                obj["status"] = st;
-            }
-            ("", "PersistentVolumeClaim") | ("", "PersistentVolume") => {
-                obj["status"] = json!({"phase": "Pending"});
-            }
-            ("", "Service") => {
-                obj["status"] = json!({"loadBalancer": {}});
-            }
-            ("apiextensions.k8s.io", "CustomResourceDefinition") => {
-                self.crd_status(&mut obj)?;
-            }
-            _ => {}
-        }
         let uid = self.new_uid();
-        {
-            let meta = meta_mut(&mut obj);
-            meta.insert("uid".into(), json!(uid));
-            meta.insert("creationTimestamp".into(), json!(now.to_rfc3339_secs()));
-            if sdef.generation {
-                meta.insert("generation".into(), json!(1));
-            }
-        }
-        if !applied {
-            let time = now.to_rfc3339_secs();
-            let w = ssa::Writer {
-                kind: &sdef.kind,
-                manager: &opts.manager,
-                api_version: &def.api_version(),
-                time: &time,
-                subresource: "",
-            };
-            ssa::track_update(&w, None, &mut obj);
-        }
+        meta_mut(&mut obj).insert("uid".into(), json!(uid));
         if sdef.kind == "Service" && sdef.group.is_empty() {
             self.allocate_service(&mut obj, None, opts.dry_run)
                 .map_err(|c| KubeApiError::invalid("Service", "", &name, c))?;
         }
         if opts.dry_run {
             return Ok(Written {
-                obj: convert::from_storage(def, &obj),
+                obj: Arc::new(convert::from_storage(def, &obj)),
                 warnings,
                 created: true,
             });
@@ -554,13 +497,13 @@ impl Db {
             },
         );
         Ok(Written {
-            obj: convert::from_storage(def, &stored),
+            obj: convert::from_storage_arc(def, &stored),
             warnings,
             created: true,
         })
     }
 
-    fn crd_status(&self, obj: &mut Value) -> KubeResult<()> {
+    fn crd_status(obj: &mut Value) -> KubeResult<()> {
         let defs = Registry::defs_from_crd(obj).map_err(|m| {
             let name = meta_str(obj, "name").unwrap_or("").to_string();
             KubeApiError::invalid(
@@ -863,7 +806,7 @@ impl Db {
         };
         meta_mut(&mut obj).insert("resourceVersion".into(), json!(cur_rv));
         let mut warnings = Vec::new();
-        let mut obj = self.normalize(&sdef, obj, opts, &mut warnings)?;
+        let mut obj = Self::normalize(&sdef, obj, opts, &mut warnings)?;
         if sdef.generation && spec_part(&obj) != spec_part(&cur) {
             let g = cur
                 .pointer("/metadata/generation")
@@ -873,7 +816,7 @@ impl Db {
         }
         if sdef.kind == "CustomResourceDefinition" && sub == Sub::Main {
             let keep_status = cur.get("status").cloned();
-            self.crd_status(&mut obj)?;
+            Self::crd_status(&mut obj)?;
             if let (Some(old), Some(new_st)) = (keep_status, obj.get_mut("status")) {
                 if let Some(c) = old.get("conditions") {
                     new_st["conditions"] = c.clone();
@@ -898,7 +841,7 @@ impl Db {
         }
         if same_ignoring_rv(&obj, &cur) {
             return Ok(Written {
-                obj: convert::from_storage(def, &cur),
+                obj: convert::from_storage_arc(def, &cur),
                 warnings,
                 created: false,
             });
@@ -909,7 +852,7 @@ impl Db {
         }
         if opts.dry_run {
             return Ok(Written {
-                obj: convert::from_storage(def, &obj),
+                obj: Arc::new(convert::from_storage(def, &obj)),
                 warnings,
                 created: false,
             });
@@ -919,7 +862,7 @@ impl Db {
             let last = self.finish_delete(now, &sdef, ns, name, "Background");
             let out = last.unwrap_or(Arc::new(obj));
             return Ok(Written {
-                obj: convert::from_storage(def, &out),
+                obj: convert::from_storage_arc(def, &out),
                 warnings,
                 created: false,
             });
@@ -929,7 +872,7 @@ impl Db {
         }
         let stored = self.store.put(&sdef.storage, obj);
         Ok(Written {
-            obj: convert::from_storage(def, &stored),
+            obj: convert::from_storage_arc(def, &stored),
             warnings,
             created: false,
         })
@@ -1160,7 +1103,7 @@ impl Db {
             false,
         )?;
         Ok(Written {
-            obj: Self::scale_of(def, &w.obj),
+            obj: Arc::new(Self::scale_of(def, &w.obj)),
             warnings: w.warnings,
             created: false,
         })
@@ -1510,6 +1453,121 @@ impl Db {
         }
         Ok(out)
     }
+}
+
+/// A create with its store-independent work done (see [`prepare_create`]).
+#[derive(Debug)]
+pub struct PreparedCreate {
+    sdef: Arc<ResourceDef>,
+    obj: Value,
+    warnings: Vec<String>,
+    /// `generateName` prefix when the name is still to be generated.
+    generate: Option<String>,
+}
+
+/// The store-independent part of a create, run without the lock: namespace and metadata
+/// normalization, typed decoding, defaulting, validation, initial status and managedFields.
+#[allow(clippy::too_many_arguments)] // mirrors the request's parts
+pub fn prepare_create(
+    sdef: Arc<ResourceDef>,
+    now: SimTime,
+    def: &ResourceDef,
+    url_ns: Option<&str>,
+    body: Value,
+    opts: &WriteOpts,
+    applied: bool,
+) -> KubeResult<PreparedCreate> {
+    let mut obj = convert::to_storage(def, body);
+    let mut warnings = Vec::new();
+    {
+        let meta = meta_mut(&mut obj);
+        if def.namespaced {
+            let ns = url_ns.unwrap_or("default");
+            match meta.get("namespace").and_then(Value::as_str) {
+                Some(bns) if !bns.is_empty() && bns != ns => {
+                    return Err(KubeApiError::bad_request(
+                        "the namespace of the provided object does not match the namespace sent on the request",
+                    ))
+                }
+                _ => {}
+            }
+            meta.insert("namespace".into(), json!(ns));
+        } else {
+            meta.remove("namespace");
+        }
+        for k in [
+            "uid",
+            "resourceVersion",
+            "creationTimestamp",
+            "deletionTimestamp",
+            "deletionGracePeriodSeconds",
+            "generation",
+            "selfLink",
+        ] {
+            meta.remove(k);
+        }
+        if !applied {
+            meta.remove("managedFields");
+        }
+    }
+    let mut generate = None;
+    let has_name = meta_str(&obj, "name").is_some_and(|n| !n.is_empty());
+    if !has_name {
+        if let Some(g) = meta_str(&obj, "generateName").map(str::to_string) {
+            if !g.is_empty() {
+                // Validated with a placeholder of the same shape; the suffix is drawn at commit.
+                meta_mut(&mut obj).insert("name".into(), json!(format!("{g}xxxxx")));
+                generate = Some(g);
+            }
+        }
+    }
+    // Status is not settable on create for kinds with a status subresource.
+    if sdef.status && sdef.kind != "Node" {
+        if let Some(m) = obj.as_object_mut() {
+            m.remove("status");
+        }
+    }
+    let mut obj = Db::normalize(&sdef, obj, opts, &mut warnings)?;
+    match (sdef.group.as_str(), sdef.kind.as_str()) {
+        ("", "Pod") => {
+            let st = defaults::pod_initial_status(&obj);
+            obj["status"] = st;
+        }
+        ("", "PersistentVolumeClaim") | ("", "PersistentVolume") => {
+            obj["status"] = json!({"phase": "Pending"});
+        }
+        ("", "Service") => {
+            obj["status"] = json!({"loadBalancer": {}});
+        }
+        _ => {}
+    }
+    {
+        let meta = meta_mut(&mut obj);
+        meta.insert("creationTimestamp".into(), json!(now.to_rfc3339_secs()));
+        if sdef.generation {
+            meta.insert("generation".into(), json!(1));
+        }
+    }
+    if sdef.kind == "CustomResourceDefinition" {
+        Db::crd_status(&mut obj)?;
+    }
+    if !applied {
+        let time = now.to_rfc3339_secs();
+        let w = ssa::Writer {
+            kind: &sdef.kind,
+            manager: &opts.manager,
+            api_version: &def.api_version(),
+            time: &time,
+            subresource: "",
+        };
+        ssa::track_update(&w, None, &mut obj);
+    }
+    Ok(PreparedCreate {
+        sdef,
+        obj,
+        warnings,
+        generate,
+    })
 }
 
 fn add_finalizer(m: &mut Map<String, Value>, f: &str) {
