@@ -86,6 +86,10 @@ expect_match "get deployment columns" "$(kn get deploy)" '^NAME +READY +UP-TO-DA
 expect_match "get ingress columns" "$(kn get ingress)" '^NAME +CLASS +HOSTS +ADDRESS +PORTS +AGE'
 expect_match "get namespaces" "$(k get ns)" 'kube-system +Active'
 
+# get -w: the watch is served as Tables (kubectl prints server columns)
+OUT=$(timeout 3 kubectl --kubeconfig "$KCFG" --cache-dir "$WORK/cache" -n "$NS" get pvc -w 2>&1 || true)
+expect_match "get -w prints table rows" "$OUT" 'ebs-standard-30g +Pending'
+
 # jsonpath: the legacy Ingress is served as networking.k8s.io/v1
 expect_eq "ingress converted to v1" "$(kn get ingress int32bit-aws-alb-ingress -o jsonpath='{.spec.rules[0].http.paths[0].backend.service.name}:{.spec.rules[0].http.paths[0].backend.service.port.number}')" "kubernetes-bootcamp-v1:8080"
 expect_eq "deployment replicas" "$(kn get deploy nginx -o jsonpath='{.spec.replicas}')" "10"

@@ -499,7 +499,7 @@ async fn handle(
         (&Method::GET, None) => {
             let (labels, fields) = selectors(&q, &def)?;
             if q.flag("watch") {
-                return watch_response(st, &q, def, t.ns, labels, fields);
+                return watch_response(st, &q, def, t.ns, labels, fields, wants_table);
             }
             if q.get("sendInitialEvents").is_some() {
                 return Err(KubeApiError::invalid(
@@ -564,7 +564,7 @@ async fn handle(
             if q.flag("watch") {
                 let (labels, _) = selectors(&q, &def)?;
                 let fields = FieldSelector::parse(&format!("metadata.name={name}"), &def.kind)?;
-                return watch_response(st, &q, def, t.ns, labels, fields);
+                return watch_response(st, &q, def, t.ns, labels, fields, wants_table);
             }
             let db = st.db().read();
             let obj = match t.sub {
@@ -690,6 +690,7 @@ fn watch_response(
     ns: Option<String>,
     labels: LabelSelector,
     fields: FieldSelector,
+    table: bool,
 ) -> KubeResult<Response> {
     let send_initial = q.flag("sendInitialEvents");
     if send_initial && q.get("resourceVersionMatch") != Some("NotOlderThan") {
@@ -724,6 +725,7 @@ fn watch_response(
         bookmarks: q.flag("allowWatchBookmarks"),
         timeout,
         send_initial,
+        table: table.then(|| q.get("includeObject").unwrap_or("Metadata").to_string()),
     };
     let stream = watch::start(st, req);
     let mut r = Response::new(Body::from_stream(stream));

@@ -42,6 +42,9 @@ pub struct WatchRequest {
     pub timeout: Duration,
     /// `sendInitialEvents=true`.
     pub send_initial: bool,
+    /// Send each object as a one-row `meta.k8s.io/v1` Table (`kubectl get -w`), with this
+    /// `includeObject` policy.
+    pub table: Option<String>,
 }
 
 struct W {
@@ -53,6 +56,8 @@ struct W {
     deadline: Instant,
     next_bookmark: Instant,
     done: bool,
+    /// Column definitions were sent (Table watches send them once, like upstream).
+    columns_sent: bool,
 }
 
 fn push_line(buf: &mut BytesMut, ty: &str, obj: &[u8]) {
@@ -84,12 +89,32 @@ impl W {
         self.req.labels.matches(obj) && self.req.fields.matches(obj)
     }
 
-    fn obj_bytes(&self, change: &Change) -> Vec<u8> {
+    fn table_bytes(&mut self, obj: &Value) -> Bytes {
+        let include = self.req.table.clone().unwrap_or_default();
+        let served = convert::from_storage(&self.req.def, obj);
+        let rv = meta_str(obj, "resourceVersion")
+            .and_then(|r| r.parse().ok())
+            .unwrap_or(0);
+        let now = self.state.clock().now().as_millis();
+        let mut t = crate::table::table(&self.req.def, &[served], rv, None, now, &include);
+        if self.columns_sent {
+            t["columnDefinitions"] = json!([]);
+        }
+        self.columns_sent = true;
+        Bytes::from(serde_json::to_vec(&t).unwrap_or_default())
+    }
+
+    fn obj_bytes(&mut self, change: &Change) -> Bytes {
+        if self.req.table.is_some() {
+            return self.table_bytes(&change.obj);
+        }
         if convert::needs_conversion(&self.req.def) {
-            serde_json::to_vec(&convert::from_storage(&self.req.def, &change.obj))
-                .unwrap_or_default()
+            Bytes::from(
+                serde_json::to_vec(&convert::from_storage(&self.req.def, &change.obj))
+                    .unwrap_or_default(),
+            )
         } else {
-            change.obj_json().to_vec()
+            change.obj_json().clone()
         }
     }
 
@@ -192,6 +217,7 @@ pub fn start(
             deadline: now + Duration::ZERO,
             next_bookmark: now + BOOKMARK_INTERVAL,
             done,
+            columns_sent: false,
         };
         if w.req.rv.is_none() || w.req.send_initial {
             let mut buf = BytesMut::new();
@@ -203,12 +229,14 @@ pub fn start(
                 .cloned()
                 .collect();
             for o in items {
-                let bytes = if convert::needs_conversion(&w.req.def) {
-                    serde_json::to_vec(&convert::from_storage(&w.req.def, &o))
+                let bytes = if w.req.table.is_some() {
+                    w.table_bytes(&o).to_vec()
+                } else if convert::needs_conversion(&w.req.def) {
+                    serde_json::to_vec(&convert::from_storage(&w.req.def, &o)).unwrap_or_default()
                 } else {
-                    serde_json::to_vec(&*o)
+                    serde_json::to_vec(&*o).unwrap_or_default()
                 };
-                push_line(&mut buf, "ADDED", &bytes.unwrap_or_default());
+                push_line(&mut buf, "ADDED", &bytes);
             }
             if w.req.send_initial {
                 buf.put_slice(&w.bookmark(current, true));

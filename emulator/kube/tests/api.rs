@@ -269,6 +269,38 @@ async fn tables_for_kubectl_get() -> anyhow::Result<()> {
 }
 
 #[tokio::test]
+async fn table_watch_for_kubectl_get_w() -> anyhow::Result<()> {
+    let st = state();
+    post(
+        &st,
+        "/api/v1/namespaces/default/configmaps",
+        json!({"metadata": {"name": "a"}, "data": {"x": "1"}}),
+    )
+    .await?;
+    let resp = app(st.clone())
+        .oneshot(
+            Request::get("/api/v1/namespaces/default/configmaps?watch=true&timeoutSeconds=1")
+                .header(
+                    "accept",
+                    "application/json;as=Table;v=v1;g=meta.k8s.io,application/json",
+                )
+                .body(Body::empty())?,
+        )
+        .await?;
+    let mut body = resp.into_body();
+    let frame = tokio::time::timeout(Duration::from_secs(10), body.frame()).await?;
+    let data = frame
+        .and_then(|f| f.ok())
+        .and_then(|f| f.into_data().ok())
+        .unwrap_or_default();
+    let ev: Value = serde_json::from_slice(data.split(|b| *b == b'\n').next().unwrap_or(&[]))?;
+    assert_eq!(ev["type"], "ADDED");
+    assert_eq!(ev["object"]["kind"], "Table");
+    assert_eq!(ev["object"]["rows"][0]["cells"], json!(["a", 1, "0s"]));
+    Ok(())
+}
+
+#[tokio::test]
 async fn legacy_ingress_is_converted() -> anyhow::Result<()> {
     let st = state();
     let seed = json!({"apiVersion": "extensions/v1beta1", "kind": "Ingress", "metadata": {"name": "alb"},
