@@ -252,21 +252,8 @@ async fn aws_request(
     match scope.service.as_str() {
         "ec2" => {
             let params = ParamNode::from_pairs(pairs.iter().map(|(k, v)| (k.as_str(), v.as_str())));
-            match call_ec2(&s, &account, region, &params) {
-                Ok((op, out)) => {
-                    let m = model::ec2();
-                    match m.operations.get(&op) {
-                        Some(o) => xml_response(
-                            200,
-                            ec2_codec::serialize(m, o, &out, &request_id),
-                            &request_id,
-                        ),
-                        None => ec2_error(AwsError::new(
-                            Code::InvalidAction,
-                            format!("The action {op} is not valid for this web service."),
-                        )),
-                    }
-                }
+            match call_ec2(&s, &account, region, &params, &request_id) {
+                Ok(body) => xml_response(200, body, &request_id),
                 Err(e) => ec2_error(e),
             }
         }
@@ -279,12 +266,14 @@ async fn aws_request(
     }
 }
 
+/// Runs one EC2 request; returns the whole response document.
 fn call_ec2(
     s: &AwsState,
     account: &str,
     region: &'static catalog::Region,
     params: &ParamNode,
-) -> Result<(String, Value), AwsError> {
+    request_id: &str,
+) -> Result<String, AwsError> {
     let action = params
         .children
         .get("Action")
@@ -321,19 +310,22 @@ fn call_ec2(
         }
     }
     let input = ec2_codec::parse(m, op, params)?;
-    let out = s.ec2().call(account, region, action, &input)?;
-    if s.inner.strict_output {
-        if let Some(shape) = op.output {
-            let unknown = crate::protocol::xml::unknown_members(m, shape, &out);
-            if !unknown.is_empty() {
-                return Err(AwsError::new(
-                    Code::InternalError,
-                    format!("cloudbox bug: {action} output members not in the model: {unknown:?}"),
-                ));
+    let strict = s.inner.strict_output;
+    let members = s.ec2().call_rendered(account, region, action, &input, |out| {
+        if strict {
+            if let Some(shape) = op.output {
+                let unknown = crate::protocol::xml::unknown_members(m, shape, out);
+                if !unknown.is_empty() {
+                    return Err(AwsError::new(
+                        Code::InternalError,
+                        format!("cloudbox bug: {action} output members not in the model: {unknown:?}"),
+                    ));
+                }
             }
         }
-    }
-    Ok((action.to_string(), out))
+        Ok(ec2_codec::serialize_members(m, op, out))
+    })?;
+    Ok(ec2_codec::envelope(m, op, &members, request_id))
 }
 
 #[cfg(test)]

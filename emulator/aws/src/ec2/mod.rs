@@ -36,6 +36,9 @@ use state::RegionState;
 use std::collections::HashMap;
 use std::sync::Arc;
 
+/// Rendered read-only outputs kept per region.
+const READ_CACHE_ENTRIES: usize = 256;
+
 /// A handler of one operation.
 pub type Handler = fn(&mut RegionState, &Value) -> AwsResult<Value>;
 
@@ -190,6 +193,56 @@ impl Ec2Service {
             ));
         }
         handler(&mut st, input)
+    }
+
+    /// Runs one operation and renders its output with `render` (the protocol codec). The
+    /// rendered output of a read-only operation is reused while nothing in the region changed
+    /// (no mutating request, no timer fired), so controllers polling `Describe*` cost little.
+    /// `DescribeInstanceStatus` depends on the time since launch and is always recomputed.
+    pub fn call_rendered(
+        &self,
+        account: &str,
+        region: &'static Region,
+        op: &str,
+        input: &Value,
+        render: impl FnOnce(&Value) -> AwsResult<String>,
+    ) -> AwsResult<Arc<str>> {
+        let handler = operation(op).ok_or_else(|| AwsError::not_implemented("EC2", op))?;
+        let state = self.region_state(account, region);
+        let mut st = state.lock();
+        st.settle(self.clock.now());
+        if input.opt_bool("DryRun") == Some(true) {
+            return Err(AwsError::new(
+                Code::DryRunOperation,
+                "Request would have succeeded, but DryRun flag is set.",
+            ));
+        }
+        let read_only = op.starts_with("Describe");
+        if !read_only {
+            st.generation += 1;
+            let out = handler(&mut st, input)?;
+            drop(st);
+            return render(&out).map(Arc::from);
+        }
+        if op == "DescribeInstanceStatus" {
+            let out = handler(&mut st, input)?;
+            drop(st);
+            return render(&out).map(Arc::from);
+        }
+        let key = (op.to_string(), input.to_string());
+        let generation = st.generation;
+        if let Some((g, body)) = st.read_cache.get(&key) {
+            if *g == generation {
+                return Ok(body.clone());
+            }
+        }
+        let out = handler(&mut st, input)?;
+        let body: Arc<str> = Arc::from(render(&out)?);
+        if st.read_cache.len() >= READ_CACHE_ENTRIES {
+            st.read_cache.clear();
+        }
+        st.read_cache.insert(key, (generation, body.clone()));
+        Ok(body)
     }
 
     /// Forgets every account and region.

@@ -582,6 +582,11 @@ pub struct RegionState {
     pub public_ips: BTreeMap<String, String>,
     /// Launch counter for instance ordering.
     pub launch_seq: u64,
+    /// Bumped by every change (mutating request or timer); rendered read-only outputs are
+    /// reused only while it stays the same.
+    pub generation: u64,
+    /// Rendered outputs of read-only requests: (operation, input) → (generation, body).
+    pub read_cache: HashMap<(String, String), (u64, std::sync::Arc<str>)>,
     timers: BinaryHeap<Reverse<(SimTime, u64, Timer)>>,
     timer_seq: u64,
 }
@@ -616,6 +621,8 @@ impl RegionState {
             tags: HashMap::new(),
             public_ips: BTreeMap::new(),
             launch_seq: 0,
+            generation: 0,
+            read_cache: HashMap::new(),
             timers: BinaryHeap::new(),
             timer_seq: 0,
         }
@@ -668,6 +675,7 @@ impl RegionState {
             if due > self.now {
                 self.now = due;
             }
+            self.generation += 1;
             self.fire(timer);
         }
         if now > self.now {

@@ -32,7 +32,22 @@ pub fn parse(model: &ServiceModel, op: &Operation, params: &ParamNode) -> AwsRes
 /// </DescribeVpcsResponse>
 /// ```
 pub fn serialize(model: &ServiceModel, op: &Operation, output: &Value, request_id: &str) -> String {
-    let mut out = String::with_capacity(512);
+    envelope(model, op, &serialize_members(model, op, output), request_id)
+}
+
+/// The members of a response (everything inside the `{Op}Response` element after `requestId`).
+pub fn serialize_members(model: &ServiceModel, op: &Operation, output: &Value) -> String {
+    let mut out = String::with_capacity(256);
+    match op.output {
+        Some(shape) => xml::write_members(&mut out, model, shape, output),
+        None => out.push_str("<return>true</return>"),
+    }
+    out
+}
+
+/// Wraps serialized members in the `{Op}Response` element with the request id.
+pub fn envelope(model: &ServiceModel, op: &Operation, members: &str, request_id: &str) -> String {
+    let mut out = String::with_capacity(members.len() + 200);
     out.push_str("<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n<");
     out.push_str(&op.name);
     out.push_str("Response xmlns=\"");
@@ -40,10 +55,7 @@ pub fn serialize(model: &ServiceModel, op: &Operation, output: &Value, request_i
     out.push_str("/\"><requestId>");
     xml::escape(&mut out, request_id);
     out.push_str("</requestId>");
-    match op.output {
-        Some(shape) => xml::write_members(&mut out, model, shape, output),
-        None => out.push_str("<return>true</return>"),
-    }
+    out.push_str(members);
     out.push_str("</");
     out.push_str(&op.name);
     out.push_str("Response>");

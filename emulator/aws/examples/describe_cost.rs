@@ -1,0 +1,37 @@
+//! Where DescribeInstances spends its time: handler (JSON) vs serialization (XML), in process.
+//! `cargo run --release -p cloudbox-aws --example describe_cost`
+
+use cloudbox_aws::ec2::Ec2Service;
+use cloudbox_aws::protocol::{ec2 as codec, model};
+use cloudbox_sim::Clock;
+use serde_json::json;
+use std::time::Instant;
+
+fn main() {
+    let ec2 = Ec2Service::new(Clock::manual(), 1);
+    let region = cloudbox_aws::ec2::catalog::region("us-east-1").expect("region");
+    let acct = "123456789012";
+    let run = json!({"ImageId": "ami-0abcdef1234567890", "InstanceType": "c5.large", "MinCount": 100, "MaxCount": 100});
+    ec2.call(acct, region, "RunInstances", &run).expect("run");
+    let m = model::ec2();
+    let op = &m.operations["DescribeInstances"];
+    let input = json!({});
+    let n = 300;
+    let t = Instant::now();
+    let mut out = None;
+    for _ in 0..n {
+        out = Some(
+            ec2.call(acct, region, "DescribeInstances", &input)
+                .expect("describe"),
+        );
+    }
+    let handler = t.elapsed() / n;
+    let out = out.expect("output");
+    let t = Instant::now();
+    let mut len = 0;
+    for _ in 0..n {
+        len = codec::serialize(m, op, &out, "req").len();
+    }
+    let ser = t.elapsed() / n;
+    println!("DescribeInstances x100: handler {handler:?}, serialize {ser:?}, body {len} bytes");
+}
