@@ -380,8 +380,11 @@ pub(crate) fn scalar(ty: Ty, raw: &Raw<'_>, path: &Path<'_>) -> Result<Value, De
         (Ty::Int32, Raw::Varint(v)) => Value::from(*v as i32),
         (Ty::Int64, Raw::Varint(v)) => Value::from(*v as i64),
         (Ty::Bool, Raw::Varint(v)) => Value::Bool(*v != 0),
-        (Ty::Double, Raw::Fixed64(bits)) => format::go_float(f64::from_bits(*bits))
-            .ok_or_else(|| path.invalid("a double that is NaN or infinite (not representable in JSON)"))?,
+        (Ty::Double, Raw::Fixed64(bits)) => {
+            format::go_float(f64::from_bits(*bits)).ok_or_else(|| {
+                path.invalid("a double that is NaN or infinite (not representable in JSON)")
+            })?
+        }
         (Ty::Bytes, Raw::Len(b)) => Value::String(format::base64(b)),
         (ty, raw) => return Err(path.wire_type(wire_type_of(ty), raw.wire_type())),
     })
@@ -429,7 +432,10 @@ mod tests {
         let limits = first.child(Seg::Field("limits"));
         let cpu = limits.child(Seg::Key("cpu"));
         assert_eq!(root.render(), "Deployment");
-        assert_eq!(cpu.render(), "Deployment.spec.containers[0].limits[\"cpu\"]");
+        assert_eq!(
+            cpu.render(),
+            "Deployment.spec.containers[0].limits[\"cpu\"]"
+        );
     }
 
     #[test]

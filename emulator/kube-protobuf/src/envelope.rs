@@ -46,7 +46,9 @@ pub(crate) fn decode_nested(
     };
     let env = parse(rest, at)?;
     if !env.content_encoding.is_empty() {
-        return Err(DecodeError::UnsupportedContentEncoding(env.content_encoding));
+        return Err(DecodeError::UnsupportedContentEncoding(
+            env.content_encoding,
+        ));
     }
     let media_type = env
         .content_type
@@ -60,7 +62,10 @@ pub(crate) fn decode_nested(
         obj.insert("kind".to_string(), Value::String(env.kind.clone()));
     }
     if !env.api_version.is_empty() {
-        obj.insert("apiVersion".to_string(), Value::String(env.api_version.clone()));
+        obj.insert(
+            "apiVersion".to_string(),
+            Value::String(env.api_version.clone()),
+        );
     }
     let fields = match media_type.as_str() {
         "" | crate::CONTENT_TYPE => {
@@ -77,10 +82,12 @@ pub(crate) fn decode_nested(
             })?;
             d.message(id, env.raw, &Path::root(&env.kind), depth)?
         }
-        "application/json" => serde_json::from_slice(env.raw).map_err(|e| DecodeError::InvalidValue {
-            at: at.render(),
-            reason: format!("the envelope's JSON object does not parse: {e}"),
-        })?,
+        "application/json" => {
+            serde_json::from_slice(env.raw).map_err(|e| DecodeError::InvalidValue {
+                at: at.render(),
+                reason: format!("the envelope's JSON object does not parse: {e}"),
+            })?
+        }
         _ => return Err(DecodeError::UnsupportedContentType(env.content_type)),
     };
     match fields {

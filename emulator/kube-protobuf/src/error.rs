@@ -12,7 +12,9 @@ pub enum DecodeError {
         found: String,
     },
     /// The `runtime.Unknown` envelope names no kind.
-    #[error("the protobuf envelope names no kind (typeMeta.kind is empty; apiVersion {api_version:?})")]
+    #[error(
+        "the protobuf envelope names no kind (typeMeta.kind is empty; apiVersion {api_version:?})"
+    )]
     MissingKind {
         /// The apiVersion it did name.
         api_version: String,

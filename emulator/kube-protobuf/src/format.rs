@@ -162,8 +162,14 @@ mod tests {
         assert_eq!(rfc3339(GO_ZERO_TIME_UNIX, None), "0001-01-01T00:00:00Z");
         assert_eq!(rfc3339(253_402_300_799, None), "9999-12-31T23:59:59Z");
         assert_eq!(rfc3339(253_402_300_800, None), "10000-01-01T00:00:00Z");
-        assert_eq!(rfc3339(GO_ZERO_TIME_UNIX - 86_400 * 366, None), "0000-01-01T00:00:00Z");
-        assert_eq!(rfc3339(1_767_225_600, Some(120)), "2026-01-01T00:00:00.000120Z");
+        assert_eq!(
+            rfc3339(GO_ZERO_TIME_UNIX - 86_400 * 366, None),
+            "0000-01-01T00:00:00Z"
+        );
+        assert_eq!(
+            rfc3339(1_767_225_600, Some(120)),
+            "2026-01-01T00:00:00.000120Z"
+        );
         // Never panics, whatever the input.
         let _ = rfc3339(i64::MIN, Some(999_999));
         let _ = rfc3339(i64::MAX, None);
@@ -187,7 +193,10 @@ mod tests {
     fn floats_like_encoding_json() {
         assert_eq!(go_float(3.0), Some(Value::from(3)));
         assert_eq!(go_float(-0.5), Number::from_f64(-0.5).map(Value::Number));
-        assert_eq!(go_float(1e19), Some(Value::from(10_000_000_000_000_000_000u64)));
+        assert_eq!(
+            go_float(1e19),
+            Some(Value::from(10_000_000_000_000_000_000u64))
+        );
         assert_eq!(go_float(1e21), Number::from_f64(1e21).map(Value::Number));
         assert_eq!(go_float(f64::NAN), None);
         assert_eq!(go_float(f64::INFINITY), None);

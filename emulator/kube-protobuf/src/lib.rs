@@ -97,8 +97,12 @@ mod tests {
     #[test]
     fn recognises_the_media_type() {
         assert!(is_protobuf("application/vnd.kubernetes.protobuf"));
-        assert!(is_protobuf("Application/VND.Kubernetes.Protobuf; charset=utf-8"));
-        assert!(!is_protobuf("application/vnd.kubernetes.protobuf;stream=watch"));
+        assert!(is_protobuf(
+            "Application/VND.Kubernetes.Protobuf; charset=utf-8"
+        ));
+        assert!(!is_protobuf(
+            "application/vnd.kubernetes.protobuf;stream=watch"
+        ));
         assert!(!is_protobuf("application/json"));
         assert!(!is_protobuf("application/vnd.kubernetes.protobuf+json"));
     }

@@ -210,8 +210,11 @@ impl Schema {
             {
                 fields.push(parse_field(f, &ids).map_err(|e| format!("{name}: {e}"))?);
             }
-            let mut by_number: Vec<(u32, usize)> =
-                fields.iter().enumerate().map(|(i, f)| (f.number, i)).collect();
+            let mut by_number: Vec<(u32, usize)> = fields
+                .iter()
+                .enumerate()
+                .map(|(i, f)| (f.number, i))
+                .collect();
             by_number.sort_unstable();
             if by_number.windows(2).any(|w| w[0].0 == w[1].0) {
                 return Err(format!("{name}: duplicate field number"));
@@ -241,7 +244,9 @@ impl Schema {
         ] {
             let got = doc.get(key).and_then(Value::as_str).unwrap_or_default();
             if got != want {
-                return Err(format!("schema table is for {key} {got:?}, the crate says {want}"));
+                return Err(format!(
+                    "schema table is for {key} {got:?}, the crate says {want}"
+                ));
             }
         }
         Ok(Schema { messages, kinds })
@@ -322,7 +327,11 @@ mod tests {
     #[test]
     fn json_names_keep_acronyms() {
         let names = |m: &str| -> Vec<String> {
-            message(m).fields.iter().map(|f| f.json.to_string()).collect()
+            message(m)
+                .fields
+                .iter()
+                .map(|f| f.json.to_string())
+                .collect()
         };
         assert!(names("k8s.io.api.core.v1.AWSElasticBlockStoreVolumeSource")
             .contains(&"volumeID".to_string()));
@@ -338,7 +347,8 @@ mod tests {
         for n in ["providerID", "podCIDR", "podCIDRs"] {
             assert!(node.contains(&n.to_string()), "{n} in {node:?}");
         }
-        let props = names("k8s.io.apiextensions_apiserver.pkg.apis.apiextensions.v1.JSONSchemaProps");
+        let props =
+            names("k8s.io.apiextensions_apiserver.pkg.apis.apiextensions.v1.JSONSchemaProps");
         for n in ["$ref", "$schema", "x-kubernetes-preserve-unknown-fields"] {
             assert!(props.contains(&n.to_string()), "{n} in {props:?}");
         }
@@ -355,7 +365,9 @@ mod tests {
         assert!(volume.field(2).is_some_and(|f| f.inline));
         let meta = message("k8s.io.apimachinery.pkg.apis.meta.v1.ObjectMeta");
         assert!(meta.field(8).is_some_and(|f| f.omitzero));
-        assert!(meta.field(11).is_some_and(|f| f.card == Card::Map && f.ty == Ty::String));
+        assert!(meta
+            .field(11)
+            .is_some_and(|f| f.card == Card::Map && f.ty == Ty::String));
         assert_eq!(
             message("k8s.io.apimachinery.pkg.util.intstr.IntOrString").special,
             Some(Special::IntOrString)
@@ -369,9 +381,17 @@ mod tests {
     #[test]
     fn rejects_corrupt_tables() {
         assert!(Schema::parse("{").is_err());
-        assert!(Schema::parse(r#"{"kinds":{},"messages":{}}"#).is_err(), "no version header");
-        assert!(Schema::parse(r#"{"kinds":{},"messages":{"a":{"fields":[[1,"x","b",""]]}}}"#).is_err());
+        assert!(
+            Schema::parse(r#"{"kinds":{},"messages":{}}"#).is_err(),
+            "no version header"
+        );
+        assert!(
+            Schema::parse(r#"{"kinds":{},"messages":{"a":{"fields":[[1,"x","b",""]]}}}"#).is_err()
+        );
         assert!(Schema::parse(r#"{"kinds":{"v1 A":"b"},"messages":{}}"#).is_err());
-        assert!(Schema::parse(r#"{"kinds":{},"messages":{"a":{"special":"nope","fields":[]}}}"#).is_err());
+        assert!(
+            Schema::parse(r#"{"kinds":{},"messages":{"a":{"special":"nope","fields":[]}}}"#)
+                .is_err()
+        );
     }
 }

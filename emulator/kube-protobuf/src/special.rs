@@ -84,9 +84,7 @@ pub(crate) fn decode(
                 None => Ok(Value::String(String::new())),
                 Some(raw) => scalar(Ty::String, raw, path),
             },
-            t => Err(path.invalid(format!(
-                "IntOrString of type {t} (0 is int, 1 is string)"
-            ))),
+            t => Err(path.invalid(format!("IntOrString of type {t} (0 is int, 1 is string)"))),
         },
         Special::RawJson => match get(1).last() {
             None => Ok(Value::Null),

@@ -9,7 +9,9 @@ use serde_json::{json, Value};
 use std::path::PathBuf;
 
 fn fixture(name: &str) -> Vec<u8> {
-    let path = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures").join(name);
+    let path = PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+        .join("tests/fixtures")
+        .join(name);
     std::fs::read(&path).unwrap_or_else(|e| panic!("{}: {e}", path.display()))
 }
 
@@ -33,8 +35,7 @@ fn kubectl_json(case: &str) -> Value {
         }
     }
     let text = fixture(&format!("{case}.json"));
-    let mut v: Value =
-        serde_json::from_slice(&text).unwrap_or_else(|e| panic!("{case}.json: {e}"));
+    let mut v: Value = serde_json::from_slice(&text).unwrap_or_else(|e| panic!("{case}.json: {e}"));
     strip(&mut v);
     v
 }
@@ -56,7 +57,14 @@ fn field_order_follows_go() {
     // Objects compare regardless of order; the text shows the decoder also writes fields in Go
     // struct order, as encoding/json does. (kubectl's printer puts ownerReferences before
     // labels in job_from_cronjob, which Go's struct order does not, so that case is left out.)
-    for case in ["namespace", "deployment", "service_clusterip", "ingress", "cronjob", "role"] {
+    for case in [
+        "namespace",
+        "deployment",
+        "service_clusterip",
+        "ingress",
+        "cronjob",
+        "role",
+    ] {
         assert_eq!(
             serde_json::to_string(&decode(case)).unwrap_or_default(),
             serde_json::to_string(&kubectl_json(case)).unwrap_or_default(),
@@ -89,7 +97,10 @@ fn deployment() {
     let d = decode("deployment");
     assert_eq!(d["spec"]["replicas"], 2);
     assert_eq!(d["spec"]["selector"]["matchLabels"], json!({"app": "web"}));
-    assert_eq!(d["spec"]["template"]["metadata"]["labels"], json!({"app": "web"}));
+    assert_eq!(
+        d["spec"]["template"]["metadata"]["labels"],
+        json!({"app": "web"})
+    );
     let c = &d["spec"]["template"]["spec"]["containers"][0];
     assert_eq!(c["image"], "nginx:1.27");
     assert_eq!(c["ports"], json!([{"containerPort": 80}]));
@@ -109,7 +120,10 @@ fn secrets() {
     assert_eq!(s["type"], "Opaque");
     assert_eq!(s["data"], json!({"pass": "czNjcjN0", "user": "YWRtaW4="}));
     check("secret_docker");
-    assert_eq!(decode("secret_docker")["type"], "kubernetes.io/dockerconfigjson");
+    assert_eq!(
+        decode("secret_docker")["type"],
+        "kubernetes.io/dockerconfigjson"
+    );
 }
 
 #[test]
@@ -122,9 +136,15 @@ fn services() {
     check("service_headless");
     assert_eq!(decode("service_headless")["spec"]["clusterIP"], "None");
     check("service_nodeport");
-    assert_eq!(decode("service_nodeport")["spec"]["ports"][0]["nodePort"], 30080);
+    assert_eq!(
+        decode("service_nodeport")["spec"]["ports"][0]["nodePort"],
+        30080
+    );
     check("service_externalname");
-    assert_eq!(decode("service_externalname")["spec"]["externalName"], "db.example.com");
+    assert_eq!(
+        decode("service_externalname")["spec"]["externalName"],
+        "db.example.com"
+    );
 }
 
 #[test]
@@ -149,11 +169,17 @@ fn job_from_cronjob_has_the_rich_pod_template() {
     assert_eq!(pod["terminationGracePeriodSeconds"], 0);
     assert_eq!(pod["automountServiceAccountToken"], false);
     // Volume's VolumeSource and Probe's handler are embedded Go structs: merged, not nested.
-    assert_eq!(pod["volumes"][0], json!({"name": "cache", "emptyDir": {"sizeLimit": "512Mi"}}));
+    assert_eq!(
+        pod["volumes"][0],
+        json!({"name": "cache", "emptyDir": {"sizeLimit": "512Mi"}})
+    );
     let c = &pod["containers"][0];
     assert_eq!(c["readinessProbe"]["httpGet"]["port"], "metrics");
     assert_eq!(c["livenessProbe"], json!({"tcpSocket": {"port": 9090}}));
-    assert_eq!(c["resources"]["requests"], json!({"cpu": "250m", "memory": "64Mi"}));
+    assert_eq!(
+        c["resources"]["requests"],
+        json!({"cpu": "250m", "memory": "64Mi"})
+    );
     assert_eq!(c["securityContext"]["runAsUser"], 0);
 }
 
