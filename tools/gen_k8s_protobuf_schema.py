@@ -319,6 +319,8 @@ def main():
     ap.add_argument("--k8s-openapi", default=(sorted(glob.glob(f"{home}/*/k8s-openapi-0.26.*/src/v1_34")) or [None])[-1])
     ap.add_argument("--go-root", default=None)
     ap.add_argument("--out", default=DEFAULT_OUT)
+    ap.add_argument("--check", action="store_true",
+                    help="write nothing; fail if --out differs from what would be generated")
     args = ap.parse_args()
     global GO_ROOT
     GO_ROOT = args.go_root or ""
@@ -328,7 +330,7 @@ def main():
     modules, resources = parse_k8s_pb(args.k8s_pb)
     openapi, global_names = parse_k8s_openapi(args.k8s_openapi) if args.k8s_openapi else ({}, {})
 
-    stats = Counter()
+    msg_stats = {}  # message -> Counter of where its names and flags came from
     problems = []
 
     # Go packages, one per k8s-pb module.
@@ -376,6 +378,12 @@ def main():
             if gofields is None and args.go_root and "special" not in entry:
                 problems.append((fname, f"{fname}: no Go struct (names from k8s-openapi, flags defaulted)"))
             oa = openapi.get((module, norm(rust)), (None, {}))[1]
+            tally = msg_stats[fname] = Counter()
+            prefix = "" if "special" not in entry else "(special types) "
+
+            def count(label):
+                tally[prefix + label] += 1
+
             out = []
             for f in fields:
                 g = (gofields or {}).get(f["number"])
@@ -385,20 +393,22 @@ def main():
                 guessed = False
                 if g is not None and (g["json"] or g["inline"]):
                     jname = g["json"]
-                    stats[("" if counted else "(special types) ") + "json name from Go tag"] += 1
+                    count("json name from Go tag")
                     if oa_name and jname and oa_name != jname:
                         problems.append((fname, f"{fname}.{jname}: k8s-openapi says {oa_name!r}"))
+                    elif oa_name:
+                        count("json name from Go tag, same in k8s-openapi 1.34 struct")
                     if oa and not oa_name and not g["inline"] and not g["hidden"]:
-                        stats[("" if counted else "(special types) ") + "Go field missing in k8s-openapi struct (newer than 1.34)"] += 1
+                        count("Go field missing in k8s-openapi struct (newer than 1.34)")
                 elif oa_name:
                     jname = oa_name
-                    stats[("" if counted else "(special types) ") + "json name from k8s-openapi struct"] += 1
+                    count("json name from k8s-openapi struct")
                 elif key in global_names:
                     jname = global_names[key].most_common(1)[0][0]
-                    stats[("" if counted else "(special types) ") + "json name from k8s-openapi global lookup"] += 1
+                    count("json name from k8s-openapi global lookup")
                 else:
                     jname = camel(f["rust"])
-                    stats[("" if counted else "(special types) ") + "json name from camelCase"] += 1
+                    count("json name from camelCase")
                     guessed = counted
                 if g is None and gofields is not None and "special" not in entry:
                     problems.append((fname, f"{fname}.{jname} (#{f['number']}): no Go field with that number"))
@@ -415,7 +425,7 @@ def main():
                 if g is None:
                     # No Go information: keep whatever is present, omit what is absent.
                     flags += "po"
-                    stats[("" if counted else "(special types) ") + "flags defaulted (no Go field)"] += 1
+                    count("flags defaulted (no Go field)")
                 else:
                     if g["hidden"]:
                         flags += "h"
@@ -440,9 +450,6 @@ def main():
             pos = {n: i for i, n in enumerate(go_order.get(name, []))}
             out.sort(key=lambda x: (pos.get(x[0], len(pos)), x[0]))
             entry["fields"] = [list(x) for x in out]
-            if "special" in entry and entry["special"] != "array":
-                # Specials decode their own fields; keep the numbers only for documentation.
-                pass
             messages[fname] = entry
 
     found = {m.lower() for m, e in messages.items() if "special" in e}
@@ -511,31 +518,41 @@ def main():
         "kinds": dict(sorted(kinds.items())),
         "messages": dict(sorted(messages.items())),
     }
+    text = render(doc)
+    if args.check:
+        current = open(args.out, encoding="utf-8").read() if os.path.exists(args.out) else ""
+        if current != text:
+            raise SystemExit(f"{args.out} is stale: rerun tools/gen_k8s_protobuf_schema.py")
+        print(f"{os.path.relpath(args.out, REPO)} is up to date", file=sys.stderr)
+        return
     os.makedirs(os.path.dirname(args.out), exist_ok=True)
     with open(args.out, "w", encoding="utf-8") as fh:
-        # One message per line: compact, and diffs stay readable.
-        fh.write("{\n")
-        keys = [k for k in doc if k not in ("kinds", "messages")]
-        for k in keys:
-            fh.write(f"  {json.dumps(k)}: {json.dumps(doc[k])},\n")
-        fh.write('  "kinds": {\n')
-        items = list(doc["kinds"].items())
-        for i, (k, v) in enumerate(items):
-            fh.write(f"    {json.dumps(k)}: {json.dumps(v)}{',' if i + 1 < len(items) else ''}\n")
-        fh.write("  },\n")
-        fh.write('  "messages": {\n')
-        items = list(doc["messages"].items())
-        for i, (k, v) in enumerate(items):
-            fh.write(f"    {json.dumps(k)}: {json.dumps(v, separators=(',', ':'))}{',' if i + 1 < len(items) else ''}\n")
-        fh.write("  }\n}\n")
+        fh.write(text)
 
     print(f"wrote {os.path.relpath(args.out, REPO)}: {len(kinds)} kinds, {len(messages)} messages, "
           f"{os.path.getsize(args.out)} bytes", file=sys.stderr)
+    stats = sum((msg_stats[m] for m in messages), Counter())
     for k, v in sorted(stats.items()):
         print(f"  {k}: {v}", file=sys.stderr)
     for message, p in problems:
         if message is None or message in messages:
             print(f"  note: {p}", file=sys.stderr)
+
+
+def render(doc):
+    """The table as text: one message per line, so it stays compact and diffs stay readable."""
+    out = ["{\n"]
+    for k in (k for k in doc if k not in ("kinds", "messages")):
+        out.append(f"  {json.dumps(k)}: {json.dumps(doc[k])},\n")
+    for section, compact in (("kinds", False), ("messages", True)):
+        out.append(f'  "{section}": {{\n')
+        items = list(doc[section].items())
+        for i, (k, v) in enumerate(items):
+            value = json.dumps(v, separators=(",", ":")) if compact else json.dumps(v)
+            out.append(f"    {json.dumps(k)}: {value}{',' if i + 1 < len(items) else ''}\n")
+        out.append("  }" + (",\n" if section == "kinds" else "\n"))
+    out.append("}\n")
+    return "".join(out)
 
 
 if __name__ == "__main__":
