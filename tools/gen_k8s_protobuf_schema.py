@@ -267,6 +267,7 @@ def parse_go_package(directory):
                 if not pm:
                     continue
                 number = int(pm.group(1))
+                nm = re.search(r'protobuf:"[^"]*\bname=(\w+)', tags)
                 jm = re.search(r'json:"([^"]*)"', tags)
                 jparts = (jm.group(1) if jm else "").split(",")
                 jname = jparts[0]
@@ -280,6 +281,7 @@ def parse_go_package(directory):
                     "inline": embedded and jname == "",
                     "ptr": gotype.startswith("*"),
                     "hidden": jname == "-",
+                    "proto_name": nm.group(1) if nm else None,
                 }
                 numbers.append(number)
             structs[sm.group(1)] = fields
@@ -410,6 +412,12 @@ def main():
                     jname = camel(f["rust"])
                     count("json name from camelCase")
                     guessed = counted
+                if g is not None and g["proto_name"]:
+                    if norm(g["proto_name"]) == key:
+                        count("field number and name agree between Go and k8s-pb")
+                    else:
+                        problems.append((fname, f"{fname} #{f['number']}: Go says {g['proto_name']}, "
+                                                f"k8s-pb says {f['rust']}"))
                 if g is None and gofields is not None and "special" not in entry:
                     problems.append((fname, f"{fname}.{jname} (#{f['number']}): no Go field with that number"))
                 flags = f["card"]
