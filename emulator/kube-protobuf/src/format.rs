@@ -1,5 +1,5 @@
-//! Text forms Go's `encoding/json` gives Kubernetes values: standard base64 for `[]byte`,
-//! RFC 3339 for `metav1.Time` (seconds) and `metav1.MicroTime` (microseconds), Go's
+//! Text forms Go's `encoding/json` gives Kubernetes 1.35 (apimachinery) values: standard base64
+//! for `[]byte`, RFC 3339 for `metav1.Time` (seconds) and `metav1.MicroTime` (microseconds), Go's
 //! `time.Duration.String()` for `metav1.Duration`, and Go's shortest float64 formatting.
 //!
 //! Small enough to own rather than pull in `base64` and `chrono` for three functions.

@@ -1,5 +1,6 @@
-//! The protobuf wire format (proto2, as Kubernetes' gogo-protobuf writes it): varints, tags,
-//! length-delimited payloads and the skipping of fields the schema does not know.
+//! The protobuf wire format (proto2, as Kubernetes' gogo-protobuf writes it; unchanged through
+//! Kubernetes 1.35 / k8s-pb 0.9.0): varints, tags, length-delimited payloads and the skipping of
+//! fields the schema does not know.
 //!
 //! Reading never panics: every length is checked against the remaining input, and a varint
 //! longer than ten bytes or a length past the end is an error.

@@ -1,6 +1,6 @@
 //! Property tests: whatever the bytes, `decode` returns `Ok` or `Err`, never panics — random
 //! bodies, random payloads behind a valid envelope, mutated kubectl captures, and random but
-//! well-formed protobuf messages under every kind of the schema.
+//! well-formed protobuf messages under every kind of the schema (k8s-pb 0.9.0 / Kubernetes 1.35.0).
 
 use cloudbox_kube_protobuf::{decode, kinds};
 use proptest::prelude::*;
