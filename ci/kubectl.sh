@@ -53,14 +53,22 @@ expect_match() { # description text regex
 
 k version -o json > /dev/null || fail "kubectl version"
 ok "version"
-# (`kubectl create namespace` sends protobuf, which cloudbox does not decode: apply YAML instead)
-printf 'apiVersion: v1\nkind: Namespace\nmetadata:\n  name: %s\n' "$NS" | k apply -f - > /dev/null
+# typed `create` subcommands send protobuf bodies
+k create namespace "$NS" > /dev/null
+ok "create namespace (protobuf body)"
 kn() { k -n "$NS" "$@"; }
 
 # api-resources from aggregated discovery
 RES=$(k api-resources)
 expect_match "api-resources lists deployments" "$RES" '^deployments +deploy +apps/v1 +true +Deployment'
 expect_match "api-resources lists legacy ingress group" "$(k api-resources --api-group=networking.k8s.io)" 'ingresses +ing'
+
+kn create configmap from-literal --from-literal=a=1 > /dev/null
+expect_eq "create configmap (protobuf body)" "$(kn get cm from-literal -o jsonpath='{.data.a}')" "1"
+kn create secret generic s1 --from-literal=p=secret > /dev/null
+expect_eq "create secret (protobuf body)" "$(kn get secret s1 -o jsonpath='{.data.p}')" "c2VjcmV0"
+kn create deployment made --image=nginx:1.25 --replicas=2 > /dev/null
+expect_eq "create deployment (protobuf body)" "$(kn get deploy made -o jsonpath='{.spec.replicas}/{.spec.template.spec.containers[0].imagePullPolicy}')" "2/IfNotPresent"
 
 # the seed's manifests, unchanged; applied twice so the second run takes the strategic merge patch path
 for f in storageclass-standard pvc-ebs-standard-30g pod-nginx-pvc service-kubernetes-bootcamp-v1-nlb ingress-int32bit-aws-alb deployment-nginx; do

@@ -373,6 +373,10 @@ fn parse_body(headers: &HeaderMap, body: &Bytes) -> KubeResult<Value> {
         .get(header::CONTENT_TYPE)
         .and_then(|v| v.to_str().ok())
         .unwrap_or("application/json");
+    if cloudbox_kube_protobuf::is_protobuf(ct) {
+        return cloudbox_kube_protobuf::decode(body)
+            .map_err(|e| KubeApiError::bad_request(format!("error decoding protobuf body: {e}")));
+    }
     if ct.contains("protobuf") || ct.contains("cbor") {
         return Err(KubeApiError::unsupported_media_type(ct));
     }
