@@ -89,6 +89,8 @@ impl Sub {
 pub struct Written {
     /// The object in the requested version.
     pub obj: Arc<Value>,
+    /// The stored change, when the response can reuse its serialized object.
+    pub change: Option<Arc<crate::store::Change>>,
     /// `Warning` headers.
     pub warnings: Vec<String>,
     /// Whether the write created the object (201).
@@ -482,6 +484,7 @@ impl Db {
                 obj: Arc::new(convert::from_storage(def, &obj)),
                 warnings,
                 created: true,
+                change: None,
             });
         }
         if sdef.kind == "CustomResourceDefinition" {
@@ -496,10 +499,16 @@ impl Db {
                 name,
             },
         );
+        let change = if convert::needs_conversion(def) {
+            None
+        } else {
+            self.store.last_change(&sdef.storage)
+        };
         Ok(Written {
             obj: convert::from_storage_arc(def, &stored),
             warnings,
             created: true,
+            change,
         })
     }
 
@@ -844,6 +853,7 @@ impl Db {
                 obj: convert::from_storage_arc(def, &cur),
                 warnings,
                 created: false,
+                change: None,
             });
         }
         if sdef.kind == "Service" && sdef.group.is_empty() {
@@ -855,6 +865,7 @@ impl Db {
                 obj: Arc::new(convert::from_storage(def, &obj)),
                 warnings,
                 created: false,
+                change: None,
             });
         }
         let deleting = obj.pointer("/metadata/deletionTimestamp").is_some();
@@ -865,16 +876,23 @@ impl Db {
                 obj: convert::from_storage_arc(def, &out),
                 warnings,
                 created: false,
+                change: None,
             });
         }
         if sdef.kind == "CustomResourceDefinition" {
             self.register_crd(&obj);
         }
         let stored = self.store.put(&sdef.storage, obj);
+        let change = if convert::needs_conversion(def) {
+            None
+        } else {
+            self.store.last_change(&sdef.storage)
+        };
         Ok(Written {
             obj: convert::from_storage_arc(def, &stored),
             warnings,
             created: false,
+            change,
         })
     }
 
@@ -1106,6 +1124,7 @@ impl Db {
             obj: Arc::new(Self::scale_of(def, &w.obj)),
             warnings: w.warnings,
             created: false,
+            change: None,
         })
     }
 

@@ -308,6 +308,11 @@ impl Store {
         Some(last)
     }
 
+    /// The latest change of a key (its serialized object is shared with watchers).
+    pub fn last_change(&self, storage: &str) -> Option<Arc<Change>> {
+        self.resources.get(storage)?.history.back().cloned()
+    }
+
     /// Changes of a key after `rv`, or `Err(())` if some were compacted away.
     #[allow(clippy::result_unit_err)] // the only failure is "too old"; callers render 410
     pub fn changes_since(&self, storage: &str, rv: u64) -> Result<Vec<Arc<Change>>, ()> {
