@@ -108,6 +108,22 @@ expect_match "service nodePort" "$(kn get svc kubernetes-bootcamp-v1 -o jsonpath
 sed 's/replicas: 10/replicas: 4/' "$SEED/deployment-nginx.yaml" | kn apply -f - > /dev/null
 expect_eq "apply changed manifest" "$(kn get deploy nginx -o jsonpath='{.spec.replicas}/{.metadata.generation}')" "4/2"
 
+# patch types, diff (server-side dry run), rollout restart (strategic merge patch of the template)
+kn patch deploy nginx --type=merge -p '{"metadata":{"labels":{"m":"1"}}}' > /dev/null
+kn patch deploy nginx --type=json -p '[{"op":"add","path":"/metadata/labels/j","value":"2"}]' > /dev/null
+kn patch deploy nginx -p '{"spec":{"template":{"spec":{"containers":[{"name":"nginx","env":[{"name":"E","value":"v"}]}]}}}}' > /dev/null
+expect_eq "patch merge/json/strategic" "$(kn get deploy nginx -o jsonpath='{.metadata.labels.m}{.metadata.labels.j}/{.spec.template.spec.containers[0].image}/{.spec.template.spec.containers[0].env[0].value}')" "12/nginx:latest/v"
+set +e
+sed 's/replicas: 10/replicas: 5/' "$SEED/deployment-nginx.yaml" | kn diff -f - > "$WORK/diff" 2>&1
+RC=$?
+set -e
+[ "$RC" = 1 ] || { cat "$WORK/diff"; fail "kubectl diff exit code $RC"; }
+expect_match "diff shows the change" "$(cat "$WORK/diff")" '^\+  replicas: 5'
+expect_eq "diff did not write" "$(kn get deploy nginx -o jsonpath='{.spec.replicas}')" "4"
+kn rollout restart deploy nginx > /dev/null
+expect_match "rollout restart" "$(kn get deploy nginx -o jsonpath='{.spec.template.metadata.annotations}')" 'restartedAt'
+expect_match "get all (category)" "$(kn get all 2>&1)" 'deployment.apps/nginx'
+
 # describe (uses events with involvedObject field selectors)
 expect_match "describe pod" "$(kn describe pod nginx)" 'Name: +nginx'
 expect_match "describe service" "$(kn describe svc kubernetes-bootcamp-v1)" 'Type: +LoadBalancer'

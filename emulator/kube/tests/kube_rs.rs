@@ -468,3 +468,44 @@ async fn controller_reconciles() -> anyhow::Result<()> {
     handle.abort();
     Ok(())
 }
+
+#[tokio::test]
+async fn recorder_events_are_visible_as_core_events() -> anyhow::Result<()> {
+    use k8s_openapi::api::core::v1::Event as CoreEvent;
+    use kube::runtime::events::{Event, EventType, Recorder, Reporter};
+    use kube::Resource;
+    let (_st, client) = in_process();
+    let svcs: Api<Service> = Api::default_namespaced(client.clone());
+    let svc = svcs.get("kubernetes").await?;
+    let recorder = Recorder::new(
+        client.clone(),
+        Reporter {
+            controller: "cloudbox-test".into(),
+            instance: None,
+        },
+    );
+    let ev = Event {
+        type_: EventType::Normal,
+        reason: "EnsuredLoadBalancer".into(),
+        note: Some("Ensured load balancer".into()),
+        action: "Ensure".into(),
+        secondary: None,
+    };
+    let reference = svc.object_ref(&());
+    recorder.publish(&ev, &reference).await?;
+    recorder.publish(&ev, &reference).await?; // the second one patches the series
+                                              // kubectl describe's query: core v1 events by involvedObject fields
+    let events: Api<CoreEvent> = Api::default_namespaced(client);
+    let found = events
+        .list(
+            &ListParams::default()
+                .fields("involvedObject.name=kubernetes,involvedObject.kind=Service"),
+        )
+        .await?;
+    assert_eq!(found.items.len(), 1);
+    let e = &found.items[0];
+    assert_eq!(e.reason.as_deref(), Some("EnsuredLoadBalancer"));
+    assert_eq!(e.message.as_deref(), Some("Ensured load balancer"));
+    assert_eq!(e.reporting_component.as_deref(), Some("cloudbox-test"));
+    Ok(())
+}

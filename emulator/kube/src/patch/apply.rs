@@ -717,8 +717,14 @@ mod tests {
             "spec": {"containers": [{"name": "c", "image": "i", "ports": [{"containerPort": 80, "protocol": "TCP"}],
                                      "args": ["a"]}], "tolerations": [], "securityContext": {}},
             "status": {"phase": "Pending"}});
-        assert_eq!(fields_v1_of("Pod", &pod, true), to_fields_v1(&fields_of("Pod", &pod, true)));
-        assert_eq!(fields_v1_of("Pod", &pod, false), to_fields_v1(&fields_of("Pod", &pod, false)));
+        assert_eq!(
+            fields_v1_of("Pod", &pod, true),
+            to_fields_v1(&fields_of("Pod", &pod, true))
+        );
+        assert_eq!(
+            fields_v1_of("Pod", &pod, false),
+            to_fields_v1(&fields_of("Pod", &pod, false))
+        );
     }
 
     #[test]
