@@ -22,6 +22,7 @@ pub mod openapi;
 pub mod ops;
 pub mod patch;
 pub mod registry;
+pub mod schema;
 pub mod selectors;
 pub mod store;
 pub mod table;

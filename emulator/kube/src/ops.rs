@@ -356,34 +356,38 @@ impl Db {
         warnings: &mut Vec<String>,
     ) -> KubeResult<Value> {
         let name = meta_str(&obj, "name").unwrap_or("").to_string();
-        let mut obj = if sdef.builtin {
+        let (mut obj, unknown) = if sdef.builtin {
             let d = typed::decode(&sdef.group, &sdef.kind, &obj)?;
-            if !d.unknown.is_empty() {
-                match opts.validation {
-                    FieldValidation::Strict => {
-                        let list: Vec<String> = d
-                            .unknown
-                            .iter()
-                            .map(|f| format!("unknown field \"{f}\""))
-                            .collect();
-                        return Err(KubeApiError::bad_request(format!(
-                            "{} in version \"{}\" cannot be handled as a {}: strict decoding error: {}",
-                            sdef.kind,
-                            sdef.version,
-                            sdef.kind,
-                            list.join(", ")
-                        )));
-                    }
-                    FieldValidation::Warn => {
-                        warnings.extend(d.unknown.iter().map(|f| format!("unknown field \"{f}\"")))
-                    }
-                    FieldValidation::Ignore => {}
-                }
-            }
-            d.obj
+            (d.obj, d.unknown)
+        } else if let Some(schema) = &sdef.schema {
+            let mut obj = obj;
+            let unknown = crate::schema::prune(schema, &mut obj);
+            crate::schema::apply_defaults(schema, &mut obj);
+            (obj, unknown)
         } else {
-            obj
+            (obj, Vec::new())
         };
+        if !unknown.is_empty() {
+            match opts.validation {
+                FieldValidation::Strict => {
+                    let list: Vec<String> = unknown
+                        .iter()
+                        .map(|f| format!("unknown field \"{f}\""))
+                        .collect();
+                    return Err(KubeApiError::bad_request(format!(
+                        "{} in version \"{}\" cannot be handled as a {}: strict decoding error: {}",
+                        sdef.kind,
+                        sdef.version,
+                        sdef.kind,
+                        list.join(", ")
+                    )));
+                }
+                FieldValidation::Warn => {
+                    warnings.extend(unknown.iter().map(|f| format!("unknown field \"{f}\"")))
+                }
+                FieldValidation::Ignore => {}
+            }
+        }
         if sdef.builtin {
             defaults::apply(&sdef.group, &sdef.kind, &mut obj);
         }

@@ -629,3 +629,44 @@ async fn pods_on_nodes_wait_for_their_grace_period() -> anyhow::Result<()> {
     assert!(rest.body["metadata"].get("continue").is_none());
     Ok(())
 }
+
+#[tokio::test]
+async fn custom_resources_are_pruned_and_defaulted_by_their_schema() -> anyhow::Result<()> {
+    let st = state();
+    let crd = json!({"apiVersion": "apiextensions.k8s.io/v1", "kind": "CustomResourceDefinition",
+        "metadata": {"name": "widgets.example.com"},
+        "spec": {"group": "example.com", "scope": "Cluster", "names": {"plural": "widgets", "kind": "Widget"},
+            "versions": [{"name": "v1", "served": true, "storage": true, "schema": {"openAPIV3Schema": {
+                "type": "object", "properties": {"spec": {"type": "object", "properties": {
+                    "size": {"type": "integer", "default": 3}, "color": {"type": "string"}}}}}}}]}});
+    assert_eq!(
+        post(
+            &st,
+            "/apis/apiextensions.k8s.io/v1/customresourcedefinitions",
+            crd
+        )
+        .await?
+        .status,
+        StatusCode::CREATED
+    );
+    let w = json!({"apiVersion": "example.com/v1", "kind": "Widget", "metadata": {"name": "w"}, "spec": {"color": "red", "shape": "round"}});
+    let r = post(
+        &st,
+        "/apis/example.com/v1/widgets?fieldValidation=Strict",
+        w.clone(),
+    )
+    .await?;
+    assert_eq!(r.status, StatusCode::BAD_REQUEST);
+    assert!(
+        r.body["message"]
+            .as_str()
+            .is_some_and(|m| m.contains("unknown field \"spec.shape\"")),
+        "{:?}",
+        r.body
+    );
+    let r = post(&st, "/apis/example.com/v1/widgets", w).await?;
+    assert_eq!(r.status, StatusCode::CREATED);
+    assert_eq!(r.body["spec"], json!({"color": "red", "size": 3}));
+    assert_eq!(r.warnings.len(), 1);
+    Ok(())
+}
