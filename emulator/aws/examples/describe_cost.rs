@@ -16,7 +16,10 @@ fn main() {
     let m = model::ec2();
     let op = &m.operations["DescribeInstances"];
     let input = json!({});
-    let n = 300;
+    let n: u32 = std::env::var("N")
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(300);
     let t = Instant::now();
     let mut out = None;
     for _ in 0..n {

@@ -163,7 +163,7 @@ pub fn describe_internet_gateways(st: &mut RegionState, input: &Value) -> AwsRes
             default: None,
         },
     )?;
-    Ok(json!({"InternetGateways": page, "NextToken": next}))
+    Ok(filter::page_output("InternetGateways", page, next))
 }
 
 /// A seeded public address from a documentation-free public range (3.0.0.0/8 or, in China,
@@ -511,5 +511,5 @@ pub fn describe_nat_gateways(st: &mut RegionState, input: &Value) -> AwsResult<V
         },
     )?;
     let _ = ips_to_strings;
-    Ok(json!({"NatGateways": page, "NextToken": next}))
+    Ok(filter::page_output("NatGateways", page, next))
 }

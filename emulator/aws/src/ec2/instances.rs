@@ -592,12 +592,13 @@ pub fn run_instances(st: &mut RegionState, input: &Value) -> AwsResult<Value> {
 }
 
 fn reservation_json(st: &RegionState, reservation_id: &str, instances: &[&Instance]) -> Value {
-    json!({
+    let mut v = json!({
         "ReservationId": reservation_id,
         "OwnerId": st.account,
         "Groups": [],
-        "Instances": instances.iter().map(|i| instance_json(st, i)).collect::<Vec<_>>(),
-    })
+    });
+    v["Instances"] = Value::Array(instances.iter().map(|i| instance_json(st, i)).collect());
+    v
 }
 
 /// pending → running.
@@ -724,14 +725,13 @@ pub fn instance_json(st: &RegionState, i: &Instance) -> Value {
         ),
         InstanceState::Running => None,
     };
-    json!({
+    let mut v = json!({
         "InstanceId": i.id,
         "ImageId": i.image_id,
         "State": {"Code": i.state.code(), "Name": i.state.name()},
         "PrivateDnsName": if terminated { String::new() } else { private_ip.as_ref().map(|p| st.region.private_dns(p)).unwrap_or_default() },
         "PublicDnsName": i.public_ip.as_ref().map(|p| st.region.public_dns(p)).unwrap_or_default(),
         "StateTransitionReason": i.state_reason,
-        "StateReason": state_reason,
         "KeyName": i.key_name,
         "AmiLaunchIndex": i.launch_index,
         "ProductCodes": [],
@@ -746,15 +746,10 @@ pub fn instance_json(st: &RegionState, i: &Instance) -> Value {
         "Architecture": i.architecture,
         "RootDeviceType": "ebs",
         "RootDeviceName": ROOT_DEVICE,
-        "BlockDeviceMappings": block_devices_json(st, i),
         "VirtualizationType": "hvm",
         "ClientToken": i.client_token.clone().unwrap_or_default(),
-        "Tags": filter::tag_list(st.tags.get(&i.id)),
-        "SecurityGroups": groups,
         "SourceDestCheck": i.source_dest_check,
         "Hypervisor": "xen",
-        "NetworkInterfaces": i.enis.values().filter_map(|e| st.enis.get(e)).map(|e| instance_eni_json(st, e)).collect::<Vec<_>>(),
-        "IamInstanceProfile": i.iam_profile_arn.as_ref().map(|arn| json!({"Arn": arn, "Id": format!("AIPA{}", i.id[2..].to_uppercase())})),
         "EbsOptimized": i.ebs_optimized,
         "EnaSupport": true,
         "CpuOptions": {"CoreCount": (vcpu / threads).max(1), "ThreadsPerCore": threads},
@@ -775,9 +770,25 @@ pub fn instance_json(st: &RegionState, i: &Instance) -> Value {
         "PrivateDnsNameOptions": {"HostnameType": "ip-name", "EnableResourceNameDnsARecord": false, "EnableResourceNameDnsAAAARecord": false},
         "MaintenanceOptions": {"AutoRecovery": "default"},
         "CurrentInstanceBootMode": "legacy-bios",
-    })
+    });
+    // Nested values are moved in, not copied through `json!`'s `to_value`.
+    v["StateReason"] = state_reason.unwrap_or(Value::Null);
+    v["BlockDeviceMappings"] = Value::Array(block_devices_json(st, i));
+    v["Tags"] = filter::tag_list(st.tags.get(&i.id));
+    v["SecurityGroups"] = Value::Array(groups);
+    v["NetworkInterfaces"] = Value::Array(
+        i.enis
+            .values()
+            .filter_map(|e| st.enis.get(e))
+            .map(|e| instance_eni_json(st, e))
+            .collect(),
+    );
+    if let Some(arn) = &i.iam_profile_arn {
+        v["IamInstanceProfile"] =
+            json!({"Arn": arn, "Id": format!("AIPA{}", i.id[2..].to_uppercase())});
+    }
+    v
 }
-
 struct InstView<'a>(&'a Instance, Option<&'a Tags>, &'a RegionState);
 
 impl Filterable for InstView<'_> {
@@ -906,7 +917,7 @@ pub fn describe_instances(st: &mut RegionState, input: &Value) -> AwsResult<Valu
         .iter()
         .map(|(r, v)| reservation_json(st, r, v))
         .collect();
-    Ok(json!({"Reservations": out, "NextToken": next}))
+    Ok(filter::page_output("Reservations", out, next))
 }
 
 /// DescribeInstanceStatus (running instances only unless `IncludeAllInstances`; status checks
@@ -946,7 +957,7 @@ pub fn describe_instance_status(st: &mut RegionState, input: &Value) -> AwsResul
             })
         })
         .collect();
-    Ok(json!({"InstanceStatuses": out, "NextToken": next}))
+    Ok(filter::page_output("InstanceStatuses", out, next))
 }
 
 fn state_change(id: &str, prev: InstanceState, cur: InstanceState) -> Value {

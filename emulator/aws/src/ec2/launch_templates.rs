@@ -279,7 +279,7 @@ pub fn describe_launch_templates(st: &mut RegionState, input: &Value) -> AwsResu
             default: None,
         },
     )?;
-    Ok(json!({"LaunchTemplates": page, "NextToken": next}))
+    Ok(filter::page_output("LaunchTemplates", page, next))
 }
 
 /// DescribeLaunchTemplateVersions.
@@ -353,5 +353,5 @@ pub fn describe_launch_template_versions(st: &mut RegionState, input: &Value) ->
             default: None,
         },
     )?;
-    Ok(json!({"LaunchTemplateVersions": page, "NextToken": next}))
+    Ok(filter::page_output("LaunchTemplateVersions", page, next))
 }

@@ -87,7 +87,7 @@ pub fn private_ips_json(st: &RegionState, e: &Eni) -> Vec<Value> {
 
 fn eni_json(st: &RegionState, e: &Eni) -> Value {
     let primary = e.ips.first().map(|ip| ip_to_string(*ip));
-    json!({
+    let mut v = json!({
         "NetworkInterfaceId": e.id,
         "SubnetId": e.subnet_id,
         "VpcId": e.vpc_id,
@@ -101,8 +101,13 @@ fn eni_json(st: &RegionState, e: &Eni) -> Value {
         "PrivateIpAddress": primary,
         "PrivateDnsName": primary.as_ref().map(|p| st.region.private_dns(p)),
         "SourceDestCheck": e.source_dest_check,
-        "Groups": group_pairs(st, &e.groups),
-        "Attachment": e.attachment.as_ref().map(|a| json!({
+        "Ipv6Addresses": [],
+        "Ipv4Prefixes": [],
+        "InterfaceType": e.interface_type,
+    });
+    v["Groups"] = Value::from(group_pairs(st, &e.groups));
+    v["Attachment"] = Value::from(e.attachment.as_ref().map(|a| {
+        json!({
             "AttachmentId": a.id,
             "AttachTime": a.time.to_iso8601_millis(),
             "DeleteOnTermination": a.delete_on_termination,
@@ -111,20 +116,18 @@ fn eni_json(st: &RegionState, e: &Eni) -> Value {
             "InstanceId": a.instance_id,
             "InstanceOwnerId": st.account,
             "Status": a.status,
-        })),
-        "Association": association(st, e),
-        "PrivateIpAddresses": private_ips_json(st, e),
-        "Ipv6Addresses": [],
-        "Ipv4Prefixes": [],
-        "InterfaceType": e.interface_type,
-        "TagSet": filter::tag_list(st.tags.get(&e.id)),
-    })
+        })
+    }));
+    v["Association"] = Value::from(association(st, e));
+    v["PrivateIpAddresses"] = Value::from(private_ips_json(st, e));
+    v["TagSet"] = Value::from(filter::tag_list(st.tags.get(&e.id)));
+    v
 }
 
 /// An ENI as the `InstanceNetworkInterface` shape inside DescribeInstances.
 pub fn instance_eni_json(st: &RegionState, e: &Eni) -> Value {
     let primary = e.ips.first().map(|ip| ip_to_string(*ip));
-    json!({
+    let mut v = json!({
         "NetworkInterfaceId": e.id,
         "SubnetId": e.subnet_id,
         "VpcId": e.vpc_id,
@@ -135,20 +138,23 @@ pub fn instance_eni_json(st: &RegionState, e: &Eni) -> Value {
         "PrivateIpAddress": primary,
         "PrivateDnsName": primary.as_ref().map(|p| st.region.private_dns(p)),
         "SourceDestCheck": e.source_dest_check,
-        "Groups": group_pairs(st, &e.groups),
-        "Attachment": e.attachment.as_ref().map(|a| json!({
+        "Ipv6Addresses": [],
+        "InterfaceType": e.interface_type,
+    });
+    v["Groups"] = Value::from(group_pairs(st, &e.groups));
+    v["Attachment"] = Value::from(e.attachment.as_ref().map(|a| {
+        json!({
             "AttachmentId": a.id,
             "AttachTime": a.time.to_iso8601_millis(),
             "DeleteOnTermination": a.delete_on_termination,
             "DeviceIndex": a.device_index,
             "NetworkCardIndex": 0,
             "Status": a.status,
-        })),
-        "Association": association(st, e),
-        "PrivateIpAddresses": private_ips_json(st, e),
-        "Ipv6Addresses": [],
-        "InterfaceType": e.interface_type,
-    })
+        })
+    }));
+    v["Association"] = Value::from(association(st, e));
+    v["PrivateIpAddresses"] = Value::from(private_ips_json(st, e));
+    v
 }
 
 struct EniView<'a>(&'a Eni, Option<&'a Tags>, &'a RegionState);
@@ -464,7 +470,7 @@ pub fn describe_network_interfaces(st: &mut RegionState, input: &Value) -> AwsRe
             default: None,
         },
     )?;
-    Ok(json!({"NetworkInterfaces": page, "NextToken": next}))
+    Ok(filter::page_output("NetworkInterfaces", page, next))
 }
 
 /// The `AttachmentLimitExceeded` error for an instance type.

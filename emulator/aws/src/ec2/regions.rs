@@ -266,7 +266,11 @@ pub fn describe_instance_types(_st: &mut RegionState, input: &Value) -> AwsResul
             default: Some(100),
         },
     )?;
-    Ok(json!({"InstanceTypes": page, "NextToken": next}))
+    Ok(filter::page_output(
+        "InstanceTypes",
+        page.into_iter().cloned().collect(),
+        next,
+    ))
 }
 
 /// DescribeInstanceTypeOfferings.
@@ -314,7 +318,7 @@ pub fn describe_instance_type_offerings(st: &mut RegionState, input: &Value) -> 
             default: Some(1000),
         },
     )?;
-    Ok(json!({"InstanceTypeOfferings": page, "NextToken": next}))
+    Ok(filter::page_output("InstanceTypeOfferings", page, next))
 }
 
 /// DescribeAccountAttributes.

@@ -227,7 +227,7 @@ pub fn describe_route_tables(st: &mut RegionState, input: &Value) -> AwsResult<V
             default: None,
         },
     )?;
-    Ok(json!({"RouteTables": page, "NextToken": next}))
+    Ok(filter::page_output("RouteTables", page, next))
 }
 
 /// Reads and checks the one target of a CreateRoute/ReplaceRoute.

@@ -330,7 +330,7 @@ pub fn describe_security_groups(st: &mut RegionState, input: &Value) -> AwsResul
             default: None,
         },
     )?;
-    Ok(json!({"SecurityGroups": page, "NextToken": next}))
+    Ok(filter::page_output("SecurityGroups", page, next))
 }
 
 /// DescribeSecurityGroupRules.
@@ -384,7 +384,7 @@ pub fn describe_security_group_rules(st: &mut RegionState, input: &Value) -> Aws
             default: None,
         },
     )?;
-    Ok(json!({"SecurityGroupRules": page, "NextToken": next}))
+    Ok(filter::page_output("SecurityGroupRules", page, next))
 }
 
 fn normalize_protocol(p: &str) -> AwsResult<String> {

@@ -201,7 +201,7 @@ pub fn describe_subnets(st: &mut RegionState, input: &Value) -> AwsResult<Value>
             default: None,
         },
     )?;
-    Ok(json!({"Subnets": page, "NextToken": next}))
+    Ok(filter::page_output("Subnets", page, next))
 }
 
 /// ModifySubnetAttribute (`MapPublicIpOnLaunch`).

@@ -181,5 +181,5 @@ pub fn describe_tags(st: &mut RegionState, input: &Value) -> AwsResult<Value> {
             default: None,
         },
     )?;
-    Ok(json!({"Tags": page, "NextToken": next}))
+    Ok(filter::page_output("Tags", page, next))
 }

@@ -379,7 +379,7 @@ pub fn describe_volumes(st: &mut RegionState, input: &Value) -> AwsResult<Value>
             default: None,
         },
     )?;
-    Ok(json!({"Volumes": page, "NextToken": next}))
+    Ok(filter::page_output("Volumes", page, next))
 }
 
 /// Whether a device name is one EBS accepts on Linux: `/dev/sd[a-z]`, `/dev/sd[a-z][1-15]`,
@@ -745,5 +745,5 @@ pub fn describe_volumes_modifications(st: &mut RegionState, input: &Value) -> Aw
             default: None,
         },
     )?;
-    Ok(json!({"VolumesModifications": page, "NextToken": next}))
+    Ok(filter::page_output("VolumesModifications", page, next))
 }

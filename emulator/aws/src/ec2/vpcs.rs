@@ -225,7 +225,7 @@ pub fn describe_vpcs(st: &mut RegionState, input: &Value) -> AwsResult<Value> {
             default: None,
         },
     )?;
-    Ok(json!({"Vpcs": page, "NextToken": next}))
+    Ok(filter::page_output("Vpcs", page, next))
 }
 
 /// ModifyVpcAttribute (`EnableDnsSupport`, `EnableDnsHostnames`; one per call).

@@ -8,6 +8,10 @@ use std::fmt::Write;
 
 /// Escapes text for XML content.
 pub fn escape(out: &mut String, s: &str) {
+    if !s.contains(['<', '>', '&', '"', '\'']) {
+        out.push_str(s);
+        return;
+    }
     for c in s.chars() {
         match c {
             '<' => out.push_str("&lt;"),
@@ -18,6 +22,18 @@ pub fn escape(out: &mut String, s: &str) {
             _ => out.push(c),
         }
     }
+}
+
+fn open(out: &mut String, tag: &str) {
+    out.push('<');
+    out.push_str(tag);
+    out.push('>');
+}
+
+fn close(out: &mut String, tag: &str) {
+    out.push_str("</");
+    out.push_str(tag);
+    out.push('>');
 }
 
 /// Writes the members of `value` (an object) as the contents of structure `shape`.
@@ -48,9 +64,9 @@ fn write_value(
 ) {
     match &model.shape(shape).kind {
         ShapeKind::Structure { .. } => {
-            let _ = write!(out, "<{tag}>");
+            open(out, tag);
             write_members(out, model, shape, v);
-            let _ = write!(out, "</{tag}>");
+            close(out, tag);
         }
         ShapeKind::List {
             member,
@@ -65,18 +81,20 @@ fn write_value(
                 return;
             }
             if items.is_empty() {
-                let _ = write!(out, "<{tag}/>");
+                out.push('<');
+                out.push_str(tag);
+                out.push_str("/>");
                 return;
             }
             let item_tag = member.location_name.as_deref().unwrap_or("member");
-            let _ = write!(out, "<{tag}>");
+            open(out, tag);
             for item in items {
                 write_value(out, model, member.shape, false, item_tag, item);
             }
-            let _ = write!(out, "</{tag}>");
+            close(out, tag);
         }
         ShapeKind::Map { key, value } => {
-            let _ = write!(out, "<{tag}>");
+            open(out, tag);
             if let Value::Object(map) = v {
                 for (k, val) in map {
                     out.push_str("<entry>");
@@ -85,10 +103,10 @@ fn write_value(
                     out.push_str("</entry>");
                 }
             }
-            let _ = write!(out, "</{tag}>");
+            close(out, tag);
         }
         _ => {
-            let _ = write!(out, "<{tag}>");
+            open(out, tag);
             match v {
                 Value::String(s) => escape(out, s),
                 Value::Bool(b) => out.push_str(if *b { "true" } else { "false" }),
@@ -97,7 +115,7 @@ fn write_value(
                 }
                 other => escape(out, &other.to_string()),
             }
-            let _ = write!(out, "</{tag}>");
+            close(out, tag);
         }
     }
 }
