@@ -207,6 +207,17 @@ pub fn tag_list(tags: Option<&BTreeMap<String, String>>) -> Value {
     )
 }
 
+/// A Describe output `{key: items, "NextToken": next}`, built by moving the items (the `json!`
+/// macro would deep-copy them through `to_value`).
+pub fn page_output(key: &str, items: Vec<Value>, next: Option<String>) -> Value {
+    let mut map = serde_json::Map::with_capacity(2);
+    map.insert(key.to_string(), Value::Array(items));
+    if let Some(n) = next {
+        map.insert("NextToken".to_string(), Value::String(n));
+    }
+    Value::Object(map)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -245,15 +256,4 @@ mod tests {
         let bad = serde_json::json!({"NextToken": "zzz"});
         assert!(page(items, &bad, lim).is_err());
     }
-}
-
-/// A Describe output `{key: items, "NextToken": next}`, built by moving the items (the `json!`
-/// macro would deep-copy them through `to_value`).
-pub fn page_output(key: &str, items: Vec<Value>, next: Option<String>) -> Value {
-    let mut map = serde_json::Map::with_capacity(2);
-    map.insert(key.to_string(), Value::Array(items));
-    if let Some(n) = next {
-        map.insert("NextToken".to_string(), Value::String(n));
-    }
-    Value::Object(map)
 }

@@ -120,7 +120,7 @@ fn eni_json(st: &RegionState, e: &Eni) -> Value {
     }));
     v["Association"] = Value::from(association(st, e));
     v["PrivateIpAddresses"] = Value::from(private_ips_json(st, e));
-    v["TagSet"] = Value::from(filter::tag_list(st.tags.get(&e.id)));
+    v["TagSet"] = filter::tag_list(st.tags.get(&e.id));
     v
 }
 
