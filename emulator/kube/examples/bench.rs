@@ -1,6 +1,7 @@
 //! Benchmark of the embedded API server, in-process through the router (no sockets):
-//! 100 watchers on pods, 10,000 pod creates from concurrent clients, then lists by label.
-//! Reports writes/s, list latency, events received per watcher and RSS.
+//! 100 watchers on pods, 10,000 pod creates from concurrent clients, a status merge patch per
+//! pod, then lists by label. Reports writes/s, list latency, events received per watcher
+//! (every ADDED and MODIFIED, in resourceVersion order) and RSS.
 //!
 //! `cargo run --release -p cloudbox-kube --example bench [PODS] [WATCHERS]`
 
@@ -72,7 +73,7 @@ async fn main() -> anyhow::Result<()> {
             let mut last = 0u64;
             let mut in_order = true;
             let mut carry = Vec::new();
-            while added < pods {
+            while added < 2 * pods {
                 let Some(frame) = body.frame().await else {
                     break;
                 };
@@ -85,7 +86,9 @@ async fn main() -> anyhow::Result<()> {
                     let line = &carry[start..start + off];
                     start += off + 1;
                     // Cheap scan instead of a full parse: the consumer's cost is not the server's.
-                    if line.starts_with(b"{\"type\":\"ADDED\"") {
+                    if line.starts_with(b"{\"type\":\"ADDED\"")
+                        || line.starts_with(b"{\"type\":\"MODIFIED\"")
+                    {
                         let text = std::str::from_utf8(line).unwrap_or("");
                         let rv: u64 = text
                             .split("\"resourceVersion\":\"")
@@ -137,12 +140,40 @@ async fn main() -> anyhow::Result<()> {
     let write_secs = start.elapsed().as_secs_f64();
     let write_cpu = cpu_secs() - cpu0;
 
+    // Status updates, as a kubelet sends them: a merge patch of /status per pod.
+    let status = bytes::Bytes::from_static(br#"{"status":{"phase":"Running","podIP":"10.0.0.1"}}"#);
+    let ustart = Instant::now();
+    let ucpu0 = cpu_secs();
+    let mut updaters = Vec::new();
+    for c in 0..clients {
+        let r = router.clone();
+        let status = status.clone();
+        updaters.push(tokio::spawn(async move {
+            let mut i = c;
+            while i < pods {
+                let req =
+                    Request::patch(format!("/api/v1/namespaces/default/pods/pod-{i:05}/status"))
+                        .header("content-type", "application/merge-patch+json")
+                        .body(Body::from(status.clone()))?;
+                let resp = r.clone().oneshot(req).await?;
+                anyhow::ensure!(resp.status() == 200, "patch failed: {}", resp.status());
+                i += clients;
+            }
+            anyhow::Ok(())
+        }));
+    }
+    for u in updaters {
+        u.await??;
+    }
+    let update_secs = ustart.elapsed().as_secs_f64();
+    let update_cpu = cpu_secs() - ucpu0;
+
     let mut ok_watchers = 0;
     let mut total_events = 0;
     for h in handles {
         let (added, in_order) = h.await??;
         total_events += added;
-        if added == pods && in_order {
+        if added == 2 * pods && in_order {
             ok_watchers += 1;
         }
     }
@@ -180,6 +211,11 @@ async fn main() -> anyhow::Result<()> {
         pods as f64 / write_secs
     );
     println!("CPU per create:          {:.1} µs (process CPU time during the writes, incl. watchers and client side)", write_cpu * 1e6 / pods as f64);
+    println!(
+        "status patches:          {:.0} patches/s ({update_secs:.2} s), CPU {:.1} µs each",
+        pods as f64 / update_secs,
+        update_cpu * 1e6 / pods as f64
+    );
     println!("watchers complete:       {ok_watchers}/{watchers} ({total_events} events, all delivered {all_secs:.2} s after start)");
     println!(
         "list by label (1000):    p50 {:.1} ms, max {:.1} ms",

@@ -601,10 +601,7 @@ async fn handle(
         (&Method::PUT, Some(name)) => {
             let opts = q.write_opts(headers)?;
             let body = parse_body(headers, &body)?;
-            let w = st
-                .db()
-                .write()
-                .update(now, &def, &ns_str, name, t.sub, body, &opts)?;
+            let w = put(&st, now, &def, &ns_str, name, t.sub, body, &opts)?;
             Ok(written(w, StatusCode::OK))
         }
         (&Method::PATCH, Some(name)) => {
@@ -633,10 +630,26 @@ async fn handle(
             } else {
                 parse_body(&HeaderMap::new(), &body)?
             };
-            let w = st
-                .db()
-                .write()
-                .patch(now, &def, &ns_str, name, t.sub, ptype, &patch, &opts)?;
+            let w = if t.sub == Sub::Scale {
+                st.db()
+                    .write()
+                    .patch(now, &def, &ns_str, name, t.sub, ptype, &patch, &opts)?
+            } else {
+                // Patching, decoding and validation run outside the lock (optimistic commit).
+                crate::ops::write_optimistic(
+                    st.db(),
+                    now,
+                    &def,
+                    &ns_str,
+                    name,
+                    &opts,
+                    |sdef, cur| {
+                        crate::ops::plan_patch(
+                            now, &def, sdef, cur, &ns_str, name, t.sub, ptype, &patch, &opts,
+                        )
+                    },
+                )?
+            };
             Ok(written(w, StatusCode::OK))
         }
         (&Method::DELETE, Some(name)) => {
@@ -676,6 +689,47 @@ async fn handle(
             "the server does not allow this method on the requested resource",
         )),
     }
+}
+
+/// PUT: the object is planned outside the lock and committed optimistically.
+#[allow(clippy::too_many_arguments)] // mirrors the request's parts
+fn put(
+    st: &KubeState,
+    now: cloudbox_sim::SimTime,
+    def: &ResourceDef,
+    ns: &str,
+    name: &str,
+    sub: Sub,
+    mut body: Value,
+    opts: &WriteOpts,
+) -> KubeResult<Written> {
+    if sub == Sub::Scale {
+        return st.db().write().update(now, def, ns, name, sub, body, opts);
+    }
+    crate::ops::Db::check_gvk(def, &mut body)?;
+    let precondition = crate::store::meta_str(&body, "resourceVersion").map(str::to_string);
+    crate::ops::write_optimistic(st.db(), now, def, ns, name, opts, |sdef, cur| {
+        let cur = cur.ok_or_else(|| {
+            KubeApiError::not_found(crate::error::Subject {
+                group: &def.group,
+                resource: &def.plural,
+                name,
+            })
+        })?;
+        crate::ops::plan_update(
+            now,
+            def,
+            sdef,
+            cur,
+            ns,
+            name,
+            sub,
+            body.clone(),
+            precondition.clone(),
+            opts,
+            false,
+        )
+    })
 }
 
 fn table_response(tbl: &Value) -> Response {

@@ -316,6 +316,17 @@ impl Store {
     /// Changes of a key after `rv`, or `Err(())` if some were compacted away.
     #[allow(clippy::result_unit_err)] // the only failure is "too old"; callers render 410
     pub fn changes_since(&self, storage: &str, rv: u64) -> Result<Vec<Arc<Change>>, ()> {
+        self.changes_since_limited(storage, rv, usize::MAX)
+    }
+
+    /// At most `limit` changes of a key after `rv`, or `Err(())` if some were compacted away.
+    #[allow(clippy::result_unit_err)] // the only failure is "too old"; callers render 410
+    pub fn changes_since_limited(
+        &self,
+        storage: &str,
+        rv: u64,
+        limit: usize,
+    ) -> Result<Vec<Arc<Change>>, ()> {
         let Some(r) = self.resources.get(storage) else {
             return Ok(Vec::new());
         };
@@ -323,7 +334,7 @@ impl Store {
             return Err(());
         }
         let start = r.history.partition_point(|c| c.rv <= rv);
-        Ok(r.history.range(start..).cloned().collect())
+        Ok(r.history.range(start..).take(limit).cloned().collect())
     }
 
     /// A receiver notified on every change of a key.

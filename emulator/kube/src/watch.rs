@@ -20,6 +20,10 @@ use std::sync::Arc;
 use std::time::Duration;
 use tokio::time::Instant;
 
+/// Most changes sent in one chunk: a watcher far behind catches up in bounded pieces, so memory
+/// stays bounded and other watchers get their turn.
+pub const MAX_BATCH: usize = 256;
+
 /// Interval between BOOKMARK events when bookmarks are allowed.
 pub const BOOKMARK_INTERVAL: Duration = Duration::from_secs(60);
 
@@ -58,6 +62,8 @@ struct W {
     done: bool,
     /// Column definitions were sent (Table watches send them once, like upstream).
     columns_sent: bool,
+    /// The last drain stopped at [`MAX_BATCH`]: drain again before waiting.
+    more: bool,
 }
 
 fn push_line(buf: &mut BytesMut, ty: &str, obj: &[u8]) {
@@ -136,18 +142,25 @@ impl W {
     /// Drains changes after the cursor. `None` when nothing matched.
     fn drain(&mut self) -> Option<Bytes> {
         let db = self.state.db().read();
-        let changes = match db.store.changes_since(&self.req.def.storage, self.cursor) {
-            Ok(c) => c,
-            Err(()) => {
-                self.done = true;
-                let oldest = db
-                    .store
-                    .resource_ref(&self.req.def.storage)
-                    .map(|r| r.compacted)
-                    .unwrap_or(0);
-                return Some(expired_line(self.cursor, oldest));
-            }
-        };
+        let changes =
+            match db
+                .store
+                .changes_since_limited(&self.req.def.storage, self.cursor, MAX_BATCH)
+            {
+                Ok(c) => {
+                    self.more = c.len() == MAX_BATCH;
+                    c
+                }
+                Err(()) => {
+                    self.done = true;
+                    let oldest = db
+                        .store
+                        .resource_ref(&self.req.def.storage)
+                        .map(|r| r.compacted)
+                        .unwrap_or(0);
+                    return Some(expired_line(self.cursor, oldest));
+                }
+            };
         drop(db);
         let mut buf = BytesMut::new();
         for c in &changes {
@@ -218,6 +231,7 @@ pub fn start(
             next_bookmark: now + BOOKMARK_INTERVAL,
             done,
             columns_sent: false,
+            more: false,
         };
         if w.req.rv.is_none() || w.req.send_initial {
             let mut buf = BytesMut::new();
@@ -255,6 +269,12 @@ pub fn start(
             }
             if w.done {
                 return None;
+            }
+            if w.more {
+                if let Some(b) = w.drain() {
+                    return Some((Ok(b), w));
+                }
+                continue;
             }
             let bookmarks = w.req.bookmarks;
             tokio::select! {

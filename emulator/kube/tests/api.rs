@@ -670,3 +670,41 @@ async fn custom_resources_are_pruned_and_defaulted_by_their_schema() -> anyhow::
     assert_eq!(r.warnings.len(), 1);
     Ok(())
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn concurrent_patches_are_never_lost() -> anyhow::Result<()> {
+    let st = state();
+    post(
+        &st,
+        "/api/v1/namespaces/default/configmaps",
+        json!({"metadata": {"name": "hot"}}),
+    )
+    .await?;
+    let start = st.resource_version();
+    let mut tasks = Vec::new();
+    for t in 0..8 {
+        let st = st.clone();
+        tasks.push(tokio::spawn(async move {
+            for i in 0..50 {
+                let r = send(
+                    &st,
+                    Method::PATCH,
+                    "/api/v1/namespaces/default/configmaps/hot",
+                    "application/merge-patch+json",
+                    "application/json",
+                    Some(json!({"data": {format!("k{t}-{i}"): "v"}})),
+                )
+                .await?;
+                anyhow::ensure!(r.status == StatusCode::OK, "{:?}", r.body);
+            }
+            anyhow::Ok(())
+        }));
+    }
+    for t in tasks {
+        t.await??;
+    }
+    let cm = get(&st, "/api/v1/namespaces/default/configmaps/hot").await?;
+    assert_eq!(cm.body["data"].as_object().map(|m| m.len()), Some(400));
+    assert_eq!(st.resource_version() - start, 400);
+    Ok(())
+}

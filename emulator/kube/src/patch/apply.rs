@@ -202,6 +202,183 @@ fn build(kind: &str, parents: &mut Vec<String>, field: &str, v: &Value) -> Value
     }
 }
 
+/// Leaf paths that differ between `old` and `new` (present in `new` with another value) and
+/// those only `old` has, descending only into subtrees that differ.
+pub fn diff_fields(kind: &str, old: &Value, new: &Value) -> (FieldSet, FieldSet) {
+    let mut changed = FieldSet::new();
+    let mut removed = FieldSet::new();
+    let empty = Map::new();
+    let om = old.as_object().unwrap_or(&empty);
+    let nm = new.as_object().unwrap_or(&empty);
+    let keys = nm.keys().chain(om.keys().filter(|k| !nm.contains_key(*k)));
+    for k in keys {
+        if k == "apiVersion" || k == "kind" {
+            continue;
+        }
+        let (ov, nv) = (
+            om.get(k).filter(|v| !v.is_null()),
+            nm.get(k).filter(|v| !v.is_null()),
+        );
+        if ov == nv {
+            continue;
+        }
+        let mut path = vec![format!("f:{k}")];
+        let mut parents = vec![k.clone()];
+        if k == "metadata" {
+            let om2 = ov.and_then(Value::as_object).unwrap_or(&empty);
+            let nm2 = nv.and_then(Value::as_object).unwrap_or(&empty);
+            let mkeys = nm2
+                .keys()
+                .chain(om2.keys().filter(|x| !nm2.contains_key(*x)));
+            for mk in mkeys {
+                if SKIP_META.contains(&mk.as_str()) {
+                    continue;
+                }
+                path.push(format!("f:{mk}"));
+                diff_walk(
+                    kind,
+                    &mut parents,
+                    mk,
+                    om2.get(mk),
+                    nm2.get(mk),
+                    &mut path,
+                    &mut changed,
+                    &mut removed,
+                );
+                path.pop();
+            }
+            continue;
+        }
+        parents.pop();
+        diff_walk(
+            kind,
+            &mut parents,
+            k,
+            ov,
+            nv,
+            &mut path,
+            &mut changed,
+            &mut removed,
+        );
+    }
+    (changed, removed)
+}
+
+#[allow(clippy::too_many_arguments)] // recursive walker state
+fn diff_walk(
+    kind: &str,
+    parents: &mut Vec<String>,
+    field: &str,
+    old: Option<&Value>,
+    new: Option<&Value>,
+    path: &mut FieldPath,
+    changed: &mut FieldSet,
+    removed: &mut FieldSet,
+) {
+    let old = old.filter(|v| !v.is_null());
+    let new = new.filter(|v| !v.is_null());
+    if old == new {
+        return;
+    }
+    let leaves = |v: &Value, parents: &mut Vec<String>, path: &mut FieldPath| {
+        let mut out = FieldSet::new();
+        walk(kind, parents, field, v, path, &mut out);
+        out
+    };
+    match (old, new) {
+        (Some(Value::Object(o)), Some(Value::Object(n))) if !o.is_empty() && !n.is_empty() => {
+            parents.push(field.to_string());
+            for k in n.keys().chain(o.keys().filter(|k| !n.contains_key(*k))) {
+                path.push(format!("f:{k}"));
+                diff_walk(kind, parents, k, o.get(k), n.get(k), path, changed, removed);
+                path.pop();
+            }
+            parents.pop();
+        }
+        (Some(Value::Array(o)), Some(Value::Array(n)))
+            if !o.is_empty()
+                && !n.is_empty()
+                && matches!(list_strategy(kind, parents, field), ListStrategy::MergeKey(key) if o.iter().chain(n.iter()).all(|e| e.get(key).is_some())) =>
+        {
+            let ListStrategy::MergeKey(key) = list_strategy(kind, parents, field) else {
+                return;
+            };
+            parents.push(field.to_string());
+            for ne in n {
+                let kv = ne.get(key).cloned().unwrap_or(Value::Null);
+                path.push(format!("k:{}", json!({ key: kv })));
+                let oe = o.iter().find(|e| e.get(key) == Some(&kv));
+                if oe.is_none() {
+                    path.push(".".to_string());
+                    changed.insert(path.clone());
+                    path.pop();
+                }
+                let empty = Map::new();
+                let om = oe.and_then(Value::as_object).unwrap_or(&empty);
+                let nm = ne.as_object().unwrap_or(&empty);
+                for k in nm.keys().chain(om.keys().filter(|k| !nm.contains_key(*k))) {
+                    if k == key {
+                        continue;
+                    }
+                    path.push(format!("f:{k}"));
+                    diff_walk(
+                        kind,
+                        parents,
+                        k,
+                        om.get(k),
+                        nm.get(k),
+                        path,
+                        changed,
+                        removed,
+                    );
+                    path.pop();
+                }
+                path.pop();
+            }
+            for oe in o {
+                let kv = oe.get(key).cloned().unwrap_or(Value::Null);
+                if n.iter().any(|e| e.get(key) == Some(&kv)) {
+                    continue;
+                }
+                path.push(format!("k:{}", json!({ key: kv })));
+                path.push(".".to_string());
+                removed.insert(path.clone());
+                path.pop();
+                if let Some(m) = oe.as_object() {
+                    for (k, cv) in m {
+                        if k == key || cv.is_null() {
+                            continue;
+                        }
+                        path.push(format!("f:{k}"));
+                        walk(kind, parents, k, cv, path, removed);
+                        path.pop();
+                    }
+                }
+                path.pop();
+            }
+            parents.pop();
+        }
+        _ => {
+            let base = path.len();
+            let old_leaves = old.map(|v| leaves(v, parents, path)).unwrap_or_default();
+            let new_leaves = new.map(|v| leaves(v, parents, path)).unwrap_or_default();
+            for p in &new_leaves {
+                let rel = &p[base..];
+                let ov = old.and_then(|v| value_at(v, rel));
+                let nv = new.and_then(|v| value_at(v, rel));
+                if ov != nv || !old_leaves.contains(p) {
+                    changed.insert(p.clone());
+                }
+            }
+            for p in old_leaves {
+                if !new_leaves.contains(&p) {
+                    removed.insert(p);
+                }
+            }
+        }
+    }
+}
+
 fn step<'a>(cur: &'a Value, seg: &str) -> Option<&'a Value> {
     if let Some(f) = seg.strip_prefix("f:") {
         cur.get(f)
@@ -450,15 +627,13 @@ pub fn track_update(w: &Writer<'_>, old: Option<&Value>, new: &mut Value) {
         return;
     }
     let status = w.subresource == "status";
-    let new_fields = fields_of(w.kind, new, true);
-    let old_fields = old.map(|o| fields_of(w.kind, o, true)).unwrap_or_default();
-    let changed: FieldSet = new_fields
-        .iter()
-        .filter(|p| old.is_none_or(|o| value_at(o, p) != value_at(new, p)))
-        .filter(|p| status || p.first().map(String::as_str) != Some("f:status") || old.is_none())
-        .cloned()
-        .collect();
-    let removed: FieldSet = old_fields.difference(&new_fields).cloned().collect();
+    let (mut changed, removed) = match old {
+        Some(o) => diff_fields(w.kind, o, new),
+        None => (fields_of(w.kind, new, true), FieldSet::new()),
+    };
+    if !status {
+        changed.retain(|p| p.first().map(String::as_str) != Some("f:status"));
+    }
     let explicit_reset = new
         .pointer("/metadata/managedFields")
         .and_then(Value::as_array)
@@ -498,6 +673,16 @@ pub fn track_update(w: &Writer<'_>, old: Option<&Value>, new: &mut Value) {
     set_entries(new, &es);
 }
 
+/// Whether two objects disagree at a leaf; an element's `.` (its existence) agrees when both
+/// have the element.
+fn differs(a: &Value, b: &Value, p: &[String]) -> bool {
+    if p.last().map(String::as_str) == Some(".") {
+        value_at(a, p).is_some() != value_at(b, p).is_some()
+    } else {
+        value_at(a, p) != value_at(b, p)
+    }
+}
+
 /// A conflict: (manager, apiVersion, field).
 pub type Conflict = (String, String, String);
 
@@ -518,7 +703,7 @@ pub fn apply(
             continue;
         }
         for p in e.fields.intersection(&applied_fields) {
-            if value_at(current, p) != value_at(applied, p) {
+            if differs(current, applied, p) {
                 conflicts.push((e.manager.clone(), e.api_version.clone(), path_string(p)));
             }
         }
@@ -529,9 +714,8 @@ pub fn apply(
     if force {
         for e in es.iter_mut() {
             if !e.same_owner(w.manager, "Apply", w.subresource) {
-                e.fields.retain(|p| {
-                    !applied_fields.contains(p) || value_at(current, p) == value_at(applied, p)
-                });
+                e.fields
+                    .retain(|p| !applied_fields.contains(p) || !differs(current, applied, p));
             }
         }
     }
@@ -708,6 +892,36 @@ mod tests {
         assert!(!es[0]
             .fields
             .contains(&vec!["f:spec".to_string(), "f:replicas".to_string()]));
+    }
+
+    #[test]
+    fn diff_matches_full_set_comparison() {
+        let old = json!({"metadata": {"name": "p", "labels": {"a": "1", "b": "2"}, "finalizers": ["x"]},
+            "spec": {"containers": [{"name": "c", "image": "i", "env": [{"name": "E", "value": "1"}]},
+                                    {"name": "d", "image": "j"}], "args": ["a"], "nodeName": "n"},
+            "status": {"phase": "Pending", "conditions": [{"type": "Ready", "status": "False"}]}});
+        let new = json!({"metadata": {"name": "p", "labels": {"a": "1", "c": "3"}, "finalizers": ["x", "y"]},
+            "spec": {"containers": [{"name": "c", "image": "i2", "env": [{"name": "E", "value": "1"}]},
+                                    {"name": "e", "image": "k"}], "args": ["b"], "nodeName": "n"},
+            "status": {"phase": "Running", "conditions": [{"type": "Ready", "status": "True"}], "podIP": "1.2.3.4"}});
+        let (changed, removed) = diff_fields("Pod", &old, &new);
+        let nf = fields_of("Pod", &new, true);
+        let of = fields_of("Pod", &old, true);
+        // An element's "." (its existence) changes only when the element is new.
+        let want_changed: FieldSet = nf
+            .iter()
+            .filter(|p| {
+                if p.last().map(String::as_str) == Some(".") {
+                    value_at(&old, p).is_none()
+                } else {
+                    value_at(&old, p) != value_at(&new, p)
+                }
+            })
+            .cloned()
+            .collect();
+        let want_removed: FieldSet = of.difference(&nf).cloned().collect();
+        assert_eq!(changed, want_changed);
+        assert_eq!(removed, want_removed);
     }
 
     #[test]
