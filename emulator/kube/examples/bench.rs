@@ -192,9 +192,14 @@ async fn main() -> anyhow::Result<()> {
             .oneshot(Request::get(uri).body(Body::empty())?)
             .await?;
         let bytes = resp.into_body().collect().await?.to_bytes();
-        let v: serde_json::Value = serde_json::from_slice(&bytes)?;
-        anyhow::ensure!(v["items"].as_array().map(Vec::len) == Some(pods / 10));
         lat.push(t.elapsed().as_secs_f64() * 1000.0);
+        // Checked after the clock stops: the client's parse is not the server's latency.
+        #[derive(serde::Deserialize)]
+        struct Items {
+            items: Vec<serde::de::IgnoredAny>,
+        }
+        let v: Items = serde_json::from_slice(&bytes)?;
+        anyhow::ensure!(v.items.len() == pods / 10);
     }
     lat.sort_by(|a, b| a.total_cmp(b));
     let t = Instant::now();

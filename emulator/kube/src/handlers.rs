@@ -451,7 +451,7 @@ fn delete_opts(q: &Query, headers: &HeaderMap, body: &Bytes) -> KubeResult<Delet
 
 fn list_json(
     def: &ResourceDef,
-    items: &[Arc<Value>],
+    items: &[Arc<crate::store::Change>],
     rv: u64,
     cont: Option<&str>,
     remaining: Option<usize>,
@@ -476,12 +476,13 @@ fn list_json(
         if i > 0 {
             buf.put_u8(b',');
         }
-        let bytes = if convert {
-            serde_json::to_vec(&convert::from_storage(def, o))
+        if convert {
+            let bytes = serde_json::to_vec(&convert::from_storage(def, &o.obj));
+            buf.put_slice(&bytes.unwrap_or_default());
         } else {
-            serde_json::to_vec(&**o)
-        };
-        buf.put_slice(&bytes.unwrap_or_default());
+            // Each object is serialized once, when stored, and shared by lists and watches.
+            buf.put_slice(o.obj_json());
+        }
     }
     buf.put_slice(b"]}");
     buf.freeze()
@@ -538,7 +539,7 @@ async fn handle(
                 let items: Vec<Value> = listed
                     .items
                     .iter()
-                    .map(|o| convert::from_storage(&def, o))
+                    .map(|o| convert::from_storage(&def, &o.obj))
                     .collect();
                 let tbl = table::table(
                     &def,

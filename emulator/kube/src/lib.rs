@@ -42,7 +42,7 @@ pub use error::{KubeApiError, KubeResult};
 pub const KUBE_VERSION: &str = "v1.32.4";
 
 /// Default number of changes kept per resource for watch resumption.
-pub const DEFAULT_HISTORY: usize = 100_000;
+pub const DEFAULT_HISTORY: usize = 25_000;
 
 struct Inner {
     db: RwLock<ops::Db>,

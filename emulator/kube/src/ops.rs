@@ -99,8 +99,8 @@ pub struct Written {
 
 /// A list answer.
 pub struct Listed {
-    /// Matching objects (stored form).
-    pub items: Vec<Arc<Value>>,
+    /// Matching objects (stored form), as the changes that stored them (cached JSON).
+    pub items: Vec<Arc<crate::store::Change>>,
     /// List resourceVersion.
     pub rv: u64,
     /// Continue token.
@@ -291,9 +291,10 @@ impl Db {
         let mut remaining = None;
         let limit = limit.filter(|l| *l > 0);
         let pinned = fields.pinned_name();
-        let iter = self.store.list(&def.storage, ns);
+        let iter = self.store.list_changes(&def.storage, ns);
         let mut count_rest = 0usize;
-        for obj in iter {
+        for change in iter {
+            let obj = &change.obj;
             let ons = meta_str(obj, "namespace").unwrap_or("");
             let oname = meta_str(obj, "name").unwrap_or("");
             if let Some((sns, sname)) = &start {
@@ -311,7 +312,7 @@ impl Db {
                 count_rest += 1;
                 continue;
             }
-            items.push(obj.clone());
+            items.push(change.clone());
             if limit.is_some_and(|l| items.len() >= l) {
                 cont_out = Some(encode_continue(ons, oname));
             }
@@ -1318,9 +1319,9 @@ impl Db {
     ) -> KubeResult<Vec<Value>> {
         let listed = self.list(def, ns, labels, fields, None, None)?;
         let mut out = Vec::new();
-        for o in listed.items {
-            let n = meta_str(&o, "name").unwrap_or("").to_string();
-            let s = meta_str(&o, "namespace").unwrap_or("").to_string();
+        for c in listed.items {
+            let n = meta_str(&c.obj, "name").unwrap_or("").to_string();
+            let s = meta_str(&c.obj, "namespace").unwrap_or("").to_string();
             if let Ok(v) = self.delete(now, def, &s, &n, opts) {
                 out.push(v);
             }

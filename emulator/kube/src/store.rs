@@ -42,9 +42,10 @@ pub struct Change {
     pub kind: EventType,
     /// The object after the change (for DELETED: the last state, with the deletion's RV).
     pub obj: Arc<Value>,
-    /// The object before the change (MODIFIED only), so filtered watches can turn a change that
-    /// leaves the selector into DELETED.
-    pub prev: Option<Arc<Value>>,
+    /// The selectable fields (labels, name, namespace, field-selector fields) of the object before
+    /// the change (MODIFIED only), so filtered watches can turn a change that leaves the selector
+    /// into DELETED. A projection, not the whole object, to keep history memory small.
+    pub prev: Option<Value>,
     json: OnceLock<Bytes>,
 }
 
@@ -56,11 +57,57 @@ impl Change {
     }
 }
 
+/// Paths field selectors can use (see [`crate::selectors`]); kept for the previous version of a
+/// changed object.
+const SELECTABLE: &[&str] = &[
+    "/metadata/name",
+    "/metadata/namespace",
+    "/metadata/labels",
+    "/spec/nodeName",
+    "/spec/restartPolicy",
+    "/spec/schedulerName",
+    "/spec/serviceAccountName",
+    "/spec/hostNetwork",
+    "/spec/unschedulable",
+    "/status/phase",
+    "/status/podIP",
+    "/status/nominatedNodeName",
+    "/status/replicas",
+    "/involvedObject",
+    "/reason",
+    "/reportingComponent",
+    "/source",
+    "/type",
+];
+
+/// The selectable part of an object.
+pub fn selectable(obj: &Value) -> Value {
+    let mut out = Value::Object(Default::default());
+    for p in SELECTABLE {
+        if let Some(v) = obj.pointer(p) {
+            let mut cur = &mut out;
+            let segs: Vec<&str> = p.trim_start_matches('/').split('/').collect();
+            for (i, s) in segs.iter().enumerate() {
+                let Some(m) = cur.as_object_mut() else { break };
+                if i + 1 == segs.len() {
+                    m.insert((*s).to_string(), v.clone());
+                    break;
+                }
+                cur = m
+                    .entry((*s).to_string())
+                    .or_insert_with(|| Value::Object(Default::default()));
+            }
+        }
+    }
+    out
+}
+
 /// Objects, history and change notifier of one storage key.
 #[derive(Debug)]
 pub struct ResourceStore {
-    /// Objects by (namespace, name); cluster-scoped objects use namespace "".
-    pub objects: BTreeMap<(String, String), Arc<Value>>,
+    /// Objects by (namespace, name), as the change that stored them (which caches their JSON);
+    /// cluster-scoped objects use namespace "".
+    pub objects: BTreeMap<(String, String), Arc<Change>>,
     /// Recent changes, oldest first.
     pub history: VecDeque<Arc<Change>>,
     /// Changes with rv ≤ this were dropped from history: a watch from an older RV gets 410.
@@ -154,7 +201,7 @@ impl Store {
             .get(storage)?
             .objects
             .get(&(ns.to_string(), name.to_string()))
-            .cloned()
+            .map(|c| c.obj.clone())
     }
 
     /// Objects of a key, optionally of one namespace, in (namespace, name) order.
@@ -163,6 +210,15 @@ impl Store {
         storage: &str,
         ns: Option<&'a str>,
     ) -> Box<dyn Iterator<Item = &'a Arc<Value>> + 'a> {
+        Box::new(self.list_changes(storage, ns).map(|c| &c.obj))
+    }
+
+    /// Like [`Store::list`], as the changes that stored the objects (with their cached JSON).
+    pub fn list_changes<'a>(
+        &'a self,
+        storage: &str,
+        ns: Option<&'a str>,
+    ) -> Box<dyn Iterator<Item = &'a Arc<Change>> + 'a> {
         let Some(r) = self.resources.get(storage) else {
             return Box::new(std::iter::empty());
         };
@@ -224,11 +280,11 @@ impl Store {
         }
     }
 
-    fn record(&mut self, storage: &str, change: Change) {
+    fn record(&mut self, storage: &str, change: Arc<Change>) {
         let limit = self.history_limit;
         let rv = change.rv;
         let r = self.resource(storage);
-        r.history.push_back(Arc::new(change));
+        r.history.push_back(change);
         while r.history.len() > limit {
             if let Some(old) = r.history.pop_front() {
                 r.compacted = old.rv;
@@ -255,23 +311,25 @@ impl Store {
         let prev = self
             .resource(storage)
             .objects
-            .insert((ns, name), obj.clone());
+            .get(&(ns.clone(), name.clone()))
+            .map(|c| c.obj.clone());
         self.index_owners(&key, prev.as_deref(), Some(&obj));
         let kind = if prev.is_some() {
             EventType::Modified
         } else {
             EventType::Added
         };
-        self.record(
-            storage,
-            Change {
-                rv,
-                kind,
-                obj: obj.clone(),
-                prev,
-                json: OnceLock::new(),
-            },
-        );
+        let change = Arc::new(Change {
+            rv,
+            kind,
+            obj: obj.clone(),
+            prev: prev.as_deref().map(selectable),
+            json: OnceLock::new(),
+        });
+        self.resource(storage)
+            .objects
+            .insert((ns, name), change.clone());
+        self.record(storage, change);
         obj
     }
 
@@ -281,7 +339,9 @@ impl Store {
             .resources
             .get_mut(storage)?
             .objects
-            .remove(&(ns.to_string(), name.to_string()))?;
+            .remove(&(ns.to_string(), name.to_string()))?
+            .obj
+            .clone();
         self.rv += 1;
         let rv = self.rv;
         let mut last = (*old).clone();
@@ -297,13 +357,13 @@ impl Store {
         self.index_owners(&key, Some(&old), None);
         self.record(
             storage,
-            Change {
+            Arc::new(Change {
                 rv,
                 kind: EventType::Deleted,
                 obj: last.clone(),
                 prev: None,
                 json: OnceLock::new(),
-            },
+            }),
         );
         Some(last)
     }

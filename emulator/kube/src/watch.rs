@@ -236,20 +236,14 @@ pub fn start(
         if w.req.rv.is_none() || w.req.send_initial {
             let mut buf = BytesMut::new();
             let ns = w.req.ns.clone();
-            let items: Vec<Arc<Value>> = db
+            let items: Vec<Arc<Change>> = db
                 .store
-                .list(&w.req.def.storage, ns.as_deref())
-                .filter(|o| w.matches(o))
+                .list_changes(&w.req.def.storage, ns.as_deref())
+                .filter(|c| w.matches(&c.obj))
                 .cloned()
                 .collect();
-            for o in items {
-                let bytes = if w.req.table.is_some() {
-                    w.table_bytes(&o).to_vec()
-                } else if convert::needs_conversion(&w.req.def) {
-                    serde_json::to_vec(&convert::from_storage(&w.req.def, &o)).unwrap_or_default()
-                } else {
-                    serde_json::to_vec(&*o).unwrap_or_default()
-                };
+            for c in items {
+                let bytes = w.obj_bytes(&c);
                 push_line(&mut buf, "ADDED", &bytes);
             }
             if w.req.send_initial {
