@@ -112,6 +112,10 @@ pub fn api_resource_list(reg: &Registry, group: &str, version: &str) -> Option<V
         if d.scale.is_some() {
             resources.push(json!({"name": format!("{}/scale", d.plural), "singularName": "", "namespaced": d.namespaced, "group": "autoscaling", "version": "v1", "kind": "Scale", "verbs": sub_verbs()}));
         }
+        if d.kind == "Pod" && d.group.is_empty() {
+            resources.push(json!({"name": "pods/binding", "singularName": "", "namespaced": true, "kind": "Binding", "verbs": ["create"]}));
+            resources.push(json!({"name": "pods/eviction", "singularName": "", "namespaced": true, "group": "policy", "version": "v1", "kind": "Eviction", "verbs": ["create"]}));
+        }
     }
     Some(
         json!({"kind": "APIResourceList", "apiVersion": "v1", "groupVersion": gv, "resources": resources}),
@@ -138,6 +142,10 @@ fn discovery_resource(d: &ResourceDef) -> Value {
     }
     if d.scale.is_some() {
         subs.push(json!({"subresource": "scale", "responseKind": {"group": "autoscaling", "version": "v1", "kind": "Scale"}, "verbs": sub_verbs()}));
+    }
+    if d.kind == "Pod" && d.group.is_empty() {
+        subs.push(json!({"subresource": "binding", "responseKind": {"group": "", "version": "v1", "kind": "Binding"}, "verbs": ["create"]}));
+        subs.push(json!({"subresource": "eviction", "responseKind": {"group": "policy", "version": "v1", "kind": "Eviction"}, "verbs": ["create"]}));
     }
     if !subs.is_empty() {
         r["subresources"] = json!(subs);

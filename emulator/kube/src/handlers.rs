@@ -313,6 +313,8 @@ fn resolve(
             "status" if def.status => Ok(Sub::Status),
             "scale" if def.scale.is_some() => Ok(Sub::Scale),
             "finalize" if def.kind == "Namespace" => Ok(Sub::Main),
+            "binding" if def.kind == "Pod" && def.group.is_empty() => Ok(Sub::Binding),
+            "eviction" if def.kind == "Pod" && def.group.is_empty() => Ok(Sub::Eviction),
             _ => Err(KubeApiError::path_not_found()),
         }
     };
@@ -500,6 +502,11 @@ async fn handle(
     let ns_str = t.ns.clone().unwrap_or_default();
     let now = st.clock().now();
     let wants_table = table::wants_table(&accept(headers));
+    if matches!(t.sub, Sub::Binding | Sub::Eviction) && method != Method::POST {
+        return Err(KubeApiError::method_not_allowed(
+            "the server does not allow this method on the requested resource",
+        ));
+    }
     match (&method, t.name.as_deref()) {
         (&Method::GET, None) => {
             let (labels, fields) = selectors(&q, &def)?;
@@ -599,6 +606,30 @@ async fn handle(
                 .create(now, &def, t.ns.as_deref(), body, &opts)?;
             Ok(written(w, StatusCode::CREATED))
         }
+        (&Method::POST, Some(name)) if t.sub == Sub::Binding => {
+            let opts = q.write_opts(headers)?;
+            let body = parse_body(headers, &body)?;
+            let status = st
+                .db()
+                .write()
+                .bind(now, &def, &ns_str, name, &body, &opts)?;
+            Ok(json_response(StatusCode::CREATED, &status, &[]))
+        }
+        (&Method::POST, Some(name)) if t.sub == Sub::Eviction => {
+            // Deviation: PodDisruptionBudgets are not modelled; an eviction is a graceful delete.
+            let body = parse_body(headers, &body)?;
+            let mut opts = DeleteOpts::default();
+            if let Some(d) = body.get("deleteOptions") {
+                let bytes = Bytes::from(serde_json::to_vec(d).unwrap_or_default());
+                opts = delete_opts(&Query(HashMap::new()), &HeaderMap::new(), &bytes)?;
+            }
+            st.db().write().delete(now, &def, &ns_str, name, &opts)?;
+            Ok(json_response(
+                StatusCode::CREATED,
+                &success_status(None),
+                &[],
+            ))
+        }
         (&Method::PUT, Some(name)) => {
             let opts = q.write_opts(headers)?;
             let body = parse_body(headers, &body)?;
@@ -683,7 +714,6 @@ async fn handle(
             )?;
             let rv = st.resource_version();
             let list = json!({"kind": def.list_kind(), "apiVersion": def.api_version(), "metadata": {"resourceVersion": rv.to_string()}, "items": items});
-            let _ = success_status;
             Ok(json_response(StatusCode::OK, &list, &[]))
         }
         _ => Err(KubeApiError::method_not_allowed(

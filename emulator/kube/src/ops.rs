@@ -72,6 +72,10 @@ pub enum Sub {
     Status,
     /// `/scale`.
     Scale,
+    /// `pods/{name}/binding` (POST a Binding: schedule the pod).
+    Binding,
+    /// `pods/{name}/eviction` (POST an Eviction: delete the pod gracefully).
+    Eviction,
 }
 
 impl Sub {
@@ -80,6 +84,8 @@ impl Sub {
             Sub::Main => "",
             Sub::Status => "status",
             Sub::Scale => "scale",
+            Sub::Binding => "binding",
+            Sub::Eviction => "eviction",
         }
     }
 }
@@ -982,6 +988,80 @@ impl Db {
             created: false,
             change: None,
         })
+    }
+
+    /// POST `pods/{name}/binding`: sets `spec.nodeName` (once) and the PodScheduled condition,
+    /// as kube-apiserver's binding storage does for schedulers.
+    pub fn bind(
+        &mut self,
+        now: SimTime,
+        def: &ResourceDef,
+        ns: &str,
+        name: &str,
+        body: &Value,
+        opts: &WriteOpts,
+    ) -> KubeResult<Value> {
+        let node = body
+            .pointer("/target/name")
+            .and_then(Value::as_str)
+            .filter(|n| !n.is_empty())
+            .ok_or_else(|| {
+                KubeApiError::invalid(
+                    "Binding",
+                    "",
+                    name,
+                    vec![Cause::new(
+                        "FieldValueRequired",
+                        "target.name",
+                        "Required value",
+                    )],
+                )
+            })?
+            .to_string();
+        let cur = self.get(def, ns, name)?;
+        if let Some(bound) = cur.pointer("/spec/nodeName").and_then(Value::as_str) {
+            if !bound.is_empty() {
+                return Err(KubeApiError::conflict(
+                    subject(def, name),
+                    &format!("pod {name} is already assigned to node \"{bound}\""),
+                ));
+            }
+        }
+        if cur.pointer("/metadata/deletionTimestamp").is_some() {
+            return Err(KubeApiError::conflict(
+                subject(def, name),
+                &format!("pod {name} is being deleted, cannot be assigned to a host"),
+            ));
+        }
+        let mut obj = cur.clone();
+        obj["spec"]["nodeName"] = json!(node);
+        let cond = json!({"type": "PodScheduled", "status": "True", "lastProbeTime": null,
+                          "lastTransitionTime": now.to_rfc3339_secs()});
+        let status = obj
+            .as_object_mut()
+            .map(|m| m.entry("status").or_insert_with(|| json!({})));
+        if let Some(Value::Object(st)) = status {
+            let conds = st.entry("conditions").or_insert_with(|| json!([]));
+            if let Some(a) = conds.as_array_mut() {
+                a.retain(|c| c.get("type").and_then(Value::as_str) != Some("PodScheduled"));
+                a.push(cond);
+            }
+        }
+        if opts.dry_run {
+            return Ok(crate::error::success_status(None));
+        }
+        let sdef = self.storage_def(def);
+        let time = now.to_rfc3339_secs();
+        let w = ssa::Writer {
+            kind: &sdef.kind,
+            manager: &opts.manager,
+            api_version: &def.api_version(),
+            time: &time,
+            subresource: "binding",
+        };
+        ssa::track_update(&w, Some(&cur), &mut obj);
+        self.store.put(&sdef.storage, obj);
+        Ok(crate::error::success_status(None))
     }
 
     /// DELETE of one object. Returns the object (with deletionTimestamp when the deletion waits

@@ -509,3 +509,45 @@ async fn recorder_events_are_visible_as_core_events() -> anyhow::Result<()> {
     assert_eq!(e.reporting_component.as_deref(), Some("cloudbox-test"));
     Ok(())
 }
+
+#[tokio::test]
+async fn binding_and_eviction_subresources() -> anyhow::Result<()> {
+    let (_st, client) = in_process();
+    let pods: Api<Pod> = Api::default_namespaced(client);
+    let p: Pod = serde_json::from_value(
+        json!({"metadata": {"name": "b"}, "spec": {"containers": [{"name": "c", "image": "i"}]}}),
+    )?;
+    pods.create(&PostParams::default(), &p).await?;
+    let binding = json!({"apiVersion": "v1", "kind": "Binding", "metadata": {"name": "b"}, "target": {"apiVersion": "v1", "kind": "Node", "name": "node-1"}});
+    let _: kube::core::Status = pods
+        .create_subresource(
+            "binding",
+            "b",
+            &PostParams::default(),
+            serde_json::to_vec(&binding)?,
+        )
+        .await?;
+    let bound = pods.get("b").await?;
+    assert_eq!(
+        bound.spec.and_then(|s| s.node_name).as_deref(),
+        Some("node-1")
+    );
+    let conds = bound.status.and_then(|s| s.conditions).unwrap_or_default();
+    assert!(conds
+        .iter()
+        .any(|c| c.type_ == "PodScheduled" && c.status == "True"));
+    let again = pods
+        .create_subresource::<kube::core::Status>(
+            "binding",
+            "b",
+            &PostParams::default(),
+            serde_json::to_vec(&binding)?,
+        )
+        .await
+        .err();
+    assert_eq!(again.as_ref().map(code), Some(409));
+    // eviction of a bound pod is a graceful delete
+    pods.evict("b", &kube::api::EvictParams::default()).await?;
+    assert!(pods.get("b").await?.metadata.deletion_timestamp.is_some());
+    Ok(())
+}
