@@ -8,6 +8,9 @@ use cloudbox_sim::Clock;
 use std::net::{IpAddr, SocketAddr};
 use std::path::PathBuf;
 
+#[global_allocator]
+static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 #[derive(Parser)]
 #[command(
     name = "cloudbox",
