@@ -450,6 +450,44 @@ fn error_policy(
 #[tokio::test]
 async fn controller_reconciles() -> anyhow::Result<()> {
     let (_st, client) = in_process();
+    run_controller(client).await
+}
+
+#[tokio::test]
+async fn controller_and_reflector_over_http() -> anyhow::Result<()> {
+    let (_st, client, stop) = over_http().await?;
+    run_controller(client.clone()).await?;
+    let cms: Api<ConfigMap> = Api::default_namespaced(client);
+    let (reader, writer) = reflector::store::<ConfigMap>();
+    let mut stream = Box::pin(
+        reflector::reflector(writer, watcher(cms.clone(), watcher::Config::default()))
+            .applied_objects(),
+    );
+    tokio::time::timeout(T, async {
+        loop {
+            tokio::select! {
+                ready = reader.wait_until_ready() => { ready?; break; }
+                next = stream.try_next() => { next?; }
+            }
+        }
+        anyhow::Ok(())
+    })
+    .await??;
+    cms.create(&PostParams::default(), &cm("via-http")).await?;
+    loop {
+        let next = tokio::time::timeout(T, stream.try_next()).await??;
+        if next.and_then(|c| c.metadata.name).as_deref() == Some("via-http") {
+            break;
+        }
+    }
+    let key = kube::runtime::reflector::ObjectRef::new("via-http").within("default");
+    assert!(reader.get(&key).is_some());
+    assert!(reader.state().len() >= 2);
+    let _ = stop.send(());
+    Ok(())
+}
+
+async fn run_controller(client: Client) -> anyhow::Result<()> {
     let cms: Api<ConfigMap> = Api::default_namespaced(client.clone());
     let ctl = Controller::new(cms.clone(), watcher::Config::default())
         .run(reconcile, error_policy, Arc::new(client.clone()))
