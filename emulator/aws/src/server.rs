@@ -253,7 +253,11 @@ async fn aws_request(
         "ec2" => {
             let params = ParamNode::from_pairs(pairs.iter().map(|(k, v)| (k.as_str(), v.as_str())));
             match call_ec2(&s, &account, region, &params, &request_id) {
-                Ok(body) => xml_response(200, body, &request_id),
+                Ok(parts) => {
+                    let mut resp = xml_response(200, String::new(), &request_id);
+                    *resp.body_mut() = axum::body::Body::new(parts);
+                    resp
+                }
                 Err(e) => ec2_error(e),
             }
         }
@@ -266,14 +270,47 @@ async fn aws_request(
     }
 }
 
-/// Runs one EC2 request; returns the whole response document.
+/// A response body of a few chunks, sent without being copied into one buffer: the members of a
+/// cached read-only response are shared between responses, only the envelope is new.
+struct Chunks(std::collections::VecDeque<Bytes>);
+
+impl http_body::Body for Chunks {
+    type Data = Bytes;
+    type Error = std::convert::Infallible;
+
+    fn poll_frame(
+        mut self: std::pin::Pin<&mut Self>,
+        _: &mut std::task::Context<'_>,
+    ) -> std::task::Poll<Option<Result<http_body::Frame<Bytes>, Self::Error>>> {
+        std::task::Poll::Ready(self.0.pop_front().map(|b| Ok(http_body::Frame::data(b))))
+    }
+
+    fn is_end_stream(&self) -> bool {
+        self.0.is_empty()
+    }
+
+    fn size_hint(&self) -> http_body::SizeHint {
+        http_body::SizeHint::with_exact(self.0.iter().map(|b| b.len() as u64).sum())
+    }
+}
+
+/// Lets shared rendered members back a `Bytes` without a copy.
+struct SharedText(Arc<str>);
+
+impl AsRef<[u8]> for SharedText {
+    fn as_ref(&self) -> &[u8] {
+        self.0.as_bytes()
+    }
+}
+
+/// Runs one EC2 request; returns the response document as chunks.
 fn call_ec2(
     s: &AwsState,
     account: &str,
     region: &'static catalog::Region,
     params: &ParamNode,
     request_id: &str,
-) -> Result<String, AwsError> {
+) -> Result<Chunks, AwsError> {
     let action = params
         .children
         .get("Action")
@@ -325,7 +362,15 @@ fn call_ec2(
         }
         Ok(ec2_codec::serialize_members(m, op, out))
     })?;
-    Ok(ec2_codec::envelope(m, op, &members, request_id))
+    let (head, tail) = ec2_codec::envelope_parts(m, op, request_id);
+    Ok(Chunks(
+        [
+            Bytes::from(head),
+            Bytes::from_owner(SharedText(members)),
+            Bytes::from(tail),
+        ]
+        .into(),
+    ))
 }
 
 #[cfg(test)]

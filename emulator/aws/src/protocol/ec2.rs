@@ -47,19 +47,26 @@ pub fn serialize_members(model: &ServiceModel, op: &Operation, output: &Value) -
 
 /// Wraps serialized members in the `{Op}Response` element with the request id.
 pub fn envelope(model: &ServiceModel, op: &Operation, members: &str, request_id: &str) -> String {
-    let mut out = String::with_capacity(members.len() + 200);
-    out.push_str("<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n<");
-    out.push_str(&op.name);
-    out.push_str("Response xmlns=\"");
-    out.push_str(&model.xml_namespace);
-    out.push_str("/\"><requestId>");
-    xml::escape(&mut out, request_id);
-    out.push_str("</requestId>");
+    let (head, tail) = envelope_parts(model, op, request_id);
+    let mut out = String::with_capacity(head.len() + members.len() + tail.len());
+    out.push_str(&head);
     out.push_str(members);
-    out.push_str("</");
-    out.push_str(&op.name);
-    out.push_str("Response>");
+    out.push_str(&tail);
     out
+}
+
+/// The text before and after the members of a response, so that shared (cached) members can be
+/// sent between them without being copied.
+pub fn envelope_parts(model: &ServiceModel, op: &Operation, request_id: &str) -> (String, String) {
+    let mut head = String::with_capacity(160);
+    head.push_str("<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n<");
+    head.push_str(&op.name);
+    head.push_str("Response xmlns=\"");
+    head.push_str(&model.xml_namespace);
+    head.push_str("/\"><requestId>");
+    xml::escape(&mut head, request_id);
+    head.push_str("</requestId>");
+    (head, format!("</{}Response>", op.name))
 }
 
 /// Serializes an error. Differs from the Query protocol's `<ErrorResponse>`: the root is
