@@ -218,6 +218,32 @@ pub fn page_output(key: &str, items: Vec<Value>, next: Option<String>) -> Value 
     Value::Object(map)
 }
 
+/// The common body of a Describe operation: the `items` (already narrowed to the requested ids)
+/// that pass the request's filters, rendered and paged as `{key: [...], "NextToken": …}`.
+pub fn describe<'a, T: 'a, V: Filterable>(
+    input: &Value,
+    key: &str,
+    limits: PageLimits,
+    items: impl Iterator<Item = &'a T>,
+    view: impl Fn(&'a T) -> V,
+    render: impl Fn(&'a T) -> Value,
+) -> AwsResult<Value> {
+    let filters = filters(input)?;
+    let mut out = Vec::new();
+    for item in items {
+        if matches(&view(item), &filters)? {
+            out.push(render(item));
+        }
+    }
+    let (page, next) = page(out, input, limits)?;
+    Ok(page_output(key, page, next))
+}
+
+/// Whether `id` is requested: every id when the list is empty.
+pub fn wanted(ids: &[String], id: &str) -> bool {
+    ids.is_empty() || ids.iter().any(|i| i == id)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -7,7 +7,7 @@
 use super::filter::{self, Filterable, PageLimits};
 use super::input::{check_tag_spec_types, tag_specs, Input};
 use super::state::{Address, Eni, InternetGateway, NatGateway, RegionState, Tags, Timer};
-use super::subnets::{allocate_ips, claim_ip, get_subnet, ips_to_strings, release_ips};
+use super::subnets::{allocate_ips, claim_ip, get_subnet, release_ips};
 use super::vpcs::get_vpc;
 use crate::aws_err;
 use crate::error::{AwsError, AwsResult};
@@ -144,26 +144,18 @@ pub fn describe_internet_gateways(st: &mut RegionState, input: &Value) -> AwsRes
     for id in &ids {
         get_igw(st, id)?;
     }
-    let filters = filter::filters(input)?;
-    let mut out = Vec::new();
-    for g in st.igws.values() {
-        if !ids.is_empty() && !ids.contains(&g.id) {
-            continue;
-        }
-        if filter::matches(&IgwView(g, st.tags.get(&g.id), &st.account), &filters)? {
-            out.push(igw_json(st, g));
-        }
-    }
-    let (page, next) = filter::page(
-        out,
+    filter::describe(
         input,
+        "InternetGateways",
         PageLimits {
             min: 5,
             max: 1000,
             default: None,
         },
-    )?;
-    Ok(filter::page_output("InternetGateways", page, next))
+        st.igws.values().filter(|g| filter::wanted(&ids, &g.id)),
+        |g| IgwView(g, st.tags.get(&g.id), &st.account),
+        |g| igw_json(st, g),
+    )
 }
 
 /// A seeded public address from a documentation-free public range (3.0.0.0/8 or, in China,
@@ -491,25 +483,18 @@ pub fn describe_nat_gateways(st: &mut RegionState, input: &Value) -> AwsResult<V
     for id in &ids {
         get_nat(st, id)?;
     }
-    let filters = filter::filters(input)?;
-    let mut out = Vec::new();
-    for n in st.nat_gateways.values() {
-        if !ids.is_empty() && !ids.contains(&n.id) {
-            continue;
-        }
-        if filter::matches(&NatView(n, st.tags.get(&n.id)), &filters)? {
-            out.push(nat_json(st, n));
-        }
-    }
-    let (page, next) = filter::page(
-        out,
+    filter::describe(
         input,
+        "NatGateways",
         PageLimits {
             min: 5,
             max: 1000,
             default: None,
         },
-    )?;
-    let _ = ips_to_strings;
-    Ok(filter::page_output("NatGateways", page, next))
+        st.nat_gateways
+            .values()
+            .filter(|n| filter::wanted(&ids, &n.id)),
+        |n| NatView(n, st.tags.get(&n.id)),
+        |n| nat_json(st, n),
+    )
 }

@@ -451,26 +451,18 @@ pub fn describe_network_interfaces(st: &mut RegionState, input: &Value) -> AwsRe
             "The parameter NetworkInterfaceIds cannot be used with the parameter MaxResults"
         ));
     }
-    let filters = filter::filters(input)?;
-    let mut out = Vec::new();
-    for e in st.enis.values() {
-        if !ids.is_empty() && !ids.contains(&e.id) {
-            continue;
-        }
-        if filter::matches(&EniView(e, st.tags.get(&e.id), st), &filters)? {
-            out.push(eni_json(st, e));
-        }
-    }
-    let (page, next) = filter::page(
-        out,
+    filter::describe(
         input,
+        "NetworkInterfaces",
         PageLimits {
             min: 5,
             max: 1000,
             default: None,
         },
-    )?;
-    Ok(filter::page_output("NetworkInterfaces", page, next))
+        st.enis.values().filter(|e| filter::wanted(&ids, &e.id)),
+        |e| EniView(e, st.tags.get(&e.id), st),
+        |e| eni_json(st, e),
+    )
 }
 
 /// The `AttachmentLimitExceeded` error for an instance type.

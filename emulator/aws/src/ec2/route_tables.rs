@@ -208,26 +208,20 @@ pub fn describe_route_tables(st: &mut RegionState, input: &Value) -> AwsResult<V
     for id in &ids {
         get_rt(st, id)?;
     }
-    let filters = filter::filters(input)?;
-    let mut out = Vec::new();
-    for rt in st.route_tables.values() {
-        if !ids.is_empty() && !ids.contains(&rt.id) {
-            continue;
-        }
-        if filter::matches(&RtView(rt, st.tags.get(&rt.id), st), &filters)? {
-            out.push(rt_json(st, rt));
-        }
-    }
-    let (page, next) = filter::page(
-        out,
+    filter::describe(
         input,
+        "RouteTables",
         PageLimits {
             min: 5,
             max: 100,
             default: None,
         },
-    )?;
-    Ok(filter::page_output("RouteTables", page, next))
+        st.route_tables
+            .values()
+            .filter(|rt| filter::wanted(&ids, &rt.id)),
+        |rt| RtView(rt, st.tags.get(&rt.id), st),
+        |rt| rt_json(st, rt),
+    )
 }
 
 /// Reads and checks the one target of a CreateRoute/ReplaceRoute.

@@ -182,26 +182,18 @@ pub fn describe_subnets(st: &mut RegionState, input: &Value) -> AwsResult<Value>
     for id in &ids {
         get_subnet(st, id)?;
     }
-    let filters = filter::filters(input)?;
-    let mut out = Vec::new();
-    for s in st.subnets.values() {
-        if !ids.is_empty() && !ids.contains(&s.id) {
-            continue;
-        }
-        if filter::matches(&SubnetView(s, st.tags.get(&s.id), st), &filters)? {
-            out.push(subnet_json(st, s));
-        }
-    }
-    let (page, next) = filter::page(
-        out,
+    filter::describe(
         input,
+        "Subnets",
         PageLimits {
             min: 5,
             max: 1000,
             default: None,
         },
-    )?;
-    Ok(filter::page_output("Subnets", page, next))
+        st.subnets.values().filter(|s| filter::wanted(&ids, &s.id)),
+        |s| SubnetView(s, st.tags.get(&s.id), st),
+        |s| subnet_json(st, s),
+    )
 }
 
 /// ModifySubnetAttribute (`MapPublicIpOnLaunch`).
@@ -297,9 +289,4 @@ pub fn release_ips(st: &mut RegionState, subnet_id: &str, ips: &[u32]) {
             s.used.remove(ip);
         }
     }
-}
-
-/// Formats addresses.
-pub fn ips_to_strings(ips: &[u32]) -> Vec<String> {
-    ips.iter().map(|ip| ip_to_string(*ip)).collect()
 }

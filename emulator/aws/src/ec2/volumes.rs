@@ -360,26 +360,18 @@ pub fn describe_volumes(st: &mut RegionState, input: &Value) -> AwsResult<Value>
             "The parameter volumeSet cannot be used with the parameter maxResults"
         ));
     }
-    let filters = filter::filters(input)?;
-    let mut out = Vec::new();
-    for v in st.volumes.values() {
-        if !ids.is_empty() && !ids.contains(&v.id) {
-            continue;
-        }
-        if filter::matches(&VolView(v, st.tags.get(&v.id)), &filters)? {
-            out.push(volume_json(st, v));
-        }
-    }
-    let (page, next) = filter::page(
-        out,
+    filter::describe(
         input,
+        "Volumes",
         PageLimits {
             min: 5,
             max: 500,
             default: None,
         },
-    )?;
-    Ok(filter::page_output("Volumes", page, next))
+        st.volumes.values().filter(|v| filter::wanted(&ids, &v.id)),
+        |v| VolView(v, st.tags.get(&v.id)),
+        |v| volume_json(st, v),
+    )
 }
 
 /// Whether a device name is one EBS accepts on Linux: `/dev/sd[a-z]`, `/dev/sd[a-z][1-15]`,

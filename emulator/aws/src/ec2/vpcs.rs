@@ -206,26 +206,18 @@ pub fn describe_vpcs(st: &mut RegionState, input: &Value) -> AwsResult<Value> {
     for id in &ids {
         get_vpc(st, id)?;
     }
-    let filters = filter::filters(input)?;
-    let mut out = Vec::new();
-    for v in st.vpcs.values() {
-        if !ids.is_empty() && !ids.contains(&v.id) {
-            continue;
-        }
-        if filter::matches(&VpcView(v, st.tags.get(&v.id), &st.account), &filters)? {
-            out.push(vpc_json(st, v));
-        }
-    }
-    let (page, next) = filter::page(
-        out,
+    filter::describe(
         input,
+        "Vpcs",
         PageLimits {
             min: 5,
             max: 1000,
             default: None,
         },
-    )?;
-    Ok(filter::page_output("Vpcs", page, next))
+        st.vpcs.values().filter(|v| filter::wanted(&ids, &v.id)),
+        |v| VpcView(v, st.tags.get(&v.id), &st.account),
+        |v| vpc_json(st, v),
+    )
 }
 
 /// ModifyVpcAttribute (`EnableDnsSupport`, `EnableDnsHostnames`; one per call).
