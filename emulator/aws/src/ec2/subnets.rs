@@ -7,7 +7,7 @@
 //! than are free fails whole with `InsufficientFreeAddressesInSubnet`. Free addresses are picked
 //! by the seeded generator (AWS picks them at random too), so runs are reproducible.
 
-use super::cidr::{ip_to_string, parse_ip, Cidr};
+use super::cidr::{parse_ip, Cidr};
 use super::filter::{self, Filterable, PageLimits};
 use super::input::{check_tag_spec_types, tag_specs, Input};
 use super::state::{RegionState, Subnet, Tags};
