@@ -234,23 +234,16 @@ const BUILTIN: &[B] = &[
         "v1beta1",
         "Ingress",
         "ingresses",
-        &["ing"],
+        &[],
         true,
     )
     .status()
     .generation()
     .alias("networking.k8s.io/ingresses"),
-    b(
-        "extensions",
-        "v1beta1",
-        "Ingress",
-        "ingresses",
-        &["ing"],
-        true,
-    )
-    .status()
-    .generation()
-    .alias("networking.k8s.io/ingresses"),
+    b("extensions", "v1beta1", "Ingress", "ingresses", &[], true)
+        .status()
+        .generation()
+        .alias("networking.k8s.io/ingresses"),
     b(
         "discovery.k8s.io",
         "v1",

@@ -701,14 +701,9 @@ fn cells(def: &ResourceDef, o: &Value, now: u64) -> Vec<Value> {
             ]
         }
         ("networking.k8s.io", "Ingress") => {
-            let class = {
-                let c = s(o, "/spec/ingressClassName");
-                if c.is_empty() {
-                    or_none(s(o, "/metadata/annotations/kubernetes.io~1ingress.class"))
-                } else {
-                    c
-                }
-            };
+            // As kubectl's printer (printIngress): spec.ingressClassName only; the legacy
+            // `kubernetes.io/ingress.class` annotation is not shown.
+            let class = or_none(s(o, "/spec/ingressClassName"));
             let hosts: Vec<String> = arr(o, "/spec/rules")
                 .iter()
                 .map(|r| s(r, "/host"))
