@@ -8,6 +8,12 @@ use serde_json::json;
 use std::time::Instant;
 
 fn main() {
+    let t = Instant::now();
+    let _ = model::ec2();
+    println!("model parse: {:?}", t.elapsed());
+    let t = Instant::now();
+    let _ = cloudbox_aws::ec2::catalog::instance_types();
+    println!("instance types: {:?}", t.elapsed());
     let ec2 = Ec2Service::new(Clock::manual(), 1);
     let region = cloudbox_aws::ec2::catalog::region("us-east-1").expect("region");
     let acct = "123456789012";

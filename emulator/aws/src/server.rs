@@ -469,6 +469,23 @@ mod tests {
     }
 
     #[tokio::test]
+    async fn get_query_strings_are_parsed_like_forms() {
+        let app = app(AwsState::new(Clock::manual(), 1));
+        let req = axum::http::Request::get(
+            "/?Action=DescribeAvailabilityZones&Version=2016-11-15&ZoneName.1=us-east-1b",
+        )
+        .header("authorization", AUTH)
+        .body(axum::body::Body::empty())
+        .expect("request");
+        let resp = app.oneshot(req).await.expect("response");
+        assert_eq!(resp.status(), 200);
+        let bytes = resp.into_body().collect().await.expect("body").to_bytes();
+        let body = String::from_utf8_lossy(&bytes);
+        assert!(body.contains("<zoneName>us-east-1b</zoneName>"), "{body}");
+        assert!(!body.contains("us-east-1a"), "{body}");
+    }
+
+    #[tokio::test]
     async fn admin_clock_advances() {
         let state = AwsState::new(Clock::manual(), 1);
         let t0 = state.clock().now();
