@@ -4,7 +4,6 @@
 //! for each shape its type, members, serialized names (`locationName`, `queryName`), list member
 //! names, `flattened`, and required members.
 
-use serde_json::Value;
 use std::collections::HashMap;
 
 /// Index of a shape inside [`ServiceModel::shapes`].
@@ -112,106 +111,133 @@ pub struct ServiceModel {
 pub struct ModelError(String);
 
 impl ServiceModel {
-    /// Parses a (documentation-stripped) botocore `service-2.json`.
-    pub fn from_json(json: &str) -> Result<ServiceModel, ModelError> {
-        let v: Value = serde_json::from_str(json).map_err(|e| ModelError(e.to_string()))?;
-        let meta = &v["metadata"];
-        let text = |x: &Value| x.as_str().unwrap_or_default().to_string();
-        let shapes_json = v["shapes"]
-            .as_object()
-            .ok_or_else(|| ModelError("no shapes".into()))?;
-        let mut by_name = HashMap::with_capacity(shapes_json.len());
-        for (i, name) in shapes_json.keys().enumerate() {
-            by_name.insert(name.clone(), i);
-        }
-        let lookup = |name: &Value| -> Result<ShapeId, ModelError> {
-            let n = name.as_str().unwrap_or_default();
-            by_name
-                .get(n)
-                .copied()
-                .ok_or_else(|| ModelError(format!("unknown shape {n}")))
+    /// Parses the line format `build.rs` writes from a botocore `service-2.json` (see there).
+    pub fn from_compact(text: &str) -> Result<ServiceModel, ModelError> {
+        let bad = |line: &str| ModelError(format!("bad model line: {line}"));
+        let opt = |f: &str| (f != "-").then(|| f.to_string());
+        let mut model = ServiceModel {
+            api_version: String::new(),
+            protocol: String::new(),
+            xml_namespace: String::new(),
+            operations: HashMap::new(),
+            shapes: Vec::with_capacity(4096),
+            by_name: HashMap::with_capacity(4096),
         };
-        let member = |name: &str, m: &Value| -> Result<Member, ModelError> {
-            Ok(Member {
-                name: name.to_string(),
-                shape: lookup(&m["shape"])?,
-                location_name: m["locationName"].as_str().map(str::to_string),
-                query_name: m["queryName"].as_str().map(str::to_string),
-                flattened: m["flattened"].as_bool().unwrap_or(false),
-            })
-        };
-        let mut shapes = Vec::with_capacity(shapes_json.len());
-        for (name, s) in shapes_json {
-            let kind = match s["type"].as_str().unwrap_or_default() {
-                "structure" => {
-                    let mut members = Vec::new();
-                    if let Some(ms) = s["members"].as_object() {
-                        for (mn, m) in ms {
-                            members.push(member(mn, m)?);
-                        }
-                    }
-                    let required = s["required"]
-                        .as_array()
-                        .map(|r| {
-                            r.iter()
-                                .filter_map(|x| x.as_str().map(str::to_string))
-                                .collect()
-                        })
-                        .unwrap_or_default();
-                    ShapeKind::Structure { members, required }
+        for line in text.lines() {
+            let f: Vec<&str> = line.split('\t').collect();
+            let id = |i: usize| f.get(i).and_then(|v| v.parse::<ShapeId>().ok());
+            match f.first().copied() {
+                Some("V") if f.len() == 4 => {
+                    model.api_version = f[1].to_string();
+                    model.protocol = f[2].to_string();
+                    model.xml_namespace = f[3].to_string();
                 }
-                "list" => ShapeKind::List {
-                    member: member("member", &s["member"])?,
-                    flattened: s["flattened"].as_bool().unwrap_or(false),
-                },
-                "map" => ShapeKind::Map {
-                    key: lookup(&s["key"]["shape"])?,
-                    value: lookup(&s["value"]["shape"])?,
-                },
-                "integer" => ShapeKind::Integer,
-                "long" => ShapeKind::Long,
-                "boolean" => ShapeKind::Boolean,
-                "float" | "double" => ShapeKind::Double,
-                "timestamp" => ShapeKind::Timestamp,
-                "blob" => ShapeKind::Blob,
-                _ => ShapeKind::String,
-            };
-            shapes.push(Shape {
-                name: name.clone(),
-                kind,
-                min: s["min"].as_i64(),
-                max: s["max"].as_i64(),
-            });
-        }
-        let mut operations = HashMap::new();
-        if let Some(ops) = v["operations"].as_object() {
-            for (name, op) in ops {
-                let input = match op.get("input") {
-                    Some(i) => Some(lookup(&i["shape"])?),
-                    None => None,
-                };
-                let output = match op.get("output") {
-                    Some(o) => Some(lookup(&o["shape"])?),
-                    None => None,
-                };
-                operations.insert(
-                    name.clone(),
-                    Operation {
-                        name: name.clone(),
-                        input,
-                        output,
-                    },
-                );
+                Some("S") if f.len() == 5 => {
+                    let kind = match f[2] {
+                        "structure" => ShapeKind::Structure {
+                            members: Vec::new(),
+                            required: Vec::new(),
+                        },
+                        "list" => ShapeKind::List {
+                            member: Member {
+                                name: "member".into(),
+                                shape: 0,
+                                location_name: None,
+                                query_name: None,
+                                flattened: false,
+                            },
+                            flattened: false,
+                        },
+                        "map" => ShapeKind::Map { key: 0, value: 0 },
+                        "integer" => ShapeKind::Integer,
+                        "long" => ShapeKind::Long,
+                        "boolean" => ShapeKind::Boolean,
+                        "float" | "double" => ShapeKind::Double,
+                        "timestamp" => ShapeKind::Timestamp,
+                        "blob" => ShapeKind::Blob,
+                        _ => ShapeKind::String,
+                    };
+                    model.by_name.insert(f[1].to_string(), model.shapes.len());
+                    model.shapes.push(Shape {
+                        name: f[1].to_string(),
+                        kind,
+                        min: f[3].parse().ok(),
+                        max: f[4].parse().ok(),
+                    });
+                }
+                Some("m") if f.len() == 6 => {
+                    let shape = id(2).ok_or_else(|| bad(line))?;
+                    let Some(ShapeKind::Structure { members, .. }) =
+                        model.shapes.last_mut().map(|s| &mut s.kind)
+                    else {
+                        return Err(bad(line));
+                    };
+                    members.push(Member {
+                        name: f[1].to_string(),
+                        shape,
+                        location_name: opt(f[3]),
+                        query_name: opt(f[4]),
+                        flattened: f[5] == "1",
+                    });
+                }
+                Some("r") => {
+                    let Some(ShapeKind::Structure { required, .. }) =
+                        model.shapes.last_mut().map(|s| &mut s.kind)
+                    else {
+                        return Err(bad(line));
+                    };
+                    required.extend(f[1..].iter().map(|r| r.to_string()));
+                }
+                Some("l") if f.len() == 4 => {
+                    let shape = id(1).ok_or_else(|| bad(line))?;
+                    let Some(ShapeKind::List { member, flattened }) =
+                        model.shapes.last_mut().map(|s| &mut s.kind)
+                    else {
+                        return Err(bad(line));
+                    };
+                    member.shape = shape;
+                    member.location_name = opt(f[2]);
+                    *flattened = f[3] == "1";
+                }
+                Some("p") if f.len() == 3 => {
+                    let (k, v) = (
+                        id(1).ok_or_else(|| bad(line))?,
+                        id(2).ok_or_else(|| bad(line))?,
+                    );
+                    let Some(ShapeKind::Map { key, value }) =
+                        model.shapes.last_mut().map(|s| &mut s.kind)
+                    else {
+                        return Err(bad(line));
+                    };
+                    *key = k;
+                    *value = v;
+                }
+                Some("O") if f.len() == 4 => {
+                    model.operations.insert(
+                        f[1].to_string(),
+                        Operation {
+                            name: f[1].to_string(),
+                            input: id(2),
+                            output: id(3),
+                        },
+                    );
+                }
+                _ => return Err(bad(line)),
             }
         }
-        Ok(ServiceModel {
-            api_version: text(&meta["apiVersion"]),
-            protocol: text(&meta["protocol"]),
-            xml_namespace: text(&meta["xmlNamespace"]),
-            operations,
-            shapes,
-            by_name,
-        })
+        let n = model.shapes.len();
+        let dangling = model.shapes.iter().any(|s| match &s.kind {
+            ShapeKind::Structure { members, .. } => members.iter().any(|m| m.shape >= n),
+            ShapeKind::List { member, .. } => member.shape >= n,
+            ShapeKind::Map { key, value } => *key >= n || *value >= n,
+            _ => false,
+        });
+        if dangling || model.operations.is_empty() {
+            return Err(ModelError(
+                "dangling shape reference or no operations".into(),
+            ));
+        }
+        Ok(model)
     }
 
     /// A shape by id.
@@ -231,9 +257,9 @@ pub fn ec2() -> &'static ServiceModel {
     MODEL.get_or_init(|| {
         #[allow(clippy::expect_used)]
         // the model is embedded at build time; a failure is a build defect
-        ServiceModel::from_json(include_str!(concat!(
+        ServiceModel::from_compact(include_str!(concat!(
             env!("OUT_DIR"),
-            "/ec2-2016-11-15.json"
+            "/ec2-2016-11-15.model"
         )))
         .expect("embedded EC2 model parses")
     })
