@@ -521,17 +521,30 @@ impl Db {
                 name,
             },
         );
+        Ok(self.written(def, &sdef.storage, &stored, warnings, true))
+    }
+
+    /// The answer to a write just stored: the object in the requested version, and the stored
+    /// change (whose serialized form the response reuses) when no conversion is needed.
+    fn written(
+        &self,
+        def: &ResourceDef,
+        storage: &str,
+        stored: &Arc<Value>,
+        warnings: Vec<String>,
+        created: bool,
+    ) -> Written {
         let change = if convert::needs_conversion(def) {
             None
         } else {
-            self.store.last_change(&sdef.storage)
+            self.store.last_change(storage)
         };
-        Ok(Written {
-            obj: convert::from_storage_arc(def, &stored),
+        Written {
+            obj: convert::from_storage_arc(def, stored),
             warnings,
-            created: true,
+            created,
             change,
-        })
+        }
     }
 
     fn crd_status(obj: &mut Value) -> KubeResult<()> {
@@ -825,17 +838,7 @@ impl Db {
             self.register_crd(&obj);
         }
         let stored = self.store.put(&sdef.storage, obj);
-        let change = if convert::needs_conversion(def) {
-            None
-        } else {
-            self.store.last_change(&sdef.storage)
-        };
-        Ok(Written {
-            obj: convert::from_storage_arc(def, &stored),
-            warnings,
-            created: false,
-            change,
-        })
+        Ok(self.written(def, &sdef.storage, &stored, warnings, false))
     }
 
     /// PATCH of any type under the lock. Server-side apply creates missing objects.
