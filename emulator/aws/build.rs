@@ -10,7 +10,7 @@
 //! r <required member>...                             a structure's required members
 //! l <shape id> <locationName|-> <list flattened 0|1>  a list's member
 //! p <key shape id> <value shape id>                  a map's key and value
-//! O <operation> <input shape id|-> <output shape id|->
+//! O <operation> <input shape id|-> <output shape id|-> <resultWrapper|->
 //! ```
 //! Fields are separated by tabs.
 
@@ -19,7 +19,13 @@ use std::fmt::Write;
 use std::io::Read;
 use std::path::Path;
 
-const MODELS: &[(&str, &str)] = &[("ec2", "2016-11-15")];
+const MODELS: &[(&str, &str)] = &[
+    ("ec2", "2016-11-15"),
+    ("elbv2", "2015-12-01"),
+    ("elb", "2012-06-01"),
+    ("autoscaling", "2011-01-01"),
+    ("sts", "2011-06-15"),
+];
 
 fn text(v: &serde_json::Value) -> &str {
     v.as_str().filter(|s| !s.is_empty()).unwrap_or("-")
@@ -100,9 +106,10 @@ fn compact(model: &serde_json::Value) -> String {
         for (name, op) in ops {
             let _ = writeln!(
                 out,
-                "O\t{name}\t{}\t{}",
+                "O\t{name}\t{}\t{}\t{}",
                 id(&op["input"]["shape"]),
-                id(&op["output"]["shape"])
+                id(&op["output"]["shape"]),
+                text(&op["output"]["resultWrapper"])
             );
         }
     }

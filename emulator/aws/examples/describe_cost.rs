@@ -1,8 +1,8 @@
 //! Where DescribeInstances spends its time: handler (JSON) vs serialization (XML), in process.
 //! `cargo run --release -p cloudbox-aws --example describe_cost`
 
-use cloudbox_aws::ec2::Ec2Service;
 use cloudbox_aws::protocol::{ec2 as codec, model};
+use cloudbox_aws::AwsClient;
 use cloudbox_sim::Clock;
 use serde_json::json;
 use std::time::Instant;
@@ -14,11 +14,13 @@ fn main() {
     let t = Instant::now();
     let _ = cloudbox_aws::ec2::catalog::instance_types();
     println!("instance types: {:?}", t.elapsed());
-    let ec2 = Ec2Service::new(Clock::manual(), 1);
-    let region = cloudbox_aws::ec2::catalog::region("us-east-1").expect("region");
-    let acct = "123456789012";
+    let ec2 = AwsClient::new(
+        &cloudbox_aws::AwsState::new(Clock::manual(), 1),
+        "us-east-1",
+    )
+    .expect("region");
     let run = json!({"ImageId": "ami-0abcdef1234567890", "InstanceType": "c5.large", "MinCount": 100, "MaxCount": 100});
-    ec2.call(acct, region, "RunInstances", &run).expect("run");
+    ec2.call("ec2:RunInstances", &run).expect("run");
     let m = model::ec2();
     let op = &m.operations["DescribeInstances"];
     let input = json!({});
@@ -29,10 +31,7 @@ fn main() {
     let t = Instant::now();
     let mut out = None;
     for _ in 0..n {
-        out = Some(
-            ec2.call(acct, region, "DescribeInstances", &input)
-                .expect("describe"),
-        );
+        out = Some(ec2.call("ec2:DescribeInstances", &input).expect("describe"));
     }
     let handler = t.elapsed() / n;
     let out = out.expect("output");

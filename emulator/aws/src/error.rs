@@ -162,6 +162,18 @@ codes! {
     TagLimitExceeded = "TagLimitExceeded", 400;
     /// Unknown availability zone.
     InvalidAvailabilityZone = "InvalidAvailabilityZone", 400;
+
+    // ---- shared by the query-protocol services (ELB, ELBv2, Auto Scaling, STS) ----
+    /// The input fails a constraint (query-protocol services' generic validation code).
+    ValidationError = "ValidationError", 400;
+
+    // ---- ELBv2 ----
+
+    // ---- classic ELB ----
+
+    // ---- Auto Scaling ----
+
+    // ---- STS ----
 }
 
 /// An AWS error: a code and a message. Rendered by the protocol codec of the service.

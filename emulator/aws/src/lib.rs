@@ -13,10 +13,20 @@
 
 #![recursion_limit = "256"]
 
+pub mod autoscaling;
+pub mod client;
 pub mod ec2;
+pub mod elb;
+pub mod elbv2;
 pub mod error;
+pub mod imds;
 pub mod protocol;
+pub mod region;
+pub mod regions;
 pub mod server;
+pub mod service;
+pub mod sts;
 
+pub use client::AwsClient;
 pub use error::{AwsError, AwsResult, Code};
 pub use server::{app, serve, AwsState};

@@ -13,10 +13,11 @@
 //! the service. Only the codecs render errors.
 
 use crate::ec2::catalog;
-use crate::ec2::Ec2Service;
-use crate::error::{AwsError, Code};
+use crate::error::{AwsError, AwsResult, Code};
 use crate::protocol::params::ParamNode;
-use crate::protocol::{ec2 as ec2_codec, model, sigv4};
+use crate::protocol::{ec2 as ec2_codec, json_input, query as query_codec, sigv4};
+use crate::regions::Regions;
+use crate::service::{self, Protocol, Service};
 use axum::body::Bytes;
 use axum::extract::{Query, State};
 use axum::http::{header, HeaderMap, HeaderValue, Method, StatusCode, Uri};
@@ -40,9 +41,31 @@ pub struct AwsState {
 #[derive(Debug)]
 struct Inner {
     clock: Clock,
-    ec2: Ec2Service,
+    regions: Regions,
     request_ids: Mutex<IdGen>,
     strict_output: bool,
+    calls: Mutex<std::collections::VecDeque<CallRecord>>,
+}
+
+/// How many calls the call log keeps.
+const CALL_LOG_LEN: usize = 1000;
+
+/// One entry of the call log: every operation run, from HTTP or the in-process client.
+#[derive(Debug, Clone, serde::Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct CallRecord {
+    /// Simulation time of the call.
+    pub time: String,
+    /// `ec2:RunInstances`.
+    pub operation: String,
+    /// The region.
+    pub region: &'static str,
+    /// The calling account.
+    pub account: String,
+    /// The error code, if the call failed.
+    pub error: Option<String>,
+    /// The error message, if the call failed.
+    pub message: Option<String>,
 }
 
 impl AwsState {
@@ -50,10 +73,11 @@ impl AwsState {
     pub fn new(clock: Clock, seed: u64) -> AwsState {
         AwsState {
             inner: Arc::new(Inner {
-                ec2: Ec2Service::new(clock.clone(), seed),
+                regions: Regions::new(clock.clone(), seed),
                 clock,
                 request_ids: Mutex::new(IdGen::derived(seed, "request-ids")),
                 strict_output: false,
+                calls: Mutex::new(std::collections::VecDeque::with_capacity(CALL_LOG_LEN)),
             }),
         }
     }
@@ -72,12 +96,95 @@ impl AwsState {
     pub fn clock(&self) -> &Clock {
         &self.inner.clock
     }
-    /// The EC2 service.
-    pub fn ec2(&self) -> &Ec2Service {
-        &self.inner.ec2
+    /// Every account's regions.
+    pub fn regions(&self) -> &Regions {
+        &self.inner.regions
     }
     fn request_id(&self) -> String {
         self.inner.request_ids.lock().uuid()
+    }
+
+    /// The most recent calls, oldest first (at most `n`).
+    pub fn recent_calls(&self, n: usize) -> Vec<CallRecord> {
+        let calls = self.inner.calls.lock();
+        calls
+            .iter()
+            .skip(calls.len().saturating_sub(n))
+            .cloned()
+            .collect()
+    }
+
+    fn log_call<T>(
+        &self,
+        svc: &dyn Service,
+        op: &str,
+        region: &'static catalog::Region,
+        account: &str,
+        result: &AwsResult<T>,
+    ) {
+        let (error, message) = match result {
+            Ok(_) => (None, None),
+            Err(e) => (Some(e.code.as_str().to_string()), Some(e.message.clone())),
+        };
+        let rec = CallRecord {
+            time: self.clock().now().to_iso8601_millis(),
+            operation: format!("{}:{op}", svc.name()),
+            region: region.name,
+            account: account.to_string(),
+            error,
+            message,
+        };
+        let mut calls = self.inner.calls.lock();
+        if calls.len() >= CALL_LOG_LEN {
+            calls.pop_front();
+        }
+        calls.push_back(rec);
+    }
+
+    /// Fails an output member the model does not have, in strict mode (tests).
+    fn check_output(&self, svc: &dyn Service, op: &str, out: &Value) -> AwsResult<()> {
+        if !self.inner.strict_output {
+            return Ok(());
+        }
+        let m = svc.model();
+        if let Some(shape) = m.operations.get(op).and_then(|o| o.output) {
+            let unknown = crate::protocol::xml::unknown_members(m, shape, out);
+            if !unknown.is_empty() {
+                return Err(AwsError::new(
+                    Code::InternalError,
+                    format!("cloudbox bug: {op} output members not in the model: {unknown:?}"),
+                ));
+            }
+        }
+        Ok(())
+    }
+
+    /// Runs `op` of `svc` with model-shaped JSON input, as `access_key` in `region`: the
+    /// in-process door ([`crate::AwsClient`]). Same checks, handlers, codes and call log as HTTP.
+    pub fn invoke(
+        &self,
+        svc: &'static dyn Service,
+        access_key: &str,
+        region: &'static catalog::Region,
+        op: &str,
+        input: &Value,
+    ) -> AwsResult<Value> {
+        let caller = self.regions().caller(access_key, region);
+        let result = (|| {
+            let m = svc.model();
+            let operation = m.operations.get(op).ok_or_else(|| {
+                AwsError::new(
+                    Code::InvalidAction,
+                    format!("The action {op} is not valid for this web service."),
+                )
+            })?;
+            let input = json_input::check(m, operation.input, input)?;
+            let out = self.regions().call(svc, &caller, region, op, &input)?;
+            self.check_output(svc, op, &out)?;
+            Ok(out)
+        })();
+        self.log_call(svc, op, region, &caller.account, &result);
+        result
     }
 }
 
@@ -89,6 +196,8 @@ pub fn app(state: AwsState) -> Router {
         .route("/_cloudbox/clock/advance", post(clock_advance))
         .route("/_cloudbox/reset", post(reset))
         .route("/_cloudbox/state", get(state_dump))
+        .route("/_cloudbox/calls", get(calls))
+        .merge(crate::imds::routes())
         .fallback(aws_request)
         .with_state(state)
 }
@@ -100,7 +209,9 @@ pub async fn serve(
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> std::io::Result<()> {
     // Load the service model before the first request so that call is answered at once.
-    let _ = model::ec2();
+    for svc in service::all() {
+        let _ = svc.model();
+    }
     let _ = catalog::instance_types();
     axum::serve(listener, app(state))
         .with_graceful_shutdown(shutdown)
@@ -108,7 +219,13 @@ pub async fn serve(
 }
 
 async fn health() -> Json<Value> {
-    Json(json!({"status": "ok", "services": ["ec2"]}))
+    let services: Vec<&str> = service::all().iter().map(|s| s.name()).collect();
+    Json(json!({"status": "ok", "services": services}))
+}
+
+async fn calls(State(s): State<AwsState>, Query(q): Query<HashMap<String, String>>) -> Json<Value> {
+    let n = q.get("n").and_then(|v| v.parse().ok()).unwrap_or(100);
+    Json(json!({"calls": s.recent_calls(n)}))
 }
 
 async fn clock_now(State(s): State<AwsState>) -> Json<Value> {
@@ -151,14 +268,14 @@ async fn clock_advance(
 }
 
 async fn reset(State(s): State<AwsState>) -> Json<Value> {
-    s.ec2().reset();
+    s.regions().reset();
     Json(json!({"reset": true}))
 }
 
 async fn state_dump(State(s): State<AwsState>) -> Json<Value> {
     let now = s.clock().now();
     let mut out = Vec::new();
-    for ((account, region), st) in s.ec2().all_states() {
+    for ((account, region), st) in s.regions().all_states() {
         let mut st = st.lock();
         st.settle(now);
         out.push(crate::ec2::summary(&st, &account, region));
@@ -203,19 +320,6 @@ async fn aws_request(
     body: Bytes,
 ) -> Response {
     let request_id = s.request_id();
-    let ec2_error = |e: AwsError| {
-        xml_response(
-            e.status(),
-            ec2_codec::serialize_error(&e, &request_id),
-            &request_id,
-        )
-    };
-    if method != Method::POST && method != Method::GET {
-        return ec2_error(AwsError::new(
-            Code::InvalidAction,
-            format!("The HTTP method {method} is not supported."),
-        ));
-    }
     let mut pairs: Vec<(String, String)> = uri
         .query()
         .map(|q| form_urlencoded::parse(q.as_bytes()).into_owned().collect())
@@ -233,40 +337,75 @@ async fn aws_request(
                 .find(|(k, _)| k == "X-Amz-Credential")
                 .and_then(|(_, v)| sigv4::from_credential(v))
         });
-    let Some(scope) = scope else {
-        return ec2_error(AwsError::new(
-            Code::MissingAuthenticationToken,
-            "Request is missing Authentication Token",
-        ));
+    // Presigned requests carry the signature in the query string; it is not an input member.
+    pairs.retain(|(k, _)| !k.starts_with("X-Amz-"));
+    let version = pairs
+        .iter()
+        .find(|(k, _)| k == "Version")
+        .map(|(_, v)| v.as_str());
+    let svc = scope
+        .as_ref()
+        .and_then(|sc| service::by_scope(&sc.service, version));
+    // Errors before a service is known are answered in EC2's envelope when the scope names EC2
+    // (or nothing), else in the query protocol's.
+    let render_error = |svc: Option<&dyn Service>, e: AwsError| match svc.map(|s| s.protocol()) {
+        Some(Protocol::Query) => xml_response(
+            e.status(),
+            query_codec::serialize_error(None, &e, &request_id),
+            &request_id,
+        ),
+        _ => xml_response(
+            e.status(),
+            ec2_codec::serialize_error(&e, &request_id),
+            &request_id,
+        ),
     };
-    let Some(region) = catalog::region(&scope.region) else {
-        return ec2_error(AwsError::new(
-            Code::AuthFailure,
-            format!(
-                "Credential should be scoped to a valid region, not '{}'.",
-                scope.region
+    if method != Method::POST && method != Method::GET {
+        return render_error(
+            svc,
+            AwsError::new(
+                Code::InvalidAction,
+                format!("The HTTP method {method} is not supported."),
             ),
-        ));
+        );
+    }
+    let Some(scope) = scope else {
+        return render_error(
+            None,
+            AwsError::new(
+                Code::MissingAuthenticationToken,
+                "Request is missing Authentication Token",
+            ),
+        );
     };
-    let account = sigv4::account_for(&scope.access_key);
-    match scope.service.as_str() {
-        "ec2" => {
-            let params = ParamNode::from_pairs(pairs.iter().map(|(k, v)| (k.as_str(), v.as_str())));
-            match call_ec2(&s, &account, region, &params, &request_id) {
-                Ok(parts) => {
-                    let mut resp = xml_response(200, String::new(), &request_id);
-                    *resp.body_mut() = axum::body::Body::new(parts);
-                    resp
-                }
-                Err(e) => ec2_error(e),
-            }
-        }
-        other => query_error(
+    let Some(svc) = svc else {
+        return query_error(
             "InvalidAction",
-            &format!("The service '{other}' is not served by cloudbox yet."),
+            &format!("The service '{}' is not served by cloudbox.", scope.service),
             &request_id,
             400,
-        ),
+        );
+    };
+    let Some(region) = catalog::region(&scope.region) else {
+        return render_error(
+            Some(svc),
+            AwsError::new(
+                Code::AuthFailure,
+                format!(
+                    "Credential should be scoped to a valid region, not '{}'.",
+                    scope.region
+                ),
+            ),
+        );
+    };
+    let params = ParamNode::from_pairs(pairs.iter().map(|(k, v)| (k.as_str(), v.as_str())));
+    match call_http(&s, svc, &scope.access_key, region, &params, &request_id) {
+        Ok(parts) => {
+            let mut resp = xml_response(200, String::new(), &request_id);
+            *resp.body_mut() = axum::body::Body::new(parts);
+            resp
+        }
+        Err(e) => render_error(Some(svc), e),
     }
 }
 
@@ -303,10 +442,11 @@ impl AsRef<[u8]> for SharedText {
     }
 }
 
-/// Runs one EC2 request; returns the response document as chunks.
-fn call_ec2(
+/// Runs one request of `svc`; returns the response document as chunks.
+fn call_http(
     s: &AwsState,
-    account: &str,
+    svc: &'static dyn Service,
+    access_key: &str,
     region: &'static catalog::Region,
     params: &ParamNode,
     request_id: &str,
@@ -321,56 +461,63 @@ fn call_ec2(
                 "The request must contain the parameter Action",
             )
         })?;
-    let m = model::ec2();
+    let m = svc.model();
     let op = m.operations.get(action).ok_or_else(|| {
         AwsError::new(
             Code::InvalidAction,
             format!("The action {action} is not valid for this web service."),
         )
     })?;
-    if crate::ec2::operation(action).is_none() {
-        return Err(AwsError::not_implemented("EC2", action));
-    }
-    if let Some(v) = params
-        .children
-        .get("Version")
-        .and_then(|n| n.value.as_deref())
-    {
-        if v != m.api_version {
-            return Err(AwsError::new(
-                Code::InvalidParameterValue,
-                format!(
-                    "Invalid API version {v}; cloudbox serves EC2 API {}.",
-                    m.api_version
-                ),
-            ));
+    let caller = s.regions().caller(access_key, region);
+    let result = (|| {
+        if svc.handler(action).is_none() {
+            return Err(service::not_implemented(svc, action));
         }
-    }
-    let input = ec2_codec::parse(m, op, params)?;
-    let strict = s.inner.strict_output;
-    let members = s.ec2().call_rendered(account, region, action, &input, |out| {
-        if strict {
-            if let Some(shape) = op.output {
-                let unknown = crate::protocol::xml::unknown_members(m, shape, out);
-                if !unknown.is_empty() {
-                    return Err(AwsError::new(
-                        Code::InternalError,
-                        format!("cloudbox bug: {action} output members not in the model: {unknown:?}"),
-                    ));
-                }
+        if let Some(v) = params
+            .children
+            .get("Version")
+            .and_then(|n| n.value.as_deref())
+        {
+            if v != m.api_version {
+                return Err(AwsError::new(
+                    Code::InvalidParameterValue,
+                    format!(
+                        "Invalid API version {v}; cloudbox serves {} API {}.",
+                        svc.title(),
+                        m.api_version
+                    ),
+                ));
             }
         }
-        Ok(ec2_codec::serialize_members(m, op, out))
-    })?;
-    let (head, tail) = ec2_codec::envelope_parts(m, op, request_id);
-    Ok(Chunks(
-        [
-            Bytes::from(head),
-            Bytes::from_owner(SharedText(members)),
-            Bytes::from(tail),
-        ]
-        .into(),
-    ))
+        let protocol = svc.protocol();
+        let input = match protocol {
+            Protocol::Ec2 => ec2_codec::parse(m, op, params)?,
+            Protocol::Query => query_codec::parse(m, op, params)?,
+        };
+        let members = s
+            .regions()
+            .call_rendered(svc, &caller, region, action, &input, |out| {
+                s.check_output(svc, action, out)?;
+                Ok(match protocol {
+                    Protocol::Ec2 => ec2_codec::serialize_members(m, op, out),
+                    Protocol::Query => query_codec::serialize_members(m, op, out),
+                })
+            })?;
+        let (head, tail) = match protocol {
+            Protocol::Ec2 => ec2_codec::envelope_parts(m, op, request_id),
+            Protocol::Query => query_codec::envelope_parts(m, op, request_id),
+        };
+        Ok(Chunks(
+            [
+                Bytes::from(head),
+                Bytes::from_owner(SharedText(members)),
+                Bytes::from(tail),
+            ]
+            .into(),
+        ))
+    })();
+    s.log_call(svc, action, region, &caller.account, &result);
+    result
 }
 
 #[cfg(test)]

@@ -26,21 +26,10 @@ pub mod tags;
 pub mod volumes;
 pub mod vpcs;
 
-use crate::error::{AwsError, AwsResult, Code};
-use catalog::Region;
-use cloudbox_sim::{Clock, IdGen};
-use input::Input;
-use parking_lot::Mutex;
 use serde_json::Value;
 use state::RegionState;
-use std::collections::HashMap;
-use std::sync::Arc;
 
-/// Rendered read-only outputs kept per region.
-const READ_CACHE_ENTRIES: usize = 256;
-
-/// A handler of one operation.
-pub type Handler = fn(&mut RegionState, &Value) -> AwsResult<Value>;
+pub use crate::service::Handler;
 
 /// The handler of an operation, by its model name.
 pub fn operation(name: &str) -> Option<Handler> {
@@ -125,142 +114,8 @@ pub fn operation(name: &str) -> Option<Handler> {
 
 /// Names of the implemented operations (for docs and tests).
 pub fn implemented_operations() -> Vec<&'static str> {
-    let model = crate::protocol::model::ec2();
-    let mut ops: Vec<&'static str> = model
-        .operations
-        .keys()
-        .map(String::as_str)
-        .filter(|op| operation(op).is_some())
-        .collect();
-    ops.sort_unstable();
-    ops
-}
-
-/// (account, region).
-pub type RegionKey = (String, &'static str);
-/// One region's state behind its lock.
-pub type SharedRegion = Arc<Mutex<RegionState>>;
-
-/// The EC2 service: one [`RegionState`] per (account, region), created on first use with the
-/// account's default VPC.
-#[derive(Debug)]
-pub struct Ec2Service {
-    clock: Clock,
-    seed: u64,
-    regions: Mutex<HashMap<RegionKey, SharedRegion>>,
-}
-
-impl Ec2Service {
-    /// A service on a clock, with a seed for ids.
-    pub fn new(clock: Clock, seed: u64) -> Ec2Service {
-        Ec2Service {
-            clock,
-            seed,
-            regions: Mutex::new(HashMap::new()),
-        }
-    }
-
-    /// The state of one account in one region.
-    pub fn region_state(&self, account: &str, region: &'static Region) -> Arc<Mutex<RegionState>> {
-        let mut map = self.regions.lock();
-        map.entry((account.to_string(), region.name))
-            .or_insert_with(|| {
-                let ids = IdGen::derived(self.seed, &format!("{account}/{}", region.name));
-                let mut st =
-                    RegionState::new(region, account, ids, self.clock.now(), self.clock.scale());
-                vpcs::create_default_vpc(&mut st);
-                Arc::new(Mutex::new(st))
-            })
-            .clone()
-    }
-
-    /// Runs one operation.
-    pub fn call(
-        &self,
-        account: &str,
-        region: &'static Region,
-        op: &str,
-        input: &Value,
-    ) -> AwsResult<Value> {
-        let handler = operation(op).ok_or_else(|| AwsError::not_implemented("EC2", op))?;
-        let state = self.region_state(account, region);
-        let mut st = state.lock();
-        st.settle(self.clock.now());
-        if input.opt_bool("DryRun") == Some(true) {
-            return Err(AwsError::new(
-                Code::DryRunOperation,
-                "Request would have succeeded, but DryRun flag is set.",
-            ));
-        }
-        handler(&mut st, input)
-    }
-
-    /// Runs one operation and renders its output with `render` (the protocol codec). The
-    /// rendered output of a read-only operation is reused while nothing in the region changed
-    /// (no mutating request, no timer fired), so controllers polling `Describe*` cost little.
-    /// `DescribeInstanceStatus` depends on the time since launch and is always recomputed.
-    pub fn call_rendered(
-        &self,
-        account: &str,
-        region: &'static Region,
-        op: &str,
-        input: &Value,
-        render: impl FnOnce(&Value) -> AwsResult<String>,
-    ) -> AwsResult<Arc<str>> {
-        let handler = operation(op).ok_or_else(|| AwsError::not_implemented("EC2", op))?;
-        let state = self.region_state(account, region);
-        let mut st = state.lock();
-        st.settle(self.clock.now());
-        if input.opt_bool("DryRun") == Some(true) {
-            return Err(AwsError::new(
-                Code::DryRunOperation,
-                "Request would have succeeded, but DryRun flag is set.",
-            ));
-        }
-        let read_only = op.starts_with("Describe");
-        if !read_only {
-            st.generation += 1;
-            let out = handler(&mut st, input)?;
-            drop(st);
-            return render(&out).map(Arc::from);
-        }
-        if op == "DescribeInstanceStatus" {
-            let out = handler(&mut st, input)?;
-            drop(st);
-            return render(&out).map(Arc::from);
-        }
-        let key = (op.to_string(), input.to_string());
-        let generation = st.generation;
-        if let Some((g, body)) = st.read_cache.get(&key) {
-            if *g == generation {
-                return Ok(body.clone());
-            }
-        }
-        let out = handler(&mut st, input)?;
-        let body: Arc<str> = Arc::from(render(&out)?);
-        if st.read_cache.len() >= READ_CACHE_ENTRIES {
-            st.read_cache.clear();
-        }
-        st.read_cache.insert(key, (generation, body.clone()));
-        Ok(body)
-    }
-
-    /// Forgets every account and region.
-    pub fn reset(&self) {
-        self.regions.lock().clear();
-    }
-
-    /// Every region state in existence (for the admin state dump).
-    pub fn all_states(&self) -> Vec<(RegionKey, SharedRegion)> {
-        let mut v: Vec<_> = self
-            .regions
-            .lock()
-            .iter()
-            .map(|(k, v)| (k.clone(), v.clone()))
-            .collect();
-        v.sort_by(|a, b| a.0.cmp(&b.0));
-        v
-    }
+    use crate::service::Service;
+    crate::service::Ec2.implemented_operations()
 }
 
 /// A JSON summary of a region's resources (admin API).

@@ -9,7 +9,9 @@
 //! This module never imports a service.
 
 pub mod ec2;
+pub mod json_input;
 pub mod model;
 pub mod params;
+pub mod query;
 pub mod sigv4;
 pub mod xml;

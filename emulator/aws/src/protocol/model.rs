@@ -87,6 +87,8 @@ pub struct Operation {
     pub input: Option<ShapeId>,
     /// Output structure.
     pub output: Option<ShapeId>,
+    /// Query protocol: the element wrapping the output members (`CreateLoadBalancerResult`).
+    pub result_wrapper: Option<String>,
 }
 
 /// A whole service model.
@@ -212,13 +214,14 @@ impl ServiceModel {
                     *key = k;
                     *value = v;
                 }
-                Some("O") if f.len() == 4 => {
+                Some("O") if f.len() == 5 => {
                     model.operations.insert(
                         f[1].to_string(),
                         Operation {
                             name: f[1].to_string(),
                             input: id(2),
                             output: id(3),
+                            result_wrapper: opt(f[4]),
                         },
                     );
                 }
@@ -251,19 +254,46 @@ impl ServiceModel {
     }
 }
 
-/// The EC2 model (API 2016-11-15), parsed once per process.
-pub fn ec2() -> &'static ServiceModel {
-    static MODEL: std::sync::OnceLock<ServiceModel> = std::sync::OnceLock::new();
-    MODEL.get_or_init(|| {
-        #[allow(clippy::expect_used)]
-        // the model is embedded at build time; a failure is a build defect
-        ServiceModel::from_compact(include_str!(concat!(
-            env!("OUT_DIR"),
-            "/ec2-2016-11-15.model"
-        )))
-        .expect("embedded EC2 model parses")
-    })
+macro_rules! embedded_model {
+    ($(#[$doc:meta])* $fn:ident, $file:literal) => {
+        $(#[$doc])*
+        pub fn $fn() -> &'static ServiceModel {
+            static MODEL: std::sync::OnceLock<ServiceModel> = std::sync::OnceLock::new();
+            MODEL.get_or_init(|| {
+                #[allow(clippy::expect_used)]
+                // the model is embedded at build time; a failure is a build defect
+                ServiceModel::from_compact(include_str!(concat!(env!("OUT_DIR"), "/", $file)))
+                    .expect("embedded service model parses")
+            })
+        }
+    };
 }
+
+embedded_model!(
+    /// The EC2 model (API 2016-11-15), parsed once per process.
+    ec2,
+    "ec2-2016-11-15.model"
+);
+embedded_model!(
+    /// The Elastic Load Balancing v2 model (API 2015-12-01: ALB, NLB).
+    elbv2,
+    "elbv2-2015-12-01.model"
+);
+embedded_model!(
+    /// The classic Elastic Load Balancing model (API 2012-06-01).
+    elb,
+    "elb-2012-06-01.model"
+);
+embedded_model!(
+    /// The Auto Scaling model (API 2011-01-01).
+    autoscaling,
+    "autoscaling-2011-01-01.model"
+);
+embedded_model!(
+    /// The STS model (API 2011-06-15).
+    sts,
+    "sts-2011-06-15.model"
+);
 
 #[cfg(test)]
 mod tests {
@@ -283,5 +313,24 @@ mod tests {
             }
             _ => panic!("structure expected"),
         }
+    }
+
+    #[test]
+    fn query_models_load_with_result_wrappers() {
+        for (m, op, wrapper) in [
+            (elbv2(), "CreateLoadBalancer", "CreateLoadBalancerResult"),
+            (elb(), "CreateLoadBalancer", "CreateLoadBalancerResult"),
+            (
+                autoscaling(),
+                "DescribeAutoScalingGroups",
+                "DescribeAutoScalingGroupsResult",
+            ),
+            (sts(), "GetCallerIdentity", "GetCallerIdentityResult"),
+        ] {
+            assert_eq!(m.protocol, "query");
+            assert_eq!(m.operations[op].result_wrapper.as_deref(), Some(wrapper));
+        }
+        assert_eq!(elbv2().api_version, "2015-12-01");
+        assert_eq!(elb().api_version, "2012-06-01");
     }
 }

@@ -1,5 +1,6 @@
-//! Test support: the real aws-sdk-ec2 client over an in-process transport (the axum router is
-//! called directly as a tower service, no socket), a manual clock, and small builders.
+//! Test support: the real aws-sdk-rust clients (EC2, ELBv2, Auto Scaling, STS) over an
+//! in-process transport (the axum router is called directly as a tower service, no socket), the
+//! in-process [`AwsClient`], a manual clock, and small builders.
 
 use aws_sdk_ec2::config::{BehaviorVersion, Credentials, Region};
 use aws_sdk_ec2::error::ProvideErrorMetadata;
@@ -13,7 +14,7 @@ use aws_smithy_runtime_api::client::result::ConnectorError;
 use aws_smithy_runtime_api::client::runtime_components::RuntimeComponents;
 use aws_smithy_types::body::SdkBody;
 use aws_smithy_types::retry::RetryConfig;
-use cloudbox_aws::{app, AwsState};
+use cloudbox_aws::{app, AwsClient, AwsState};
 use cloudbox_sim::Clock;
 use http_body_util::BodyExt;
 use std::time::Duration;
@@ -59,10 +60,16 @@ impl HttpClient for InProcess {
     }
 }
 
-/// An emulator with a manual clock and an EC2 client for one region.
+/// An emulator with a manual clock and clients of every service for one region.
+#[allow(dead_code)] // each service module uses its own clients
 pub struct World {
     pub state: AwsState,
     pub ec2: Client,
+    pub elbv2: aws_sdk_elasticloadbalancingv2::Client,
+    pub asg: aws_sdk_autoscaling::Client,
+    pub sts: aws_sdk_sts::Client,
+    /// The in-process client (what built-in controllers use).
+    pub aws: AwsClient,
 }
 
 impl World {
@@ -72,12 +79,48 @@ impl World {
     pub fn with_seed(region: &str, seed: u64) -> World {
         let state = AwsState::new_strict(Clock::manual(), seed);
         let ec2 = client(&state, region, "AKIDCLOUDBOXTEST");
-        World { state, ec2 }
+        World {
+            elbv2: crate::sdk_client!(
+                aws_sdk_elasticloadbalancingv2,
+                &state,
+                region,
+                "AKIDCLOUDBOXTEST"
+            ),
+            asg: crate::sdk_client!(aws_sdk_autoscaling, &state, region, "AKIDCLOUDBOXTEST"),
+            sts: crate::sdk_client!(aws_sdk_sts, &state, region, "AKIDCLOUDBOXTEST"),
+            aws: AwsClient::new(&state, region).expect("region"),
+            state,
+            ec2,
+        }
     }
     /// Moves the simulation clock.
     pub fn advance(&self, secs: u64) {
         self.state.clock().advance(Duration::from_secs(secs));
     }
+}
+
+/// A client of any aws-sdk crate on a state, region and access key (and optional session
+/// token): `sdk_client!(aws_sdk_sts, &state, "us-east-1", "AKID")`.
+#[macro_export]
+macro_rules! sdk_client {
+    ($krate:ident, $state:expr, $region:expr, $key:expr) => {
+        $crate::sdk_client!($krate, $state, $region, $key, None)
+    };
+    ($krate:ident, $state:expr, $region:expr, $key:expr, $token:expr) => {{
+        let conf = $krate::Config::builder()
+            .behavior_version($krate::config::BehaviorVersion::latest())
+            .region($krate::config::Region::new($region.to_string()))
+            .credentials_provider($krate::config::Credentials::new(
+                $key, "secret", $token, None, "test",
+            ))
+            .endpoint_url("http://cloudbox.invalid")
+            .retry_config(aws_smithy_types::retry::RetryConfig::disabled())
+            .http_client($crate::support::InProcess(cloudbox_aws::app(
+                $state.clone(),
+            )))
+            .build();
+        $krate::Client::from_conf(conf)
+    }};
 }
 
 /// An EC2 client on a state, region and access key.

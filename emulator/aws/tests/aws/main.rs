@@ -1,0 +1,10 @@
+//! The AWS endpoint through the real aws-sdk-rust clients (EC2, ELBv2, Auto Scaling, STS), in
+//! process over the axum router (no socket), plus the in-process client and IMDS over HTTP.
+//! One test binary for the crate (it links once); one module per service.
+
+mod autoscaling;
+mod ec2;
+mod elbv2;
+mod imds;
+mod sts;
+mod support;
