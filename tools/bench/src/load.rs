@@ -4,7 +4,8 @@
 //! time budget runs out and returns every latency.
 //!
 //! Every target gets exactly the same bytes: `POST /`, a form-encoded body and the fixed SigV4
-//! `Authorization` header below (signatures are not checked by cloudbox or moto).
+//! `Authorization` header below for the request's service (signatures are not checked by
+//! cloudbox or moto).
 
 use anyhow::{bail, Context};
 use bytes::Bytes;
@@ -17,8 +18,24 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-/// The Authorization header sent with every request: SigV4 scope `us-east-1/ec2`.
+/// The Authorization header sent with EC2 requests: SigV4 scope `us-east-1/ec2`.
 pub const AUTHORIZATION: &str = "AWS4-HMAC-SHA256 Credential=AKID/20260101/us-east-1/ec2/aws4_request, SignedHeaders=host, Signature=0";
+/// The same for Elastic Load Balancing (`Version=2015-12-01` bodies).
+const AUTHORIZATION_ELB: &str = "AWS4-HMAC-SHA256 Credential=AKID/20260101/us-east-1/elasticloadbalancing/aws4_request, SignedHeaders=host, Signature=0";
+/// The same for Auto Scaling (`Version=2011-01-01` bodies).
+const AUTHORIZATION_ASG: &str = "AWS4-HMAC-SHA256 Credential=AKID/20260101/us-east-1/autoscaling/aws4_request, SignedHeaders=host, Signature=0";
+
+/// The header for a body: the SigV4 scope names the service its `Version` belongs to (both
+/// cloudbox and moto route by the scope).
+fn authorization(body: &[u8]) -> &'static str {
+    if contains(body, b"Version=2015-12-01") {
+        AUTHORIZATION_ELB
+    } else if contains(body, b"Version=2011-01-01") {
+        AUTHORIZATION_ASG
+    } else {
+        AUTHORIZATION
+    }
+}
 
 /// A client holding at most one idle connection: a worker sends one request at a time, so it
 /// uses exactly one connection as long as the server keeps connections alive.
@@ -48,7 +65,7 @@ pub async fn post(client: &HttpClient, uri: &Uri, body: Bytes) -> anyhow::Result
             header::CONTENT_TYPE,
             "application/x-www-form-urlencoded; charset=utf-8",
         )
-        .header(header::AUTHORIZATION, AUTHORIZATION)
+        .header(header::AUTHORIZATION, authorization(&body))
         .body(Full::new(body))
         .context("building the request")?;
     let resp = client.request(req).await.context("sending the request")?;

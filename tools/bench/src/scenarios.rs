@@ -9,6 +9,10 @@
 //! | DescribeInstanceTypes | none | every page, following `NextToken` to the end |
 //! | RunInstances | VPC + /16 subnet | one call launching 1 instance (+ its ENI and root volume) |
 //! | AssignPrivateIpAddresses | VPC + /16 subnet, 256 unattached ENIs | one call adding 1 IP to the next ENI |
+//! | CreateLoadBalancer | VPC + two /17 subnets in two AZs | one ELBv2 `CreateLoadBalancer` of an ALB over both subnets, a new name each call |
+//! | DescribeTargetHealth | VPC + subnet, 20 running instances registered in one target group | one `DescribeTargetHealth` of that group (always computed anew: health depends on the time) |
+//! | DescribeAutoScalingGroups | a launch configuration and 50 groups (desired 0) over two subnets | one `DescribeAutoScalingGroups` listing all 50 |
+//! | DescribeAutoScalingGroupsUncached | the same | the same listing with `MaxRecords` cycling 50…100, so no rendered answer is reused |
 
 use crate::load::{self, HttpClient, Work};
 use anyhow::{bail, Context};
@@ -40,6 +44,14 @@ pub enum Scenario {
     RunInstances,
     /// AssignPrivateIpAddresses, one address per call on fresh unattached ENIs.
     AssignPrivateIpAddresses,
+    /// ELBv2 CreateLoadBalancer (an ALB over two AZs), a new name per call.
+    CreateLoadBalancer,
+    /// ELBv2 DescribeTargetHealth of a target group with 20 instances.
+    DescribeTargetHealth,
+    /// Auto Scaling DescribeAutoScalingGroups over 50 groups.
+    DescribeAutoScalingGroups,
+    /// The same, a different request each time (no cache hits).
+    DescribeAutoScalingGroupsUncached,
 }
 
 /// A scenario ready to run against one server.
@@ -52,13 +64,17 @@ pub struct Prepared {
 
 impl Scenario {
     /// Every scenario, in run order.
-    pub const ALL: [Scenario; 6] = [
+    pub const ALL: [Scenario; 10] = [
         Scenario::DescribeInstances,
         Scenario::DescribeInstancesUncached,
         Scenario::DescribeAvailabilityZones,
         Scenario::DescribeInstanceTypes,
         Scenario::RunInstances,
         Scenario::AssignPrivateIpAddresses,
+        Scenario::CreateLoadBalancer,
+        Scenario::DescribeTargetHealth,
+        Scenario::DescribeAutoScalingGroups,
+        Scenario::DescribeAutoScalingGroupsUncached,
     ];
 
     /// The operation name.
@@ -70,6 +86,10 @@ impl Scenario {
             Scenario::DescribeInstanceTypes => "DescribeInstanceTypes",
             Scenario::RunInstances => "RunInstances",
             Scenario::AssignPrivateIpAddresses => "AssignPrivateIpAddresses",
+            Scenario::CreateLoadBalancer => "CreateLoadBalancer",
+            Scenario::DescribeTargetHealth => "DescribeTargetHealth",
+            Scenario::DescribeAutoScalingGroups => "DescribeAutoScalingGroups",
+            Scenario::DescribeAutoScalingGroupsUncached => "DescribeAutoScalingGroupsUncached",
         }
     }
 
@@ -88,6 +108,16 @@ impl Scenario {
             Scenario::AssignPrivateIpAddresses => {
                 "AssignPrivateIpAddresses, SecondaryPrivateIpAddressCount=1, 256 unattached ENIs, /16 subnet"
             }
+            Scenario::CreateLoadBalancer => {
+                "ELBv2 CreateLoadBalancer, an ALB over two AZs, a new name per call"
+            }
+            Scenario::DescribeTargetHealth => {
+                "ELBv2 DescribeTargetHealth, one target group with 20 instance targets"
+            }
+            Scenario::DescribeAutoScalingGroups => "DescribeAutoScalingGroups over 50 groups",
+            Scenario::DescribeAutoScalingGroupsUncached => {
+                "DescribeAutoScalingGroups over 50 groups, uncached (MaxRecords varies 50…100 per call)"
+            }
         }
     }
 
@@ -101,14 +131,29 @@ impl Scenario {
     /// Whether moto is measured: not for the uncached variant, since moto keeps no cache and
     /// its figure is the one of [`Scenario::DescribeInstances`].
     pub fn measures_moto(self) -> bool {
-        self != Scenario::DescribeInstancesUncached
+        !matches!(
+            self,
+            Scenario::DescribeInstancesUncached | Scenario::DescribeAutoScalingGroupsUncached
+        )
+    }
+
+    /// The scenario whose moto figures stand for this one (moto keeps no cache, so its cached
+    /// and uncached figures are the same).
+    pub fn moto_twin(self) -> Scenario {
+        match self {
+            Scenario::DescribeInstancesUncached => Scenario::DescribeInstances,
+            Scenario::DescribeAutoScalingGroupsUncached => Scenario::DescribeAutoScalingGroups,
+            other => other,
+        }
     }
 
     /// Whether each unit creates resources (and so is bounded by the subnet's size).
     pub fn mutating(self) -> bool {
         matches!(
             self,
-            Scenario::RunInstances | Scenario::AssignPrivateIpAddresses
+            Scenario::RunInstances
+                | Scenario::AssignPrivateIpAddresses
+                | Scenario::CreateLoadBalancer
         )
     }
 
@@ -202,8 +247,165 @@ impl Scenario {
                     note: format!("{} ENIs in subnet {cidr}", enis.len()),
                 })
             }
+            Scenario::CreateLoadBalancer => {
+                let (a, b) = two_subnets(client, uri, cell).await?;
+                let bodies = (0..MUTATING_MAX_UNITS + 2_000)
+                    .map(|i| {
+                        Bytes::from(format!("Action=CreateLoadBalancer&Version=2015-12-01&Name=lb-{cell}-{i}&Type=application&Subnets.member.1={a}&Subnets.member.2={b}"))
+                    })
+                    .collect();
+                Ok(Prepared {
+                    work: Work::Single {
+                        bodies,
+                        expect: Some("<LoadBalancerArn>"),
+                    },
+                    note: "ALB over 2 AZs".to_string(),
+                })
+            }
+            Scenario::DescribeTargetHealth => {
+                let subnet = vpc_and_subnet(client, uri, &cidr).await?;
+                let vpc = vpc_of(client, uri, &subnet).await?;
+                let text = load::call(
+                    client,
+                    uri,
+                    format!("Action=RunInstances&Version={VERSION}&ImageId={IMAGE}&InstanceType=t3.micro&MinCount=20&MaxCount=20&SubnetId={subnet}"),
+                )
+                .await?;
+                let ids: Vec<&str> = elements(&text, "instanceId");
+                let text = load::call(
+                    client,
+                    uri,
+                    format!("Action=CreateTargetGroup&Version=2015-12-01&Name=tg-{cell}&Protocol=HTTP&Port=80&VpcId={vpc}&TargetType=instance"),
+                )
+                .await?;
+                let tg = load::first_element(&text, "TargetGroupArn")
+                    .context("CreateTargetGroup answer without TargetGroupArn")?
+                    .to_string();
+                let targets: String = ids
+                    .iter()
+                    .enumerate()
+                    .map(|(i, id)| format!("&Targets.member.{}.Id={id}", i + 1))
+                    .collect();
+                load::call(
+                    client,
+                    uri,
+                    format!(
+                        "Action=RegisterTargets&Version=2015-12-01&TargetGroupArn={tg}{targets}"
+                    ),
+                )
+                .await?;
+                let body =
+                    format!("Action=DescribeTargetHealth&Version=2015-12-01&TargetGroupArn={tg}");
+                let text = load::call(client, uri, body.clone()).await?;
+                let n = load::count_elements(&text, "TargetHealth");
+                Ok(Prepared {
+                    work: Work::Single {
+                        bodies: vec![Bytes::from(body)],
+                        expect: Some("<TargetHealthDescriptions>"),
+                    },
+                    note: format!("{n} targets"),
+                })
+            }
+            Scenario::DescribeAutoScalingGroups | Scenario::DescribeAutoScalingGroupsUncached => {
+                let (a, b) = two_subnets(client, uri, cell).await?;
+                load::call(
+                    client,
+                    uri,
+                    format!("Action=CreateLaunchConfiguration&Version=2011-01-01&LaunchConfigurationName=lc-{cell}&ImageId={IMAGE}&InstanceType=t3.micro"),
+                )
+                .await?;
+                for g in 0..GROUPS {
+                    load::call(
+                        client,
+                        uri,
+                        format!("Action=CreateAutoScalingGroup&Version=2011-01-01&AutoScalingGroupName=asg-{cell}-{g:02}&LaunchConfigurationName=lc-{cell}&MinSize=0&MaxSize=10&DesiredCapacity=0&VPCZoneIdentifier={a}%2C{b}&Tags.member.1.Key=k8s.io%2Fcluster-autoscaler%2Fenabled&Tags.member.1.Value=true&Tags.member.1.PropagateAtLaunch=true"),
+                    )
+                    .await?;
+                }
+                let body = "Action=DescribeAutoScalingGroups&Version=2011-01-01".to_string();
+                let text = load::call(client, uri, format!("{body}&MaxRecords=100")).await?;
+                let n = load::count_elements(&text, "AutoScalingGroupName");
+                if n < GROUPS {
+                    bail!("DescribeAutoScalingGroups lists {n} groups after creating {GROUPS}");
+                }
+                let bodies = if self == Scenario::DescribeAutoScalingGroupsUncached {
+                    (50..=100)
+                        .map(|m| Bytes::from(format!("{body}&MaxRecords={m}")))
+                        .collect()
+                } else {
+                    vec![Bytes::from(format!("{body}&MaxRecords=100"))]
+                };
+                Ok(Prepared {
+                    work: Work::Single {
+                        bodies,
+                        expect: Some("<AutoScalingGroups>"),
+                    },
+                    note: format!("{n} groups, {} KiB per answer", text.len() / 1024),
+                })
+            }
         }
     }
+}
+
+/// Auto Scaling groups the DescribeAutoScalingGroups scenarios list.
+const GROUPS: usize = 50;
+
+/// Every `<tag>…</tag>` text in `xml`.
+fn elements<'a>(xml: &'a str, tag: &str) -> Vec<&'a str> {
+    let (open, close) = (format!("<{tag}>"), format!("</{tag}>"));
+    let mut out = Vec::new();
+    let mut rest = xml;
+    while let Some(start) = rest.find(&open) {
+        let after = &rest[start + open.len()..];
+        let Some(end) = after.find(&close) else { break };
+        out.push(&after[..end]);
+        rest = &after[end..];
+    }
+    out
+}
+
+/// The VPC of a subnet.
+async fn vpc_of(client: &HttpClient, uri: &Uri, subnet: &str) -> anyhow::Result<String> {
+    let text = load::call(
+        client,
+        uri,
+        format!("Action=DescribeSubnets&Version={VERSION}&SubnetId.1={subnet}"),
+    )
+    .await?;
+    Ok(load::first_element(&text, "vpcId")
+        .context("DescribeSubnets answer without vpcId")?
+        .to_string())
+}
+
+/// A VPC 10.<cell>.0.0/16 with two /17 subnets in us-east-1a and us-east-1b.
+async fn two_subnets(
+    client: &HttpClient,
+    uri: &Uri,
+    cell: u32,
+) -> anyhow::Result<(String, String)> {
+    let c = cell % 256;
+    let text = load::call(
+        client,
+        uri,
+        format!("Action=CreateVpc&Version={VERSION}&CidrBlock=10.{c}.0.0/16"),
+    )
+    .await?;
+    let vpc = load::first_element(&text, "vpcId").context("CreateVpc answer without vpcId")?;
+    let mut ids = Vec::new();
+    for (cidr, az) in [("0.0/17", "us-east-1a"), ("128.0/17", "us-east-1b")] {
+        let text = load::call(
+            client,
+            uri,
+            format!("Action=CreateSubnet&Version={VERSION}&VpcId={vpc}&CidrBlock=10.{c}.{cidr}&AvailabilityZone={az}"),
+        )
+        .await?;
+        ids.push(
+            load::first_element(&text, "subnetId")
+                .context("CreateSubnet answer without subnetId")?
+                .to_string(),
+        );
+    }
+    Ok((ids[0].clone(), ids[1].clone()))
 }
 
 /// Lists every instance type once; returns (types, pages).
