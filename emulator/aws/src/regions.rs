@@ -116,7 +116,9 @@ impl Regions {
         })
     }
 
-    /// Runs one operation and renders its output with `render` (the protocol codec). The
+    /// Runs one operation and renders its output with `render` (the protocol codec), which is
+    /// given either the output JSON or, for operations with a [`service::RenderHandler`], a
+    /// writer to run into its sink. The
     /// rendered output of a read-only operation is reused while nothing in the region changed
     /// (no mutating request, no timer fired), so controllers polling `Describe*` cost little.
     /// `DescribeInstanceStatus` and `DescribeTargetHealth`-like answers that depend on the time
@@ -128,17 +130,31 @@ impl Regions {
         region: &'static Region,
         op: &str,
         input: &Value,
-        render: impl FnOnce(&Value) -> AwsResult<String>,
+        render: impl FnOnce(Output<'_>) -> AwsResult<String>,
     ) -> AwsResult<Arc<str>> {
+        let typed = svc.render_handler(op);
         self.locked_call(svc, caller, region, op, input, |st, handler| {
+            let run =
+                |st: &mut RegionState, render: &mut dyn FnMut(Output<'_>) -> AwsResult<String>| {
+                    match typed {
+                        Some(t) => render(Output::Typed(&mut |sink| t(st, input, sink))),
+                        None => {
+                            let out = handler(st, input)?;
+                            render(Output::Json(&out))
+                        }
+                    }
+                };
+            let mut render = Some(render);
+            let mut render_once = |o: Output<'_>| match render.take() {
+                Some(r) => r(o),
+                None => Err(AwsError::new(Code::InternalError, "rendered twice")),
+            };
             if !svc.read_only(op) {
                 st.generation += 1;
-                let out = handler(st, input)?;
-                return render(&out).map(Arc::from);
+                return run(st, &mut render_once).map(Arc::from);
             }
             if TIME_DEPENDENT.contains(&op) {
-                let out = handler(st, input)?;
-                return render(&out).map(Arc::from);
+                return run(st, &mut render_once).map(Arc::from);
             }
             let key = (format!("{}:{op}", svc.name()), input.to_string());
             let generation = st.generation;
@@ -147,8 +163,7 @@ impl Regions {
                     return Ok(body.clone());
                 }
             }
-            let out = handler(st, input)?;
-            let body: Arc<str> = Arc::from(render(&out)?);
+            let body: Arc<str> = Arc::from(run(st, &mut render_once)?);
             if st.read_cache.len() >= READ_CACHE_ENTRIES {
                 st.read_cache.clear();
             }
@@ -182,6 +197,15 @@ impl Regions {
         v.sort_by(|a, b| a.0.cmp(&b.0));
         v
     }
+}
+
+/// What an operation produced, for the codec to render.
+pub enum Output<'a> {
+    /// The output structure as JSON.
+    Json(&'a Value),
+    /// A writer of the output structure: run it into the codec's sink. It fails before
+    /// writing anything if the request is refused.
+    Typed(&'a mut dyn FnMut(&mut dyn crate::protocol::render::Sink) -> AwsResult<()>),
 }
 
 /// Read-only operations whose answer depends on the time itself, not only on the region's

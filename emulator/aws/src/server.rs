@@ -16,7 +16,7 @@ use crate::ec2::catalog;
 use crate::error::{AwsError, AwsResult, Code};
 use crate::protocol::params::ParamNode;
 use crate::protocol::{ec2 as ec2_codec, json_input, query as query_codec, sigv4};
-use crate::regions::Regions;
+use crate::regions::{Output, Regions};
 use crate::service::{self, Protocol, Service};
 use axum::body::Bytes;
 use axum::extract::{Query, State};
@@ -157,6 +157,39 @@ impl AwsState {
             }
         }
         Ok(())
+    }
+
+    /// Runs a typed-output writer into an XML sink over the operation's output shape.
+    fn render_typed(
+        &self,
+        m: &'static crate::protocol::model::ServiceModel,
+        op: &crate::protocol::model::Operation,
+        write: &mut dyn FnMut(&mut dyn crate::protocol::render::Sink) -> AwsResult<()>,
+    ) -> AwsResult<String> {
+        let Some(shape) = op.output else {
+            return Err(AwsError::new(
+                Code::InternalError,
+                format!("cloudbox bug: {} has no output shape to write", op.name),
+            ));
+        };
+        let mut out = String::with_capacity(4096);
+        let mut unknown = Vec::new();
+        write(&mut crate::protocol::render::XmlSink::new(
+            m,
+            shape,
+            &mut out,
+            &mut unknown,
+        ))?;
+        if self.inner.strict_output && !unknown.is_empty() {
+            return Err(AwsError::new(
+                Code::InternalError,
+                format!(
+                    "cloudbox bug: {} output members not in the model: {unknown:?}",
+                    op.name
+                ),
+            ));
+        }
+        Ok(out)
     }
 
     /// Runs `op` of `svc` with model-shaped JSON input, as `access_key` in `region`: the
@@ -496,12 +529,15 @@ fn call_http(
         };
         let members = s
             .regions()
-            .call_rendered(svc, &caller, region, action, &input, |out| {
-                s.check_output(svc, action, out)?;
-                Ok(match protocol {
-                    Protocol::Ec2 => ec2_codec::serialize_members(m, op, out),
-                    Protocol::Query => query_codec::serialize_members(m, op, out),
-                })
+            .call_rendered(svc, &caller, region, action, &input, |out| match out {
+                Output::Json(out) => {
+                    s.check_output(svc, action, out)?;
+                    Ok(match protocol {
+                        Protocol::Ec2 => ec2_codec::serialize_members(m, op, out),
+                        Protocol::Query => query_codec::serialize_members(m, op, out),
+                    })
+                }
+                Output::Typed(write) => s.render_typed(m, op, write),
             })?;
         let (head, tail) = match protocol {
             Protocol::Ec2 => ec2_codec::envelope_parts(m, op, request_id),

@@ -11,12 +11,22 @@
 
 use crate::error::{AwsError, AwsResult};
 use crate::protocol::model::{self, ServiceModel};
+use crate::protocol::render::Sink;
 use crate::region::RegionState;
 use serde_json::Value;
 
 /// A handler of one operation: validated, model-shaped input (member names as keys) in, the
 /// output structure out. Handlers validate everything before they change anything.
 pub type Handler = fn(&mut RegionState, &Value) -> AwsResult<Value>;
+
+/// A handler that writes its output member by member into a [`Sink`] (XML on the HTTP path)
+/// instead of returning JSON; for big answers. It must return its error before writing.
+pub type RenderHandler = fn(&mut RegionState, &Value, &mut dyn Sink) -> AwsResult<()>;
+
+/// No operation of the service has a [`RenderHandler`].
+fn no_render(_: &str) -> Option<RenderHandler> {
+    None
+}
 
 /// The wire protocol of a service, as its model declares it.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -40,6 +50,9 @@ pub trait Service: Sync + 'static {
     fn model(&self) -> &'static ServiceModel;
     /// The handler of an operation, if cloudbox implements it.
     fn handler(&self, op: &str) -> Option<Handler>;
+    /// The typed-output handler of an operation, where one exists (used on the HTTP path;
+    /// [`Service::handler`] still answers the in-process client).
+    fn render_handler(&self, op: &str) -> Option<RenderHandler>;
     /// Whether an operation only reads, so its rendered answer may be reused while the region
     /// is unchanged.
     fn read_only(&self, op: &str) -> bool {
@@ -68,7 +81,7 @@ pub trait Service: Sync + 'static {
 }
 
 macro_rules! service {
-    ($(#[$doc:meta])* $ty:ident, $name:literal, $signing:literal, $title:literal, $model:path, $table:path) => {
+    ($(#[$doc:meta])* $ty:ident, $name:literal, $signing:literal, $title:literal, $model:path, $table:path, $render:path) => {
         $(#[$doc])*
         #[derive(Debug)]
         pub struct $ty;
@@ -88,6 +101,9 @@ macro_rules! service {
             fn handler(&self, op: &str) -> Option<Handler> {
                 $table(op)
             }
+            fn render_handler(&self, op: &str) -> Option<RenderHandler> {
+                $render(op)
+            }
         }
     };
 }
@@ -99,7 +115,8 @@ service!(
     "ec2",
     "EC2",
     model::ec2,
-    crate::ec2::operation
+    crate::ec2::operation,
+    crate::ec2::render_operation
 );
 service!(
     /// Elastic Load Balancing v2 (2015-12-01): application and network load balancers.
@@ -108,7 +125,8 @@ service!(
     "elasticloadbalancing",
     "Elastic Load Balancing v2",
     model::elbv2,
-    crate::elbv2::operation
+    crate::elbv2::operation,
+    no_render
 );
 service!(
     /// Classic Elastic Load Balancing (2012-06-01).
@@ -117,7 +135,8 @@ service!(
     "elasticloadbalancing",
     "Elastic Load Balancing",
     model::elb,
-    crate::elb::operation
+    crate::elb::operation,
+    no_render
 );
 service!(
     /// Auto Scaling (2011-01-01).
@@ -126,7 +145,8 @@ service!(
     "autoscaling",
     "Auto Scaling",
     model::autoscaling,
-    crate::autoscaling::operation
+    crate::autoscaling::operation,
+    no_render
 );
 service!(
     /// STS (2011-06-15).
@@ -135,7 +155,8 @@ service!(
     "sts",
     "STS",
     model::sts,
-    crate::sts::operation
+    crate::sts::operation,
+    no_render
 );
 
 /// Every served service.

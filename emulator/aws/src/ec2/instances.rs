@@ -17,9 +17,10 @@
 use super::cidr::ip_to_string;
 use super::filter::{self, Filterable, PageLimits};
 use super::input::{check_tag_spec_types, tag_specs, Input};
+use super::instance_output::{block_devices_json, reservation_json, write_reservation};
 use super::network_interfaces::{
-    attachment_limit, check_groups, default_group, insert_eni, instance_eni_json, ip_limit,
-    remove_eni, requested_addresses, EniAddresses,
+    attachment_limit, check_groups, default_group, insert_eni, ip_limit, remove_eni,
+    requested_addresses, EniAddresses,
 };
 use super::state::{
     EniAttachment, Instance, InstanceState, RegionState, Tags, Timer, VolumeAttachment,
@@ -28,6 +29,7 @@ use super::subnets::get_subnet;
 use super::volumes::{insert_volume, valid_device, volume_spec};
 use crate::aws_err;
 use crate::error::{AwsError, AwsResult, Code};
+use crate::protocol::render::{JsonSink, Sink};
 use serde_json::{json, Value};
 use std::collections::BTreeMap;
 
@@ -591,16 +593,6 @@ pub fn run_instances(st: &mut RegionState, input: &Value) -> AwsResult<Value> {
     Ok(reservation_json(st, &reservation_id, &list))
 }
 
-fn reservation_json(st: &RegionState, reservation_id: &str, instances: &[&Instance]) -> Value {
-    let mut v = json!({
-        "ReservationId": reservation_id,
-        "OwnerId": st.account,
-        "Groups": [],
-    });
-    v["Instances"] = Value::Array(instances.iter().map(|i| instance_json(st, i)).collect());
-    v
-}
-
 /// pending → running.
 pub fn on_running(st: &mut RegionState, id: &str) {
     let now = st.now;
@@ -674,121 +666,6 @@ pub fn on_terminated(st: &mut RegionState, id: &str) {
     st.schedule(d, Timer::InstanceForgotten(id.to_string()));
 }
 
-fn block_devices_json(st: &RegionState, i: &Instance) -> Vec<Value> {
-    i.devices
-        .iter()
-        .filter_map(|(device, vol_id)| {
-            let v = st.volumes.get(vol_id)?;
-            let a = v.attachment.as_ref()?;
-            Some(json!({
-                "DeviceName": device,
-                "Ebs": {
-                    "VolumeId": vol_id,
-                    "Status": a.state,
-                    "AttachTime": a.time.to_iso8601_millis(),
-                    "DeleteOnTermination": a.delete_on_termination,
-                },
-            }))
-        })
-        .collect()
-}
-
-/// An instance as the `Instance` shape.
-pub fn instance_json(st: &RegionState, i: &Instance) -> Value {
-    let terminated = i.state == InstanceState::Terminated;
-    let primary = i.enis.get(&0).and_then(|e| st.enis.get(e));
-    let private_ip = primary
-        .and_then(|e| e.ips.first())
-        .map(|ip| ip_to_string(*ip));
-    let groups: Vec<Value> = primary
-        .map(|e| {
-            e.groups
-                .iter()
-                .map(|g| json!({"GroupId": g, "GroupName": st.security_groups.get(g).map(|s| s.name.clone()).unwrap_or_default()}))
-                .collect()
-        })
-        .unwrap_or_default();
-    let ty = RegionState::instance_type(&i.instance_type);
-    let threads = if i.architecture == "arm64" || ty.is_some_and(|t| t.vcpu == 1) {
-        1
-    } else {
-        2
-    };
-    let vcpu = ty.map_or(1, |t| t.vcpu);
-    let state_reason = match i.state {
-        InstanceState::Pending => Some(json!({"Code": "pending", "Message": "pending"})),
-        InstanceState::ShuttingDown
-        | InstanceState::Terminated
-        | InstanceState::Stopping
-        | InstanceState::Stopped => Some(
-            json!({"Code": "Client.UserInitiatedShutdown", "Message": "Client.UserInitiatedShutdown: User initiated shutdown"}),
-        ),
-        InstanceState::Running => None,
-    };
-    let mut v = json!({
-        "InstanceId": i.id,
-        "ImageId": i.image_id,
-        "State": {"Code": i.state.code(), "Name": i.state.name()},
-        "PrivateDnsName": if terminated { String::new() } else { private_ip.as_ref().map(|p| st.region.private_dns(p)).unwrap_or_default() },
-        "PublicDnsName": i.public_ip.as_ref().map(|p| st.region.public_dns(p)).unwrap_or_default(),
-        "StateTransitionReason": i.state_reason,
-        "KeyName": i.key_name,
-        "AmiLaunchIndex": i.launch_index,
-        "ProductCodes": [],
-        "InstanceType": i.instance_type,
-        "LaunchTime": i.launch_time.to_iso8601_millis(),
-        "Placement": {"AvailabilityZone": i.az, "AvailabilityZoneId": st.az(&i.az).map(|a| a.id.clone()), "GroupName": "", "Tenancy": "default"},
-        "Monitoring": {"State": "disabled"},
-        "SubnetId": if terminated { None } else { Some(i.subnet_id.clone()) },
-        "VpcId": if terminated { None } else { Some(i.vpc_id.clone()) },
-        "PrivateIpAddress": if terminated { None } else { private_ip },
-        "PublicIpAddress": i.public_ip,
-        "Architecture": i.architecture,
-        "RootDeviceType": "ebs",
-        "RootDeviceName": ROOT_DEVICE,
-        "VirtualizationType": "hvm",
-        "ClientToken": i.client_token.clone().unwrap_or_default(),
-        "SourceDestCheck": i.source_dest_check,
-        "Hypervisor": "xen",
-        "EbsOptimized": i.ebs_optimized,
-        "EnaSupport": true,
-        "CpuOptions": {"CoreCount": (vcpu / threads).max(1), "ThreadsPerCore": threads},
-        "CapacityReservationSpecification": {"CapacityReservationPreference": "open"},
-        "HibernationOptions": {"Configured": false},
-        "MetadataOptions": {
-            "State": "applied",
-            "HttpTokens": "optional",
-            "HttpPutResponseHopLimit": 1,
-            "HttpEndpoint": "enabled",
-            "HttpProtocolIpv6": "disabled",
-            "InstanceMetadataTags": "disabled",
-        },
-        "EnclaveOptions": {"Enabled": false},
-        "PlatformDetails": "Linux/UNIX",
-        "UsageOperation": "RunInstances",
-        "UsageOperationUpdateTime": i.launch_time.to_iso8601_millis(),
-        "PrivateDnsNameOptions": {"HostnameType": "ip-name", "EnableResourceNameDnsARecord": false, "EnableResourceNameDnsAAAARecord": false},
-        "MaintenanceOptions": {"AutoRecovery": "default"},
-        "CurrentInstanceBootMode": "legacy-bios",
-    });
-    // Nested values are moved in, not copied through `json!`'s `to_value`.
-    v["StateReason"] = state_reason.unwrap_or(Value::Null);
-    v["BlockDeviceMappings"] = Value::Array(block_devices_json(st, i));
-    v["Tags"] = filter::tag_list(st.tags.get(&i.id));
-    v["SecurityGroups"] = Value::Array(groups);
-    v["NetworkInterfaces"] = Value::Array(
-        i.enis
-            .values()
-            .filter_map(|e| st.enis.get(e))
-            .map(|e| instance_eni_json(st, e))
-            .collect(),
-    );
-    if let Some(arn) = &i.iam_profile_arn {
-        v["IamInstanceProfile"] =
-            json!({"Arn": arn, "Id": format!("AIPA{}", i.id[2..].to_uppercase())});
-    }
-    v
-}
 struct InstView<'a>(&'a Instance, Option<&'a Tags>, &'a RegionState);
 
 impl Filterable for InstView<'_> {
@@ -888,14 +765,20 @@ fn selected<'a>(st: &'a RegionState, input: &Value) -> AwsResult<Vec<&'a Instanc
     Ok(out)
 }
 
-/// DescribeInstances (pages by instance; instances grouped by reservation).
-pub fn describe_instances(st: &mut RegionState, input: &Value) -> AwsResult<Value> {
+/// DescribeInstances (pages by instance; instances grouped by reservation), written straight
+/// into the output sink: no JSON tree for what can be hundreds of KiB.
+pub fn write_describe_instances(
+    st: &mut RegionState,
+    input: &Value,
+    s: &mut dyn Sink,
+) -> AwsResult<()> {
     if !input.str_list("InstanceIds").is_empty() && input.get("MaxResults").is_some() {
         return Err(aws_err!(
             InvalidParameterCombination,
             "The parameter instancesSet cannot be used with the parameter maxResults"
         ));
     }
+    let st: &RegionState = st;
     let list = selected(st, input)?;
     let (page, next) = filter::page(
         list,
@@ -906,18 +789,26 @@ pub fn describe_instances(st: &mut RegionState, input: &Value) -> AwsResult<Valu
             default: None,
         },
     )?;
-    let mut reservations: Vec<(String, Vec<&Instance>)> = Vec::new();
+    let mut reservations: Vec<(&str, Vec<&Instance>)> = Vec::new();
     for i in page {
         match reservations.last_mut() {
             Some((r, v)) if *r == i.reservation_id => v.push(i),
-            _ => reservations.push((i.reservation_id.clone(), vec![i])),
+            _ => reservations.push((&i.reservation_id, vec![i])),
         }
     }
-    let out: Vec<Value> = reservations
-        .iter()
-        .map(|(r, v)| reservation_json(st, r, v))
-        .collect();
-    Ok(filter::page_output("Reservations", out, next))
+    s.objects("Reservations", reservations.len(), &mut |s, n| {
+        let (r, v) = &reservations[n];
+        write_reservation(st, r, v, s)
+    });
+    s.opt_str("NextToken", next.as_deref());
+    Ok(())
+}
+
+/// DescribeInstances as JSON (the in-process client).
+pub fn describe_instances(st: &mut RegionState, input: &Value) -> AwsResult<Value> {
+    let mut result = Ok(());
+    let v = JsonSink::build(|s| result = write_describe_instances(st, input, s));
+    result.map(|()| v)
 }
 
 /// DescribeInstanceStatus (running instances only unless `IncludeAllInstances`; status checks

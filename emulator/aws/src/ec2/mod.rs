@@ -14,6 +14,7 @@ pub mod cidr;
 pub mod filter;
 pub mod gateways;
 pub mod input;
+pub mod instance_output;
 pub mod instances;
 pub mod launch_templates;
 pub mod network_interfaces;
@@ -29,7 +30,17 @@ pub mod vpcs;
 use serde_json::Value;
 use state::RegionState;
 
-pub use crate::service::Handler;
+pub use crate::service::{Handler, RenderHandler};
+
+/// The operations whose output is written straight into a sink (see `protocol::render`) rather
+/// than built as JSON: the big listings. Each also has a JSON [`operation`] for the in-process
+/// client, built through the same writer.
+pub fn render_operation(name: &str) -> Option<RenderHandler> {
+    Some(match name {
+        "DescribeInstances" => instances::write_describe_instances,
+        _ => return None,
+    })
+}
 
 /// The handler of an operation, by its model name.
 pub fn operation(name: &str) -> Option<Handler> {

@@ -124,39 +124,6 @@ fn eni_json(st: &RegionState, e: &Eni) -> Value {
     v
 }
 
-/// An ENI as the `InstanceNetworkInterface` shape inside DescribeInstances.
-pub fn instance_eni_json(st: &RegionState, e: &Eni) -> Value {
-    let primary = e.ips.first().map(|ip| ip_to_string(*ip));
-    let mut v = json!({
-        "NetworkInterfaceId": e.id,
-        "SubnetId": e.subnet_id,
-        "VpcId": e.vpc_id,
-        "Description": e.description,
-        "OwnerId": st.account,
-        "Status": if e.attachment.is_some() { "in-use" } else { "available" },
-        "MacAddress": e.mac,
-        "PrivateIpAddress": primary,
-        "PrivateDnsName": primary.as_ref().map(|p| st.region.private_dns(p)),
-        "SourceDestCheck": e.source_dest_check,
-        "Ipv6Addresses": [],
-        "InterfaceType": e.interface_type,
-    });
-    v["Groups"] = Value::from(group_pairs(st, &e.groups));
-    v["Attachment"] = Value::from(e.attachment.as_ref().map(|a| {
-        json!({
-            "AttachmentId": a.id,
-            "AttachTime": a.time.to_iso8601_millis(),
-            "DeleteOnTermination": a.delete_on_termination,
-            "DeviceIndex": a.device_index,
-            "NetworkCardIndex": 0,
-            "Status": a.status,
-        })
-    }));
-    v["Association"] = Value::from(association(st, e));
-    v["PrivateIpAddresses"] = Value::from(private_ips_json(st, e));
-    v
-}
-
 struct EniView<'a>(&'a Eni, Option<&'a Tags>, &'a RegionState);
 
 impl Filterable for EniView<'_> {

@@ -13,5 +13,6 @@ pub mod json_input;
 pub mod model;
 pub mod params;
 pub mod query;
+pub mod render;
 pub mod sigv4;
 pub mod xml;

@@ -2,7 +2,7 @@
 //! by member names and writes the elements a client's deserializer expects (member
 //! `locationName`s, list element names such as `item` or `member`, ISO 8601 timestamps).
 
-use super::model::{ServiceModel, ShapeId, ShapeKind};
+use super::model::{Member, ServiceModel, ShapeId, ShapeKind};
 use serde_json::Value;
 use std::fmt::Write;
 
@@ -52,6 +52,12 @@ pub fn write_members(out: &mut String, model: &ServiceModel, shape: ShapeId, val
         let tag = m.location_name.as_deref().unwrap_or(&m.name);
         write_value(out, model, m.shape, m.flattened, tag, v);
     }
+}
+
+/// Writes one member (its element, or its items for a flattened list) with value `v`.
+pub fn write_member(out: &mut String, model: &ServiceModel, m: &Member, v: &Value) {
+    let tag = m.location_name.as_deref().unwrap_or(&m.name);
+    write_value(out, model, m.shape, m.flattened, tag, v);
 }
 
 fn write_value(
