@@ -116,6 +116,24 @@ fn compact(model: &serde_json::Value) -> String {
     out
 }
 
+/// One `pub const Name: &str = "Name";` per member name of the model's structures, so handlers
+/// name members through constants the compiler checks (`m::VolumeId`), not string literals.
+fn member_consts(model: &serde_json::Value) -> String {
+    let mut names = std::collections::BTreeSet::new();
+    if let Some(shapes) = model["shapes"].as_object() {
+        for s in shapes.values() {
+            if let Some(members) = s["members"].as_object() {
+                names.extend(members.keys().cloned());
+            }
+        }
+    }
+    let mut out = String::new();
+    for n in names {
+        let _ = writeln!(out, "/// `{n}`.\npub const {n}: &str = \"{n}\";");
+    }
+    out
+}
+
 fn main() {
     let out = std::env::var("OUT_DIR").expect("cargo sets OUT_DIR");
     for (service, version) in MODELS {
@@ -129,5 +147,7 @@ fn main() {
         let model: serde_json::Value = serde_json::from_str(&json).expect("model is JSON");
         let dest = Path::new(&out).join(format!("{service}-{version}.model"));
         std::fs::write(dest, compact(&model)).expect("writes");
+        let dest = Path::new(&out).join(format!("members-{service}.rs"));
+        std::fs::write(dest, member_consts(&model)).expect("writes");
     }
 }

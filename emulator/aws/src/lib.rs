@@ -20,6 +20,7 @@ pub mod elb;
 pub mod elbv2;
 pub mod error;
 pub mod imds;
+pub mod members;
 pub mod protocol;
 pub mod region;
 pub mod regions;

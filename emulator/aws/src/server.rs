@@ -669,6 +669,60 @@ mod tests {
     }
 
     #[tokio::test]
+    async fn presigned_requests_are_accepted() {
+        let app = app(AwsState::new(Clock::manual(), 1));
+        let req = axum::http::Request::get(
+            "/?Action=DescribeAvailabilityZones&Version=2016-11-15&X-Amz-Algorithm=AWS4-HMAC-SHA256\
+             &X-Amz-Credential=AKID%2F20260101%2Fcn-northwest-1%2Fec2%2Faws4_request\
+             &X-Amz-Date=20260101T000000Z&X-Amz-Expires=300&X-Amz-SignedHeaders=host&X-Amz-Signature=abc",
+        )
+        .body(axum::body::Body::empty())
+        .expect("request");
+        let resp = app.oneshot(req).await.expect("response");
+        assert_eq!(resp.status(), 200);
+        let bytes = resp.into_body().collect().await.expect("body").to_bytes();
+        let body = String::from_utf8_lossy(&bytes);
+        assert!(
+            body.contains("<zoneName>cn-northwest-1a</zoneName>"),
+            "{body}"
+        );
+    }
+
+    #[tokio::test]
+    async fn query_services_are_routed_by_scope_and_version() {
+        let app = app(AwsState::new(Clock::manual(), 1));
+        let elb = AUTH.replace("/ec2/", "/elasticloadbalancing/");
+        // An operation of the classic ELB model that ELBv2 does not have: routed by Version.
+        let (status, body) = send(
+            app.clone(),
+            "Action=DescribeLoadBalancerPolicyTypes&Version=2012-06-01",
+            Some(&elb),
+        )
+        .await;
+        assert_ne!(status, 500, "{body}");
+        assert!(!body.contains("InvalidAction"), "{body}");
+        let (status, body) = send(
+            app.clone(),
+            "Action=DescribeLoadBalancerPolicyTypes&Version=2015-12-01",
+            Some(&elb),
+        )
+        .await;
+        assert_eq!(status, 400, "{body}");
+        assert!(
+            body.contains("<ErrorResponse><Error><Type>Sender</Type><Code>InvalidAction</Code>"),
+            "query-protocol envelope: {body}"
+        );
+        let (status, body) = send(
+            app,
+            "Action=GetCallerIdentity&Version=2011-06-15",
+            Some(&AUTH.replace("/ec2/", "/s3/")),
+        )
+        .await;
+        assert_eq!(status, 400, "{body}");
+        assert!(body.contains("not served by cloudbox"), "{body}");
+    }
+
+    #[tokio::test]
     async fn admin_clock_advances() {
         let state = AwsState::new(Clock::manual(), 1);
         let t0 = state.clock().now();

@@ -6,6 +6,7 @@
 use super::cidr::ip_to_string;
 use super::instances::ROOT_DEVICE;
 use super::state::{Eni, Instance, InstanceState, RegionState};
+use crate::members::ec2 as m;
 use crate::protocol::render::{JsonSink, Sink};
 use serde_json::Value;
 
@@ -16,10 +17,10 @@ pub fn write_reservation(
     instances: &[&Instance],
     s: &mut dyn Sink,
 ) {
-    s.str("ReservationId", reservation_id);
-    s.str("OwnerId", &st.account);
-    s.objects("Groups", 0, &mut |_, _| {});
-    s.objects("Instances", instances.len(), &mut |s, n| {
+    s.str(m::ReservationId, reservation_id);
+    s.str(m::OwnerId, &st.account);
+    s.objects(m::Groups, 0, &mut |_, _| {});
+    s.objects(m::Instances, instances.len(), &mut |s, n| {
         write_instance(st, instances[n], s)
     });
 }
@@ -39,14 +40,14 @@ pub fn write_block_devices(st: &RegionState, i: &Instance, s: &mut dyn Sink) {
             Some((device, vol_id, a))
         })
         .collect();
-    s.objects("BlockDeviceMappings", devices.len(), &mut |s, n| {
+    s.objects(m::BlockDeviceMappings, devices.len(), &mut |s, n| {
         let (device, vol_id, a) = devices[n];
-        s.str("DeviceName", device);
-        s.object("Ebs", &mut |s| {
-            s.str("VolumeId", vol_id);
-            s.str("Status", a.state);
-            s.str("AttachTime", &a.time.to_iso8601_millis());
-            s.bool("DeleteOnTermination", a.delete_on_termination);
+        s.str(m::DeviceName, device);
+        s.object(m::Ebs, &mut |s| {
+            s.str(m::VolumeId, vol_id);
+            s.str(m::Status, a.state);
+            s.str(m::AttachTime, &a.time.to_iso8601_millis());
+            s.bool(m::DeleteOnTermination, a.delete_on_termination);
         });
     });
 }
@@ -54,7 +55,7 @@ pub fn write_block_devices(st: &RegionState, i: &Instance, s: &mut dyn Sink) {
 /// The `BlockDeviceMappings` of an instance as JSON (DescribeInstanceAttribute).
 pub fn block_devices_json(st: &RegionState, i: &Instance) -> Value {
     let mut v = JsonSink::build(|s| write_block_devices(st, i, s));
-    v.get_mut("BlockDeviceMappings")
+    v.get_mut(m::BlockDeviceMappings)
         .map(Value::take)
         .unwrap_or(Value::Array(Vec::new()))
 }
@@ -62,9 +63,9 @@ pub fn block_devices_json(st: &RegionState, i: &Instance) -> Value {
 fn write_groups(st: &RegionState, groups: &[String], member: &str, s: &mut dyn Sink) {
     s.objects(member, groups.len(), &mut |s, n| {
         let g = &groups[n];
-        s.str("GroupId", g);
+        s.str(m::GroupId, g);
         s.str(
-            "GroupName",
+            m::GroupName,
             st.security_groups
                 .get(g)
                 .map(|sg| sg.name.as_str())
@@ -88,135 +89,138 @@ pub fn write_instance(st: &RegionState, i: &Instance, s: &mut dyn Sink) {
     };
     let vcpu = ty.map_or(1, |t| t.vcpu);
     let launch_time = i.launch_time.to_iso8601_millis();
-    s.str("InstanceId", &i.id);
-    s.str("ImageId", &i.image_id);
-    s.object("State", &mut |s| {
-        s.int("Code", i.state.code());
-        s.str("Name", i.state.name());
+    s.str(m::InstanceId, &i.id);
+    s.str(m::ImageId, &i.image_id);
+    s.object(m::State, &mut |s| {
+        s.int(m::Code, i.state.code());
+        s.str(m::Name, i.state.name());
     });
     let private_dns = match (&private_ip, terminated) {
         (Some(p), false) => st.region.private_dns(p),
         _ => String::new(),
     };
-    s.str("PrivateDnsName", &private_dns);
+    s.str(m::PrivateDnsName, &private_dns);
     let public_dns = i
         .public_ip
         .as_ref()
         .map(|p| st.region.public_dns(p))
         .unwrap_or_default();
-    s.str("PublicDnsName", &public_dns);
-    s.str("StateTransitionReason", &i.state_reason);
-    s.opt_str("KeyName", i.key_name.as_deref());
-    s.int("AmiLaunchIndex", i.launch_index);
-    s.objects("ProductCodes", 0, &mut |_, _| {});
-    s.str("InstanceType", &i.instance_type);
-    s.str("LaunchTime", &launch_time);
-    s.object("Placement", &mut |s| {
-        s.str("AvailabilityZone", &i.az);
-        s.opt_str("AvailabilityZoneId", st.az(&i.az).map(|a| a.id.as_str()));
-        s.str("GroupName", "");
-        s.str("Tenancy", "default");
+    s.str(m::PublicDnsName, &public_dns);
+    s.str(m::StateTransitionReason, &i.state_reason);
+    s.opt_str(m::KeyName, i.key_name.as_deref());
+    s.int(m::AmiLaunchIndex, i.launch_index);
+    s.objects(m::ProductCodes, 0, &mut |_, _| {});
+    s.str(m::InstanceType, &i.instance_type);
+    s.str(m::LaunchTime, &launch_time);
+    s.object(m::Placement, &mut |s| {
+        s.str(m::AvailabilityZone, &i.az);
+        s.opt_str(m::AvailabilityZoneId, st.az(&i.az).map(|a| a.id.as_str()));
+        s.str(m::GroupName, "");
+        s.str(m::Tenancy, "default");
     });
-    s.object("Monitoring", &mut |s| s.str("State", "disabled"));
+    s.object(m::Monitoring, &mut |s| s.str(m::State, "disabled"));
     if !terminated {
-        s.str("SubnetId", &i.subnet_id);
-        s.str("VpcId", &i.vpc_id);
-        s.opt_str("PrivateIpAddress", private_ip.as_deref());
+        s.str(m::SubnetId, &i.subnet_id);
+        s.str(m::VpcId, &i.vpc_id);
+        s.opt_str(m::PrivateIpAddress, private_ip.as_deref());
     }
-    s.opt_str("PublicIpAddress", i.public_ip.as_deref());
+    s.opt_str(m::PublicIpAddress, i.public_ip.as_deref());
     match i.state {
-        InstanceState::Pending => s.object("StateReason", &mut |s| {
-            s.str("Code", "pending");
-            s.str("Message", "pending");
+        InstanceState::Pending => s.object(m::StateReason, &mut |s| {
+            s.str(m::Code, "pending");
+            s.str(m::Message, "pending");
         }),
         InstanceState::ShuttingDown
         | InstanceState::Terminated
         | InstanceState::Stopping
-        | InstanceState::Stopped => s.object("StateReason", &mut |s| {
-            s.str("Code", "Client.UserInitiatedShutdown");
+        | InstanceState::Stopped => s.object(m::StateReason, &mut |s| {
+            s.str(m::Code, "Client.UserInitiatedShutdown");
             s.str(
-                "Message",
+                m::Message,
                 "Client.UserInitiatedShutdown: User initiated shutdown",
             );
         }),
         InstanceState::Running => {}
     }
-    s.str("Architecture", &i.architecture);
-    s.str("RootDeviceType", "ebs");
-    s.str("RootDeviceName", ROOT_DEVICE);
+    s.str(m::Architecture, &i.architecture);
+    s.str(m::RootDeviceType, "ebs");
+    s.str(m::RootDeviceName, ROOT_DEVICE);
     write_block_devices(st, i, s);
-    s.str("VirtualizationType", "hvm");
-    s.str("ClientToken", i.client_token.as_deref().unwrap_or_default());
+    s.str(m::VirtualizationType, "hvm");
+    s.str(
+        m::ClientToken,
+        i.client_token.as_deref().unwrap_or_default(),
+    );
     let tags: Vec<(&String, &String)> = st
         .tags
         .get(&i.id)
         .map(|t| t.iter().collect())
         .unwrap_or_default();
-    s.objects("Tags", tags.len(), &mut |s, n| {
-        s.str("Key", tags[n].0);
-        s.str("Value", tags[n].1);
+    s.objects(m::Tags, tags.len(), &mut |s, n| {
+        s.str(m::Key, tags[n].0);
+        s.str(m::Value, tags[n].1);
     });
     write_groups(
         st,
         primary.map(|e| e.groups.as_slice()).unwrap_or_default(),
-        "SecurityGroups",
+        m::SecurityGroups,
         s,
     );
-    s.bool("SourceDestCheck", i.source_dest_check);
-    s.str("Hypervisor", "xen");
+    s.bool(m::SourceDestCheck, i.source_dest_check);
+    s.str(m::Hypervisor, "xen");
     let enis: Vec<&Eni> = i.enis.values().filter_map(|e| st.enis.get(e)).collect();
-    s.objects("NetworkInterfaces", enis.len(), &mut |s, n| {
+    s.objects(m::NetworkInterfaces, enis.len(), &mut |s, n| {
         write_instance_eni(st, enis[n], s)
     });
     if let Some(arn) = &i.iam_profile_arn {
-        s.object("IamInstanceProfile", &mut |s| {
-            s.str("Arn", arn);
+        s.object(m::IamInstanceProfile, &mut |s| {
+            s.str(m::Arn, arn);
             s.str(
-                "Id",
+                m::Id,
                 &format!("AIPA{}", i.id.get(2..).unwrap_or_default().to_uppercase()),
             );
         });
     }
-    s.bool("EbsOptimized", i.ebs_optimized);
-    s.bool("EnaSupport", true);
-    s.object("CpuOptions", &mut |s| {
-        s.int("CoreCount", i64::from((vcpu / threads).max(1)));
-        s.int("ThreadsPerCore", i64::from(threads));
+    s.bool(m::EbsOptimized, i.ebs_optimized);
+    s.bool(m::EnaSupport, true);
+    s.object(m::CpuOptions, &mut |s| {
+        s.int(m::CoreCount, i64::from((vcpu / threads).max(1)));
+        s.int(m::ThreadsPerCore, i64::from(threads));
     });
-    s.object("CapacityReservationSpecification", &mut |s| {
-        s.str("CapacityReservationPreference", "open")
+    s.object(m::CapacityReservationSpecification, &mut |s| {
+        s.str(m::CapacityReservationPreference, "open")
     });
-    s.object("HibernationOptions", &mut |s| s.bool("Configured", false));
-    s.object("MetadataOptions", &mut |s| {
-        s.str("State", "applied");
-        s.str("HttpTokens", "optional");
-        s.int("HttpPutResponseHopLimit", 1);
-        s.str("HttpEndpoint", "enabled");
-        s.str("HttpProtocolIpv6", "disabled");
-        s.str("InstanceMetadataTags", "disabled");
+    s.object(m::HibernationOptions, &mut |s| s.bool(m::Configured, false));
+    s.object(m::MetadataOptions, &mut |s| {
+        s.str(m::State, "applied");
+        s.str(m::HttpTokens, "optional");
+        s.int(m::HttpPutResponseHopLimit, 1);
+        s.str(m::HttpEndpoint, "enabled");
+        s.str(m::HttpProtocolIpv6, "disabled");
+        s.str(m::InstanceMetadataTags, "disabled");
     });
-    s.object("EnclaveOptions", &mut |s| s.bool("Enabled", false));
-    s.str("PlatformDetails", "Linux/UNIX");
-    s.str("UsageOperation", "RunInstances");
-    s.str("UsageOperationUpdateTime", &launch_time);
-    s.object("PrivateDnsNameOptions", &mut |s| {
-        s.str("HostnameType", "ip-name");
-        s.bool("EnableResourceNameDnsARecord", false);
-        s.bool("EnableResourceNameDnsAAAARecord", false);
+    s.object(m::EnclaveOptions, &mut |s| s.bool(m::Enabled, false));
+    s.str(m::PlatformDetails, "Linux/UNIX");
+    s.str(m::UsageOperation, "RunInstances");
+    s.str(m::UsageOperationUpdateTime, &launch_time);
+    s.object(m::PrivateDnsNameOptions, &mut |s| {
+        s.str(m::HostnameType, "ip-name");
+        s.bool(m::EnableResourceNameDnsARecord, false);
+        s.bool(m::EnableResourceNameDnsAAAARecord, false);
     });
-    s.object("MaintenanceOptions", &mut |s| {
-        s.str("AutoRecovery", "default")
+    s.object(m::MaintenanceOptions, &mut |s| {
+        s.str(m::AutoRecovery, "default")
     });
-    s.str("CurrentInstanceBootMode", "legacy-bios");
+    s.str(m::CurrentInstanceBootMode, "legacy-bios");
 }
 
 /// The public address of an ENI as the `Association` shape.
 fn write_association(st: &RegionState, e: &Eni, s: &mut dyn Sink) {
     if let Some(ip) = &e.public_ip {
-        s.object("Association", &mut |s| {
-            s.str("PublicIp", ip);
-            s.str("PublicDnsName", &st.region.public_dns(ip));
-            s.str("IpOwnerId", "amazon");
+        s.object(m::Association, &mut |s| {
+            s.str(m::PublicIp, ip);
+            s.str(m::PublicDnsName, &st.region.public_dns(ip));
+            s.str(m::IpOwnerId, "amazon");
         });
     }
 }
@@ -225,47 +229,47 @@ fn write_association(st: &RegionState, e: &Eni, s: &mut dyn Sink) {
 fn write_instance_eni(st: &RegionState, e: &Eni, s: &mut dyn Sink) {
     let ips: Vec<String> = e.ips.iter().map(|ip| ip_to_string(*ip)).collect();
     let primary = ips.first();
-    s.str("NetworkInterfaceId", &e.id);
-    s.str("SubnetId", &e.subnet_id);
-    s.str("VpcId", &e.vpc_id);
-    s.str("Description", &e.description);
-    s.str("OwnerId", &st.account);
+    s.str(m::NetworkInterfaceId, &e.id);
+    s.str(m::SubnetId, &e.subnet_id);
+    s.str(m::VpcId, &e.vpc_id);
+    s.str(m::Description, &e.description);
+    s.str(m::OwnerId, &st.account);
     s.str(
-        "Status",
+        m::Status,
         if e.attachment.is_some() {
             "in-use"
         } else {
             "available"
         },
     );
-    s.str("MacAddress", &e.mac);
-    s.opt_str("PrivateIpAddress", primary.map(String::as_str));
+    s.str(m::MacAddress, &e.mac);
+    s.opt_str(m::PrivateIpAddress, primary.map(String::as_str));
     if let Some(p) = primary {
-        s.str("PrivateDnsName", &st.region.private_dns(p));
+        s.str(m::PrivateDnsName, &st.region.private_dns(p));
     }
-    s.bool("SourceDestCheck", e.source_dest_check);
-    write_groups(st, &e.groups, "Groups", s);
+    s.bool(m::SourceDestCheck, e.source_dest_check);
+    write_groups(st, &e.groups, m::Groups, s);
     if let Some(a) = &e.attachment {
-        s.object("Attachment", &mut |s| {
-            s.str("AttachmentId", &a.id);
-            s.str("AttachTime", &a.time.to_iso8601_millis());
-            s.bool("DeleteOnTermination", a.delete_on_termination);
-            s.int("DeviceIndex", a.device_index);
-            s.int("NetworkCardIndex", 0);
-            s.str("Status", a.status);
+        s.object(m::Attachment, &mut |s| {
+            s.str(m::AttachmentId, &a.id);
+            s.str(m::AttachTime, &a.time.to_iso8601_millis());
+            s.bool(m::DeleteOnTermination, a.delete_on_termination);
+            s.int(m::DeviceIndex, a.device_index);
+            s.int(m::NetworkCardIndex, 0);
+            s.str(m::Status, a.status);
         });
     }
     write_association(st, e, s);
-    s.objects("PrivateIpAddresses", ips.len(), &mut |s, n| {
-        s.bool("Primary", n == 0);
-        s.str("PrivateIpAddress", &ips[n]);
-        s.str("PrivateDnsName", &st.region.private_dns(&ips[n]));
+    s.objects(m::PrivateIpAddresses, ips.len(), &mut |s, n| {
+        s.bool(m::Primary, n == 0);
+        s.str(m::PrivateIpAddress, &ips[n]);
+        s.str(m::PrivateDnsName, &st.region.private_dns(&ips[n]));
         if n == 0 {
             write_association(st, e, s);
         }
     });
-    s.objects("Ipv6Addresses", 0, &mut |_, _| {});
-    s.str("InterfaceType", &e.interface_type);
+    s.objects(m::Ipv6Addresses, 0, &mut |_, _| {});
+    s.str(m::InterfaceType, &e.interface_type);
 }
 
 #[cfg(test)]
