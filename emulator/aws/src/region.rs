@@ -161,7 +161,7 @@ pub struct RegionState {
     /// Auto Scaling groups and launch configurations.
     pub autoscaling: crate::autoscaling::AutoScalingState,
     /// Rendered outputs of read-only requests: (operation, input) → (generation, body).
-    pub read_cache: HashMap<(String, String), (u64, std::sync::Arc<str>)>,
+    pub read_cache: HashMap<(String, String), (u64, std::sync::Arc<String>)>,
     timers: BinaryHeap<Reverse<(SimTime, u64, Timer)>>,
     timer_seq: u64,
 }

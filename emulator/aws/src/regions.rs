@@ -131,7 +131,7 @@ impl Regions {
         op: &str,
         input: &Value,
         render: impl FnOnce(Output<'_>) -> AwsResult<String>,
-    ) -> AwsResult<Arc<str>> {
+    ) -> AwsResult<Arc<String>> {
         let typed = svc.render_handler(op);
         self.locked_call(svc, caller, region, op, input, |st, handler| {
             let run =
@@ -151,10 +151,10 @@ impl Regions {
             };
             if !svc.read_only(op) {
                 st.generation += 1;
-                return run(st, &mut render_once).map(Arc::from);
+                return run(st, &mut render_once).map(Arc::new);
             }
             if TIME_DEPENDENT.contains(&op) {
-                return run(st, &mut render_once).map(Arc::from);
+                return run(st, &mut render_once).map(Arc::new);
             }
             let key = (format!("{}:{op}", svc.name()), input.to_string());
             let generation = st.generation;
@@ -163,7 +163,7 @@ impl Regions {
                     return Ok(body.clone());
                 }
             }
-            let body: Arc<str> = Arc::from(run(st, &mut render_once)?);
+            let body = Arc::new(run(st, &mut render_once)?);
             if st.read_cache.len() >= READ_CACHE_ENTRIES {
                 st.read_cache.clear();
             }

@@ -172,7 +172,10 @@ impl AwsState {
                 format!("cloudbox bug: {} has no output shape to write", op.name),
             ));
         };
-        let mut out = String::with_capacity(4096);
+        // Sized like the last typed answer: growing a 365 KiB buffer by doubling copied it twice.
+        static LAST_LEN: std::sync::atomic::AtomicUsize = std::sync::atomic::AtomicUsize::new(0);
+        let hint = LAST_LEN.load(std::sync::atomic::Ordering::Relaxed);
+        let mut out = String::with_capacity((hint + hint / 8).clamp(4096, 8 << 20));
         let mut unknown = Vec::new();
         write(&mut crate::protocol::render::XmlSink::new(
             m,
@@ -189,6 +192,7 @@ impl AwsState {
                 ),
             ));
         }
+        LAST_LEN.store(out.len(), std::sync::atomic::Ordering::Relaxed);
         Ok(out)
     }
 
@@ -467,7 +471,7 @@ impl http_body::Body for Chunks {
 }
 
 /// Lets shared rendered members back a `Bytes` without a copy.
-struct SharedText(Arc<str>);
+struct SharedText(Arc<String>);
 
 impl AsRef<[u8]> for SharedText {
     fn as_ref(&self) -> &[u8] {

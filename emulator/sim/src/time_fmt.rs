@@ -17,10 +17,37 @@ fn civil(ms: u64) -> (i64, u32, u32, u64, u64, u64, u64) {
     (y, m, d, rem / 3600, (rem % 3600) / 60, rem % 60, ms % 1000)
 }
 
-/// `2026-01-01T00:00:00.000Z`
+/// Appends `n` as exactly `width` decimal digits (zero-padded; higher digits dropped).
+fn digits(out: &mut String, n: u64, width: u32) {
+    for i in (0..width).rev() {
+        let d = (n / 10u64.pow(i)) % 10;
+        out.push(char::from(b'0' + d as u8));
+    }
+}
+
+/// `2026-01-01T00:00:00.000Z` (written digit by digit: timestamps fill Describe answers, and
+/// `format!` made them a tenth of a DescribeInstances).
 pub fn iso8601_millis(ms: u64) -> String {
     let (y, mo, d, h, mi, s, milli) = civil(ms);
-    format!("{y:04}-{mo:02}-{d:02}T{h:02}:{mi:02}:{s:02}.{milli:03}Z")
+    if !(0..=9999).contains(&y) {
+        return format!("{y:04}-{mo:02}-{d:02}T{h:02}:{mi:02}:{s:02}.{milli:03}Z");
+    }
+    let mut out = String::with_capacity(24);
+    digits(&mut out, y as u64, 4);
+    out.push('-');
+    digits(&mut out, u64::from(mo), 2);
+    out.push('-');
+    digits(&mut out, u64::from(d), 2);
+    out.push('T');
+    digits(&mut out, h, 2);
+    out.push(':');
+    digits(&mut out, mi, 2);
+    out.push(':');
+    digits(&mut out, s, 2);
+    out.push('.');
+    digits(&mut out, milli, 3);
+    out.push('Z');
+    out
 }
 
 /// `2026-01-01T00:00:00Z`
@@ -82,5 +109,23 @@ mod tests {
             assert_eq!(parse_iso8601(&iso8601_millis(ms)), Some(ms));
         }
         assert_eq!(parse_iso8601("nope"), None);
+    }
+}
+
+#[cfg(test)]
+mod fast_path_tests {
+    #[test]
+    fn iso8601_fast_path_agrees_with_format() {
+        for ms in [
+            0u64,
+            1_767_225_600_000,
+            1_767_225_600_123,
+            4_102_444_799_999,
+            951_782_400_007,
+        ] {
+            let (y, mo, d, h, mi, s, milli) = super::civil(ms);
+            let slow = format!("{y:04}-{mo:02}-{d:02}T{h:02}:{mi:02}:{s:02}.{milli:03}Z");
+            assert_eq!(super::iso8601_millis(ms), slow);
+        }
     }
 }

@@ -46,12 +46,17 @@ impl Region {
     /// Private DNS name of an address: `ip-10-0-0-5.ec2.internal` in us-east-1,
     /// `ip-10-0-0-5.<region>.compute.internal` elsewhere.
     pub fn private_dns(&self, ip: &str) -> String {
-        let host = format!("ip-{}", ip.replace('.', "-"));
+        let mut out = String::with_capacity(48);
+        out.push_str("ip-");
+        out.extend(ip.chars().map(|c| if c == '.' { '-' } else { c }));
         if self.name == "us-east-1" {
-            format!("{host}.ec2.internal")
+            out.push_str(".ec2.internal");
         } else {
-            format!("{host}.{}.compute.internal", self.name)
+            out.push('.');
+            out.push_str(self.name);
+            out.push_str(".compute.internal");
         }
+        out
     }
     /// Public DNS name of a public address.
     pub fn public_dns(&self, ip: &str) -> String {

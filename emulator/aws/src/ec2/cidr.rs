@@ -31,13 +31,26 @@ pub fn parse_ip(s: &str) -> Option<u32> {
 
 /// Formats an address as a dotted quad.
 pub fn ip_to_string(ip: u32) -> String {
-    format!(
-        "{}.{}.{}.{}",
-        ip >> 24,
-        (ip >> 16) & 0xff,
-        (ip >> 8) & 0xff,
-        ip & 0xff
-    )
+    let mut out = String::with_capacity(15);
+    push_ip(&mut out, ip, '.');
+    out
+}
+
+/// Appends an address's four octets joined by `sep` (`.` for the address, `-` for DNS names).
+pub fn push_ip(out: &mut String, ip: u32, sep: char) {
+    for (i, shift) in [24u32, 16, 8, 0].into_iter().enumerate() {
+        if i > 0 {
+            out.push(sep);
+        }
+        let o = (ip >> shift) & 0xff;
+        if o >= 100 {
+            out.push(char::from(b'0' + (o / 100) as u8));
+        }
+        if o >= 10 {
+            out.push(char::from(b'0' + (o / 10 % 10) as u8));
+        }
+        out.push(char::from(b'0' + (o % 10) as u8));
+    }
 }
 
 impl Cidr {

@@ -60,7 +60,7 @@ pub fn block_devices_json(st: &RegionState, i: &Instance) -> Value {
         .unwrap_or(Value::Array(Vec::new()))
 }
 
-fn write_groups(st: &RegionState, groups: &[String], member: &str, s: &mut dyn Sink) {
+fn write_groups(st: &RegionState, groups: &[String], member: &'static str, s: &mut dyn Sink) {
     s.objects(member, groups.len(), &mut |s, n| {
         let g = &groups[n];
         s.str(m::GroupId, g);
@@ -228,6 +228,7 @@ fn write_association(st: &RegionState, e: &Eni, s: &mut dyn Sink) {
 /// An attached ENI as the `InstanceNetworkInterface` shape.
 fn write_instance_eni(st: &RegionState, e: &Eni, s: &mut dyn Sink) {
     let ips: Vec<String> = e.ips.iter().map(|ip| ip_to_string(*ip)).collect();
+    let dns: Vec<String> = ips.iter().map(|ip| st.region.private_dns(ip)).collect();
     let primary = ips.first();
     s.str(m::NetworkInterfaceId, &e.id);
     s.str(m::SubnetId, &e.subnet_id);
@@ -244,8 +245,8 @@ fn write_instance_eni(st: &RegionState, e: &Eni, s: &mut dyn Sink) {
     );
     s.str(m::MacAddress, &e.mac);
     s.opt_str(m::PrivateIpAddress, primary.map(String::as_str));
-    if let Some(p) = primary {
-        s.str(m::PrivateDnsName, &st.region.private_dns(p));
+    if let Some(d) = dns.first() {
+        s.str(m::PrivateDnsName, d);
     }
     s.bool(m::SourceDestCheck, e.source_dest_check);
     write_groups(st, &e.groups, m::Groups, s);
@@ -263,7 +264,7 @@ fn write_instance_eni(st: &RegionState, e: &Eni, s: &mut dyn Sink) {
     s.objects(m::PrivateIpAddresses, ips.len(), &mut |s, n| {
         s.bool(m::Primary, n == 0);
         s.str(m::PrivateIpAddress, &ips[n]);
-        s.str(m::PrivateDnsName, &st.region.private_dns(&ips[n]));
+        s.str(m::PrivateDnsName, &dns[n]);
         if n == 0 {
             write_association(st, e, s);
         }

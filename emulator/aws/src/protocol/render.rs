@@ -34,39 +34,64 @@ pub enum Scalar<'a> {
 /// Where a handler writes one structure of its output.
 pub trait Sink {
     /// A scalar member.
-    fn scalar(&mut self, member: &str, v: Scalar<'_>);
+    fn scalar(&mut self, member: &'static str, v: Scalar<'_>);
     /// A structure member; `f` writes its members.
-    fn object(&mut self, member: &str, f: &mut dyn FnMut(&mut dyn Sink));
+    fn object(&mut self, member: &'static str, f: &mut dyn FnMut(&mut dyn Sink));
     /// A list of structures with `n` elements; `f(sink, i)` writes element `i`'s members.
-    fn objects(&mut self, member: &str, n: usize, f: &mut dyn FnMut(&mut dyn Sink, usize));
+    fn objects(&mut self, member: &'static str, n: usize, f: &mut dyn FnMut(&mut dyn Sink, usize));
     /// A list of strings.
-    fn strings(&mut self, member: &str, items: &mut dyn Iterator<Item = &str>);
+    fn strings(&mut self, member: &'static str, items: &mut dyn Iterator<Item = &str>);
     /// A member whose value was built as model-shaped JSON (small, rarely used parts).
-    fn json(&mut self, member: &str, v: Value);
+    fn json(&mut self, member: &'static str, v: Value);
 
     /// A string member.
-    fn str(&mut self, member: &str, v: &str) {
+    fn str(&mut self, member: &'static str, v: &str) {
         self.scalar(member, Scalar::Str(v));
     }
     /// A string member, if present.
-    fn opt_str(&mut self, member: &str, v: Option<&str>) {
+    fn opt_str(&mut self, member: &'static str, v: Option<&str>) {
         if let Some(v) = v {
             self.scalar(member, Scalar::Str(v));
         }
     }
     /// An integer member.
-    fn int(&mut self, member: &str, v: i64) {
+    fn int(&mut self, member: &'static str, v: i64) {
         self.scalar(member, Scalar::Int(v));
     }
     /// A boolean member.
-    fn bool(&mut self, member: &str, v: bool) {
+    fn bool(&mut self, member: &'static str, v: bool) {
         self.scalar(member, Scalar::Bool(v));
     }
 }
 
+/// FNV-1a: member names are short, and this lookup runs for every element written (about a
+/// hundred per instance), where SipHash cost a quarter of a DescribeInstances.
+#[derive(Default)]
+struct Fnv(u64);
+
+impl std::hash::Hasher for Fnv {
+    fn finish(&self) -> u64 {
+        self.0
+    }
+    fn write(&mut self, bytes: &[u8]) {
+        let mut h = if self.0 == 0 {
+            0xcbf2_9ce4_8422_2325
+        } else {
+            self.0
+        };
+        for b in bytes {
+            h ^= u64::from(*b);
+            h = h.wrapping_mul(0x0100_0000_01b3);
+        }
+        self.0 = h;
+    }
+}
+
+type FnvMap<K, V> = HashMap<K, V, std::hash::BuildHasherDefault<Fnv>>;
+
 /// Finds a member of a structure shape by name, through a per-shape index.
 pub struct Members {
-    by_shape: Vec<OnceLock<HashMap<&'static str, usize>>>,
+    by_shape: Vec<OnceLock<FnvMap<&'static str, usize>>>,
 }
 
 impl Members {
@@ -109,6 +134,14 @@ pub fn members_of(model: &'static ServiceModel) -> &'static Members {
     m
 }
 
+/// Slots of the per-answer lookup cache (a power of two).
+const CACHE_SLOTS: usize = 1024;
+
+/// (name pointer, name length, shape) → member, direct-mapped. Member names are `&'static str`,
+/// so a pointer and length identify the text; an answer writes the same few hundred
+/// (shape, member) pairs for every item, so after the first item nearly every lookup is a hit.
+type LookupCache = Vec<(usize, usize, ShapeId, Option<&'static Member>)>;
+
 /// Writes XML for one structure shape of a model into `out`.
 pub struct XmlSink<'a> {
     model: &'static ServiceModel,
@@ -117,6 +150,8 @@ pub struct XmlSink<'a> {
     out: &'a mut String,
     /// Members written that the shape does not have (a defect the strict mode reports).
     pub unknown: &'a mut Vec<String>,
+    cache: Option<Box<LookupCache>>,
+    parent_cache: Option<&'a mut LookupCache>,
 }
 
 impl<'a> XmlSink<'a> {
@@ -133,11 +168,54 @@ impl<'a> XmlSink<'a> {
             shape,
             out,
             unknown,
+            cache: Some(Box::new(vec![(0, 0, 0, None); CACHE_SLOTS])),
+            parent_cache: None,
         }
     }
 
-    fn member(&mut self, name: &str) -> Option<&'static Member> {
+    fn cache(&mut self) -> Option<&mut LookupCache> {
+        match (&mut self.cache, &mut self.parent_cache) {
+            (Some(c), _) => Some(c),
+            (None, Some(c)) => Some(c),
+            (None, None) => None,
+        }
+    }
+
+    /// A sink for a nested structure of shape `shape`, writing into the same buffer.
+    fn child(&mut self, shape: ShapeId) -> XmlSink<'_> {
+        let (model, members) = (self.model, self.members);
+        let cache = match (&mut self.cache, &mut self.parent_cache) {
+            (Some(c), _) => Some(&mut **c),
+            (None, Some(c)) => Some(&mut **c),
+            (None, None) => None,
+        };
+        XmlSink {
+            model,
+            members,
+            shape,
+            out: &mut *self.out,
+            unknown: &mut *self.unknown,
+            cache: None,
+            parent_cache: cache,
+        }
+    }
+
+    fn member(&mut self, name: &'static str) -> Option<&'static Member> {
+        let (ptr, len, shape) = (name.as_ptr() as usize, name.len(), self.shape);
+        let mixed =
+            (ptr as u64 ^ (shape as u64).rotate_left(32)).wrapping_mul(0x9E37_79B9_7F4A_7C15);
+        let slot = (mixed >> 54) as usize & (CACHE_SLOTS - 1);
+        if let Some(&(p, l, s, Some(m))) = self.cache().and_then(|c| c.get(slot)) {
+            if p == ptr && l == len && s == shape {
+                return Some(m);
+            }
+        }
         let m = self.members.find(self.model, self.shape, name);
+        if m.is_some() {
+            if let Some(e) = self.cache().and_then(|c| c.get_mut(slot)) {
+                *e = (ptr, len, shape, m);
+            }
+        }
         if m.is_none() {
             let shape = &self.model.shape(self.shape).name;
             self.unknown.push(format!("{shape}.{name}"));
@@ -162,6 +240,9 @@ impl<'a> XmlSink<'a> {
     }
 
     fn write_scalar(&mut self, tag: &str, v: Scalar<'_>) {
+        if let Scalar::Str(s) = v {
+            self.out.reserve(2 * tag.len() + s.len() + 5);
+        }
         self.open(tag);
         match v {
             Scalar::Str(s) => xml::escape(self.out, s),
@@ -191,28 +272,21 @@ impl<'a> XmlSink<'a> {
 }
 
 impl Sink for XmlSink<'_> {
-    fn scalar(&mut self, member: &str, v: Scalar<'_>) {
+    fn scalar(&mut self, member: &'static str, v: Scalar<'_>) {
         if let Some(m) = self.member(member) {
             self.write_scalar(Self::tag(m), v);
         }
     }
 
-    fn object(&mut self, member: &str, f: &mut dyn FnMut(&mut dyn Sink)) {
+    fn object(&mut self, member: &'static str, f: &mut dyn FnMut(&mut dyn Sink)) {
         let Some(m) = self.member(member) else { return };
         let tag = Self::tag(m);
         self.open(tag);
-        let mut child = XmlSink {
-            model: self.model,
-            members: self.members,
-            shape: m.shape,
-            out: &mut *self.out,
-            unknown: &mut *self.unknown,
-        };
-        f(&mut child);
+        f(&mut self.child(m.shape));
         self.close(tag);
     }
 
-    fn objects(&mut self, member: &str, n: usize, f: &mut dyn FnMut(&mut dyn Sink, usize)) {
+    fn objects(&mut self, member: &'static str, n: usize, f: &mut dyn FnMut(&mut dyn Sink, usize)) {
         let Some(m) = self.member(member) else { return };
         let Some((item_tag, item_shape, flat)) = self.list_of(m) else {
             self.unknown.push(format!("{member} (not a list)"));
@@ -232,14 +306,7 @@ impl Sink for XmlSink<'_> {
         }
         for i in 0..n {
             self.open(item_tag);
-            let mut child = XmlSink {
-                model: self.model,
-                members: self.members,
-                shape: item_shape,
-                out: &mut *self.out,
-                unknown: &mut *self.unknown,
-            };
-            f(&mut child, i);
+            f(&mut self.child(item_shape), i);
             self.close(item_tag);
         }
         if !flat {
@@ -247,7 +314,7 @@ impl Sink for XmlSink<'_> {
         }
     }
 
-    fn strings(&mut self, member: &str, items: &mut dyn Iterator<Item = &str>) {
+    fn strings(&mut self, member: &'static str, items: &mut dyn Iterator<Item = &str>) {
         let Some(m) = self.member(member) else { return };
         let Some((item_tag, _, flat)) = self.list_of(m) else {
             self.unknown.push(format!("{member} (not a list)"));
@@ -273,7 +340,7 @@ impl Sink for XmlSink<'_> {
         }
     }
 
-    fn json(&mut self, member: &str, v: Value) {
+    fn json(&mut self, member: &'static str, v: Value) {
         let Some(m) = self.member(member) else { return };
         if v.is_null() {
             return;
@@ -303,7 +370,7 @@ impl JsonSink {
 }
 
 impl Sink for JsonSink {
-    fn scalar(&mut self, member: &str, v: Scalar<'_>) {
+    fn scalar(&mut self, member: &'static str, v: Scalar<'_>) {
         let v = match v {
             Scalar::Str(s) => Value::String(s.to_string()),
             Scalar::Int(n) => Value::from(n),
@@ -312,14 +379,14 @@ impl Sink for JsonSink {
         self.map.insert(member.to_string(), v);
     }
 
-    fn object(&mut self, member: &str, f: &mut dyn FnMut(&mut dyn Sink)) {
+    fn object(&mut self, member: &'static str, f: &mut dyn FnMut(&mut dyn Sink)) {
         let mut child = JsonSink::default();
         f(&mut child);
         self.map
             .insert(member.to_string(), Value::Object(child.map));
     }
 
-    fn objects(&mut self, member: &str, n: usize, f: &mut dyn FnMut(&mut dyn Sink, usize)) {
+    fn objects(&mut self, member: &'static str, n: usize, f: &mut dyn FnMut(&mut dyn Sink, usize)) {
         let items = (0..n)
             .map(|i| {
                 let mut child = JsonSink::default();
@@ -330,12 +397,12 @@ impl Sink for JsonSink {
         self.map.insert(member.to_string(), Value::Array(items));
     }
 
-    fn strings(&mut self, member: &str, items: &mut dyn Iterator<Item = &str>) {
+    fn strings(&mut self, member: &'static str, items: &mut dyn Iterator<Item = &str>) {
         let items = items.map(|s| Value::String(s.to_string())).collect();
         self.map.insert(member.to_string(), Value::Array(items));
     }
 
-    fn json(&mut self, member: &str, v: Value) {
+    fn json(&mut self, member: &'static str, v: Value) {
         if !v.is_null() {
             self.map.insert(member.to_string(), v);
         }

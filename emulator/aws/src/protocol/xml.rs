@@ -8,7 +8,10 @@ use std::fmt::Write;
 
 /// Escapes text for XML content.
 pub fn escape(out: &mut String, s: &str) {
-    if !s.contains(['<', '>', '&', '"', '\'']) {
+    if !s
+        .bytes()
+        .any(|b| matches!(b, b'<' | b'>' | b'&' | b'"' | b'\''))
+    {
         out.push_str(s);
         return;
     }
