@@ -3,6 +3,7 @@
 //! One test binary for the crate (it links once); one module per service.
 
 mod autoscaling;
+mod client;
 mod ec2;
 mod elbv2;
 mod imds;
