@@ -215,7 +215,11 @@ impl AwsState {
                     format!("The action {op} is not valid for this web service."),
                 )
             })?;
-            let input = json_input::check(m, operation.input, input)?;
+            let input =
+                json_input::check(m, operation.input, input).map_err(|e| match svc.protocol() {
+                    Protocol::Query => query_codec::missing_as_validation(e),
+                    Protocol::Ec2 => e,
+                })?;
             let out = self.regions().call(svc, &caller, region, op, &input)?;
             self.check_output(svc, op, &out)?;
             Ok(out)

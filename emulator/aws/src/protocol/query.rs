@@ -17,7 +17,7 @@
 use super::model::{Operation, ServiceModel};
 use super::params::{parse_input, ParamNode, WireNames};
 use super::xml;
-use crate::error::{AwsError, AwsResult};
+use crate::error::{AwsError, AwsResult, Code};
 use serde_json::Value;
 
 /// Parameters every request carries that are not members of the input shape.
@@ -26,9 +26,38 @@ const ENVELOPE_PARAMS: &[&str] = &["Action", "Version"];
 /// Parses the request parameters of `op` into a JSON object keyed by member names.
 pub fn parse(model: &ServiceModel, op: &Operation, params: &ParamNode) -> AwsResult<Value> {
     match op.input {
-        Some(shape) => parse_input(model, WireNames::Query, shape, params, ENVELOPE_PARAMS),
+        Some(shape) => parse_input(model, WireNames::Query, shape, params, ENVELOPE_PARAMS)
+            .map_err(missing_as_validation),
         None => Ok(Value::Object(Default::default())),
     }
+}
+
+/// The query-protocol services answer a missing required member with their service framework's
+/// `ValidationError`, not EC2's `MissingParameter`:
+/// `1 validation error detected: Value null at 'name' failed to satisfy constraint: Member must not be null`
+/// (the member named in lower camel case).
+pub fn missing_as_validation(e: AwsError) -> AwsError {
+    if e.code != Code::MissingParameter {
+        return e;
+    }
+    let path = e
+        .message
+        .strip_prefix("The request must contain the parameter ")
+        .unwrap_or(&e.message);
+    let member = path
+        .rsplit('.')
+        .find(|seg| !seg.is_empty() && *seg != "member" && !seg.bytes().all(|b| b.is_ascii_digit()))
+        .unwrap_or(path);
+    let mut camel = String::with_capacity(member.len());
+    let mut chars = member.chars();
+    if let Some(c) = chars.next() {
+        camel.extend(c.to_lowercase());
+    }
+    camel.push_str(chars.as_str());
+    AwsError::new(
+        Code::ValidationError,
+        format!("1 validation error detected: Value null at '{camel}' failed to satisfy constraint: Member must not be null"),
+    )
 }
 
 /// The members of a response: everything inside the `resultWrapper` element (empty for
@@ -149,6 +178,14 @@ mod tests {
             "rid",
         );
         assert!(body.contains("<CreateLoadBalancerResponse xmlns=\"http://elasticloadbalancing.amazonaws.com/doc/2015-12-01/\"><CreateLoadBalancerResult><LoadBalancers><member><LoadBalancerName>web</LoadBalancerName></member></LoadBalancers></CreateLoadBalancerResult><ResponseMetadata><RequestId>rid</RequestId></ResponseMetadata></CreateLoadBalancerResponse>"), "{body}");
+        let missing = parse(
+            m,
+            op,
+            &ParamNode::from_pairs([("Action", "CreateLoadBalancer"), ("Version", "2015-12-01")]),
+        )
+        .expect_err("Name is required");
+        assert_eq!(missing.code, Code::ValidationError);
+        assert_eq!(missing.message, "1 validation error detected: Value null at 'name' failed to satisfy constraint: Member must not be null");
         let err = serialize_error(None, &AwsError::invalid("bad"), "rid");
         assert!(err.contains("<ErrorResponse><Error><Type>Sender</Type><Code>InvalidParameterValue</Code><Message>bad</Message></Error><RequestId>rid</RequestId></ErrorResponse>"), "{err}");
     }
