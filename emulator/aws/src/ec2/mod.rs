@@ -11,6 +11,7 @@
 
 pub mod catalog;
 pub mod cidr;
+pub mod domain;
 pub mod filter;
 pub mod gateways;
 pub mod input;
