@@ -24,7 +24,8 @@ struct Cli {
 
 #[derive(Subcommand)]
 enum Command {
-    /// Serve the AWS endpoint (EC2) and the Kubernetes API for aws CLI, boto3, SDKs, kubectl,
+    /// Serve the AWS endpoint (EC2, ELBv2, classic ELB, Auto Scaling, STS, instance metadata) and
+    /// the Kubernetes API for aws CLI, boto3, SDKs, kubectl,
     /// kube-rs and controllers.
     Up(UpArgs),
 }

@@ -4,14 +4,16 @@
 //! (`interface_type = nat_gateway`) and moves pending → available, deleting → deleted on the
 //! clock. A public NAT gateway needs an unassociated Elastic IP.
 
+use super::domain::{allocate_ips, check_free_ip, claim_ip, exhausted, new_mac, release_ips};
 use super::filter::{self, Filterable, PageLimits};
 use super::input::{check_tag_spec_types, tag_specs, Input};
 use super::state::{Address, Eni, InternetGateway, NatGateway, RegionState, Tags, Timer};
-use super::subnets::{allocate_ips, claim_ip, get_subnet, release_ips};
-use super::vpcs::get_vpc;
 use crate::aws_err;
 use crate::error::{AwsError, AwsResult};
 use serde_json::{json, Value};
+
+// Re-export for code written against the old path; new code uses ec2::domain.
+pub use super::domain::addresses::new_public_ip;
 
 fn igw_json(st: &RegionState, g: &InternetGateway) -> Value {
     let attachments: Vec<Value> = g
@@ -92,7 +94,7 @@ pub fn delete_internet_gateway(st: &mut RegionState, input: &Value) -> AwsResult
 pub fn attach_internet_gateway(st: &mut RegionState, input: &Value) -> AwsResult<Value> {
     let id = input.req_str("InternetGatewayId")?;
     let vpc = input.req_str("VpcId")?;
-    get_vpc(st, vpc)?;
+    st.vpc(vpc)?;
     if let Some(v) = &get_igw(st, id)?.vpc_id {
         return Err(aws_err!(
             ResourceAlreadyAssociated,
@@ -156,32 +158,6 @@ pub fn describe_internet_gateways(st: &mut RegionState, input: &Value) -> AwsRes
         |g| IgwView(g, st.tags.get(&g.id), &st.account),
         |g| igw_json(st, g),
     )
-}
-
-/// A seeded public address from a documentation-free public range (3.0.0.0/8 or, in China,
-/// 52.80.0.0/12), unique in the region.
-pub fn new_public_ip(st: &mut RegionState) -> String {
-    loop {
-        let r = st.ids.next_u64();
-        let ip = if st.region.partition == "aws-cn" {
-            format!(
-                "52.{}.{}.{}",
-                80 + (r & 0xf),
-                (r >> 8) & 0xff,
-                1 + ((r >> 16) % 254)
-            )
-        } else {
-            format!(
-                "3.{}.{}.{}",
-                (r >> 8) & 0xff,
-                (r >> 16) & 0xff,
-                1 + ((r >> 24) % 254)
-            )
-        };
-        if !st.public_ips.contains_key(&ip) {
-            return ip;
-        }
-    }
 }
 
 fn address_json(st: &RegionState, a: &Address) -> Value {
@@ -322,7 +298,7 @@ fn nat_json(st: &RegionState, n: &NatGateway) -> Value {
 pub fn create_nat_gateway(st: &mut RegionState, input: &Value) -> AwsResult<Value> {
     check_tag_spec_types(input, &["natgateway"])?;
     let subnet_id = input.req_str("SubnetId")?;
-    let subnet = get_subnet(st, subnet_id)?;
+    let subnet = st.subnet(subnet_id)?;
     let (vpc_id, az) = (subnet.vpc_id.clone(), subnet.az.clone());
     let connectivity = input.opt_str("ConnectivityType").unwrap_or("public");
     let allocation = input.opt_str("AllocationId");
@@ -352,9 +328,9 @@ pub fn create_nat_gateway(st: &mut RegionState, input: &Value) -> AwsResult<Valu
         }
     }
     if let Some(ip) = input.opt_str("PrivateIpAddress") {
-        super::subnets::check_free_ip(st, subnet_id, ip)?;
-    } else if get_subnet(st, subnet_id)?.available() == 0 {
-        return Err(super::subnets::exhausted(subnet_id));
+        check_free_ip(st, subnet_id, ip)?;
+    } else if st.subnet(subnet_id)?.available() == 0 {
+        return Err(exhausted(subnet_id));
     }
     let tags = tag_specs(input, "natgateway")?;
     let id = st.new_id("nat");
@@ -363,7 +339,7 @@ pub fn create_nat_gateway(st: &mut RegionState, input: &Value) -> AwsResult<Valu
         Some(ip) => vec![claim_ip(st, subnet_id, &eni_id, ip)?],
         None => allocate_ips(st, subnet_id, &eni_id, 1)?,
     };
-    let mac = super::network_interfaces::new_mac(st);
+    let mac = new_mac(st);
     let public_ip = allocation
         .and_then(|a| st.addresses.get(a))
         .map(|a| a.public_ip.clone());

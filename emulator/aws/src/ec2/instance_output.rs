@@ -4,7 +4,7 @@
 //! over 100 instances answers.
 
 use super::cidr::ip_to_string;
-use super::instances::ROOT_DEVICE;
+use super::domain::ROOT_DEVICE;
 use super::state::{Eni, Instance, InstanceState, RegionState};
 use crate::members::ec2 as m;
 use crate::protocol::render::{JsonSink, Sink};

@@ -8,9 +8,25 @@
 //!
 //! Handlers validate everything before they change anything, so a failed request leaves the
 //! state as it was.
+//!
+//! Layering: handlers → [`domain`] → [`RegionState`].
+//! - Handler modules (`vpcs`, `subnets`, `gateways`, `route_tables`, `security_groups`,
+//!   `instances`, `launch_templates`, `network_interfaces`, `volumes`, `tags`, `regions`) read
+//!   the request, call the domain layer and render the output. They import [`domain`] and the
+//!   helpers (`state`, `catalog`, `cidr`, `filter`, `input`), never each other; a unit test in
+//!   [`domain`] fails if one does.
+//! - [`domain`] holds what more than one handler module, or another service (ELBv2, classic ELB,
+//!   Auto Scaling), needs: lookups with AWS's NotFound errors (`st.subnet(id)`, ...), subnet
+//!   addresses, ENI creation and removal, volume specifications, the checked core of
+//!   RunInstances ([`domain::launch()`]), launch template resolution and the defaults of a new VPC.
+//! - [`RegionState`] (in `crate::region`) holds the resources and the timer queue.
+//!
+//! Functions that moved to [`domain`] stay reachable at their old paths (`subnets::get_subnet`,
+//! `network_interfaces::insert_eni`, ...) through re-exports.
 
 pub mod catalog;
 pub mod cidr;
+pub mod domain;
 pub mod filter;
 pub mod gateways;
 pub mod input;

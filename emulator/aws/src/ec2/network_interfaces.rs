@@ -14,76 +14,28 @@
 //! seconds); IPv6 and prefix delegation are refused with an error naming them.
 
 use super::cidr::{ip_to_string, parse_ip};
+use super::domain::{
+    allocate_ips, association, check_free_ip, claim_ip, create_eni, eni_groups, exhausted,
+    group_pairs, release_ips, NewEni,
+};
 use super::filter::{self, Filterable, PageLimits};
 use super::input::{check_tag_spec_types, tag_specs, Input};
 use super::state::{Eni, EniAttachment, InstanceState, RegionState, Tags};
-use super::subnets::{allocate_ips, check_free_ip, get_subnet, release_ips};
 use crate::aws_err;
 use crate::error::{AwsError, AwsResult};
 use serde_json::{json, Value};
 
-/// A seeded MAC address (AWS uses locally administered `02:`/`0a:` addresses).
-pub fn new_mac(st: &mut RegionState) -> String {
-    let h = st.ids.hex(10);
-    format!(
-        "02:{}:{}:{}:{}:{}",
-        &h[0..2],
-        &h[2..4],
-        &h[4..6],
-        &h[6..8],
-        &h[8..10]
-    )
-}
-
-/// The ENI or `InvalidNetworkInterfaceID.NotFound`.
-pub fn get_eni<'a>(st: &'a RegionState, id: &str) -> AwsResult<&'a Eni> {
-    st.enis.get(id).ok_or_else(|| {
-        aws_err!(
-            InvalidNetworkInterfaceIdNotFound,
-            "The networkInterface ID '{id}' does not exist"
-        )
-    })
-}
-
-fn group_pairs(st: &RegionState, groups: &[String]) -> Vec<Value> {
-    groups
-        .iter()
-        .map(|g| {
-            json!({
-                "GroupId": g,
-                "GroupName": st.security_groups.get(g).map(|s| s.name.clone()).unwrap_or_default(),
-            })
-        })
-        .collect()
-}
-
-fn association(st: &RegionState, e: &Eni) -> Option<Value> {
-    e.public_ip.as_ref().map(|ip| {
-        json!({"PublicIp": ip, "PublicDnsName": st.region.public_dns(ip), "IpOwnerId": "amazon"})
-    })
-}
-
-/// The addresses of an ENI as `PrivateIpAddresses` items.
-pub fn private_ips_json(st: &RegionState, e: &Eni) -> Vec<Value> {
-    e.ips
-        .iter()
-        .enumerate()
-        .map(|(i, ip)| {
-            let s = ip_to_string(*ip);
-            let mut v = json!({
-                "Primary": i == 0,
-                "PrivateIpAddress": s,
-                "PrivateDnsName": st.region.private_dns(&s),
-            });
-            if i == 0 {
-                if let Some(a) = association(st, e) {
-                    v["Association"] = a;
-                }
-            }
-            v
-        })
-        .collect()
-}
+// Re-export for code written against the old path; new code uses ec2::domain.
+pub use super::domain::addresses::new_mac;
+// Re-export for code written against the old path; new code uses ec2::domain.
+pub use super::domain::eni_shapes::private_ips_json;
+// Re-export for code written against the old path; new code uses ec2::domain.
+pub use super::domain::enis::{
+    attachment_limit, check_groups, default_group, insert_eni, ip_limit, remove_eni,
+    requested_addresses, EniAddresses,
+};
+// Re-export for code written against the old path; new code uses ec2::domain.
+pub use super::domain::lookup::get_eni;
 
 fn eni_json(st: &RegionState, e: &Eni) -> Value {
     let primary = e.ips.first().map(|ip| ip_to_string(*ip));
@@ -181,174 +133,11 @@ impl Filterable for EniView<'_> {
     }
 }
 
-/// Checks security groups exist and belong to a VPC.
-pub fn check_groups(
-    st: &RegionState,
-    groups: &[String],
-    vpc_id: &str,
-    subnet_id: &str,
-) -> AwsResult<()> {
-    for g in groups {
-        let sg = super::security_groups::get_group(st, g)?;
-        if sg.vpc_id != vpc_id {
-            return Err(aws_err!(
-                InvalidParameter,
-                "Security group {g} and subnet {subnet_id} belong to different networks."
-            ));
-        }
-    }
-    Ok(())
-}
-
-/// The VPC's default security group.
-pub fn default_group(st: &RegionState, vpc_id: &str) -> Vec<String> {
-    st.security_groups
-        .values()
-        .find(|g| g.vpc_id == vpc_id && g.name == "default")
-        .map(|g| vec![g.id.clone()])
-        .unwrap_or_default()
-}
-
-/// What an ENI needs from its subnet: a primary address (given or picked) and secondaries.
-#[derive(Debug, Default, Clone)]
-pub struct EniAddresses {
-    /// Explicit addresses; the first is the primary.
-    pub explicit: Vec<String>,
-    /// How many more addresses to pick.
-    pub secondary_count: usize,
-}
-
-impl EniAddresses {
-    /// Total addresses the ENI will hold.
-    pub fn total(&self) -> usize {
-        self.explicit.len().max(1) + self.secondary_count
-    }
-    /// Checks explicit addresses are free and the subnet has room for the rest.
-    pub fn check(&self, st: &RegionState, subnet_id: &str) -> AwsResult<()> {
-        for (i, ip) in self.explicit.iter().enumerate() {
-            check_free_ip(st, subnet_id, ip)?;
-            if self.explicit[..i].contains(ip) {
-                return Err(aws_err!(
-                    InvalidParameterValue,
-                    "Address {ip} is specified more than once"
-                ));
-            }
-        }
-        if (get_subnet(st, subnet_id)?.available() as usize) < self.total() {
-            return Err(super::subnets::exhausted(subnet_id));
-        }
-        Ok(())
-    }
-}
-
-/// Creates an ENI after [`EniAddresses::check`] passed.
-pub fn insert_eni(
-    st: &mut RegionState,
-    subnet_id: &str,
-    description: &str,
-    groups: Vec<String>,
-    addrs: &EniAddresses,
-) -> AwsResult<String> {
-    let subnet = get_subnet(st, subnet_id)?;
-    let (vpc_id, az) = (subnet.vpc_id.clone(), subnet.az.clone());
-    let id = st.new_id("eni");
-    let mut ips = Vec::new();
-    for ip in &addrs.explicit {
-        ips.push(super::subnets::claim_ip(st, subnet_id, &id, ip)?);
-    }
-    let picked = addrs.total() - addrs.explicit.len();
-    ips.extend(allocate_ips(st, subnet_id, &id, picked)?);
-    let mac = new_mac(st);
-    st.enis.insert(
-        id.clone(),
-        Eni {
-            id: id.clone(),
-            subnet_id: subnet_id.to_string(),
-            vpc_id,
-            az,
-            description: description.to_string(),
-            mac,
-            ips,
-            groups,
-            attachment: None,
-            interface_type: "interface".into(),
-            requester_managed: false,
-            source_dest_check: true,
-            public_ip: None,
-        },
-    );
-    Ok(id)
-}
-
-/// Reads the address part of a CreateNetworkInterface-like request.
-pub fn requested_addresses(spec: &Value) -> AwsResult<EniAddresses> {
-    let mut explicit: Vec<String> = Vec::new();
-    if let Some(p) = spec.opt_str("PrivateIpAddress") {
-        explicit.push(p.to_string());
-    }
-    let mut listed: Vec<(bool, String)> = spec
-        .obj_list("PrivateIpAddresses")
-        .iter()
-        .filter_map(|a| {
-            a.opt_str("PrivateIpAddress")
-                .map(|ip| (a.opt_bool("Primary").unwrap_or(false), ip.to_string()))
-        })
-        .collect();
-    if listed.iter().filter(|(p, _)| *p).count() > 1 {
-        return Err(aws_err!(
-            InvalidParameterValue,
-            "Only one primary private IP address may be specified"
-        ));
-    }
-    listed.sort_by_key(|(p, _)| !*p);
-    for (primary, ip) in listed {
-        if primary && !explicit.is_empty() && explicit[0] != ip {
-            return Err(aws_err!(
-                InvalidParameterCombination,
-                "The primary IP address is specified twice with different values"
-            ));
-        }
-        if !explicit.contains(&ip) {
-            explicit.push(ip);
-        }
-    }
-    let secondary = spec.opt_i64("SecondaryPrivateIpAddressCount").unwrap_or(0);
-    if secondary < 0 {
-        return Err(aws_err!(
-            InvalidParameterValue,
-            "Value ({secondary}) for parameter secondaryPrivateIpAddressCount is invalid."
-        ));
-    }
-    if spec.opt_i64("Ipv6AddressCount").unwrap_or(0) > 0
-        || !spec.obj_list("Ipv6Addresses").is_empty()
-    {
-        return Err(aws_err!(
-            InvalidParameterValue,
-            "IPv6 addresses are not supported by cloudbox."
-        ));
-    }
-    if spec.get("Ipv4PrefixCount").is_some() || spec.get("Ipv4Prefixes").is_some() {
-        return Err(aws_err!(
-            InvalidParameterValue,
-            "IPv4 prefix delegation is not supported by cloudbox."
-        ));
-    }
-    Ok(EniAddresses {
-        explicit,
-        secondary_count: secondary as usize,
-    })
-}
-
 /// CreateNetworkInterface.
 pub fn create_network_interface(st: &mut RegionState, input: &Value) -> AwsResult<Value> {
     check_tag_spec_types(input, &["network-interface"])?;
     let subnet_id = input.req_str("SubnetId")?;
-    let vpc_id = get_subnet(st, subnet_id)?.vpc_id.clone();
-    let mut groups = input.str_list("Groups");
-    if groups.is_empty() {
-        groups = default_group(st, &vpc_id);
-    }
-    check_groups(st, &groups, &vpc_id, subnet_id)?;
+    let groups = eni_groups(st, subnet_id, input.str_list("Groups"))?;
     if let Some(t) = input.opt_str("InterfaceType") {
         if t != "interface" {
             return Err(aws_err!(
@@ -360,12 +149,16 @@ pub fn create_network_interface(st: &mut RegionState, input: &Value) -> AwsResul
     let addrs = requested_addresses(input)?;
     addrs.check(st, subnet_id)?;
     let tags = tag_specs(input, "network-interface")?;
-    let id = insert_eni(
+    let id = create_eni(
         st,
-        subnet_id,
-        input.opt_str("Description").unwrap_or_default(),
-        groups,
-        &addrs,
+        NewEni {
+            subnet_id,
+            description: input.opt_str("Description").unwrap_or_default(),
+            interface_type: "interface",
+            groups,
+            addresses: addrs,
+            requester_managed: false,
+        },
     )?;
     st.add_tags(&id, tags);
     Ok(
@@ -373,23 +166,10 @@ pub fn create_network_interface(st: &mut RegionState, input: &Value) -> AwsResul
     )
 }
 
-/// Deletes an ENI and returns its addresses (no checks).
-pub fn remove_eni(st: &mut RegionState, id: &str) {
-    if let Some(e) = st.enis.remove(id) {
-        release_ips(st, &e.subnet_id, &e.ips);
-        if let Some(ip) = &e.public_ip {
-            if !st.addresses.values().any(|a| &a.public_ip == ip) {
-                st.public_ips.remove(ip);
-            }
-        }
-        st.tags.remove(id);
-    }
-}
-
 /// DeleteNetworkInterface.
 pub fn delete_network_interface(st: &mut RegionState, input: &Value) -> AwsResult<Value> {
     let id = input.req_str("NetworkInterfaceId")?;
-    let e = get_eni(st, id)?;
+    let e = st.eni(id)?;
     if e.attachment.is_some() {
         return Err(aws_err!(
             InvalidNetworkInterfaceInUse,
@@ -410,7 +190,7 @@ pub fn delete_network_interface(st: &mut RegionState, input: &Value) -> AwsResul
 pub fn describe_network_interfaces(st: &mut RegionState, input: &Value) -> AwsResult<Value> {
     let ids = input.str_list("NetworkInterfaceIds");
     for id in &ids {
-        get_eni(st, id)?;
+        st.eni(id)?;
     }
     if !ids.is_empty() && input.get("MaxResults").is_some() {
         return Err(aws_err!(
@@ -432,22 +212,6 @@ pub fn describe_network_interfaces(st: &mut RegionState, input: &Value) -> AwsRe
     )
 }
 
-/// The `AttachmentLimitExceeded` error for an instance type.
-pub fn attachment_limit(count: usize, instance_type: &str) -> AwsError {
-    aws_err!(
-        AttachmentLimitExceeded,
-        "Interface count {count} exceeds the limit for {instance_type}"
-    )
-}
-
-/// The `PrivateIpAddressLimitExceeded` error.
-pub fn ip_limit() -> AwsError {
-    aws_err!(
-        PrivateIpAddressLimitExceeded,
-        "Number of private addresses will exceed limit."
-    )
-}
-
 /// AttachNetworkInterface.
 pub fn attach_network_interface(st: &mut RegionState, input: &Value) -> AwsResult<Value> {
     let eni_id = input.req_str("NetworkInterfaceId")?;
@@ -461,8 +225,8 @@ pub fn attach_network_interface(st: &mut RegionState, input: &Value) -> AwsResul
             "Network card index other than 0 is not supported by cloudbox."
         ));
     }
-    let eni = get_eni(st, eni_id)?;
-    let inst = super::instances::get_instance(st, instance_id)?;
+    let eni = st.eni(eni_id)?;
+    let inst = st.instance(instance_id)?;
     if !matches!(inst.state, InstanceState::Running | InstanceState::Stopped) {
         return Err(aws_err!(
             IncorrectInstanceState,
@@ -569,7 +333,7 @@ pub fn detach_network_interface(st: &mut RegionState, input: &Value) -> AwsResul
 /// ModifyNetworkInterfaceAttribute (one attribute per call).
 pub fn modify_network_interface_attribute(st: &mut RegionState, input: &Value) -> AwsResult<Value> {
     let id = input.req_str("NetworkInterfaceId")?;
-    let e = get_eni(st, id)?;
+    let e = st.eni(id)?;
     let description = input.obj("Description").and_then(|v| v.opt_str("Value"));
     let sdc = input
         .obj("SourceDestCheck")
@@ -636,7 +400,7 @@ fn ip_cap(st: &RegionState, e: &Eni) -> Option<usize> {
 /// address from another ENI of the subnet).
 pub fn assign_private_ip_addresses(st: &mut RegionState, input: &Value) -> AwsResult<Value> {
     let id = input.req_str("NetworkInterfaceId")?;
-    let e = get_eni(st, id)?;
+    let e = st.eni(id)?;
     if input.get("Ipv4PrefixCount").is_some() || input.get("Ipv4Prefixes").is_some() {
         return Err(aws_err!(
             InvalidParameterValue,
@@ -681,12 +445,13 @@ pub fn assign_private_ip_addresses(st: &mut RegionState, input: &Value) -> AwsRe
             Ok(_) => {}
             Err(err) if err.code == crate::error::Code::InvalidIpAddressInUse => {
                 let ip = parse_ip(raw).unwrap_or_default();
-                let owner = get_subnet(st, &subnet_id)?
+                let owner = st
+                    .subnet(&subnet_id)?
                     .used
                     .get(&ip)
                     .cloned()
                     .unwrap_or_default();
-                let owner_eni = get_eni(st, &owner)?;
+                let owner_eni = st.eni(&owner)?;
                 if owner == id || !allow_reassign || owner_eni.ips.first() == Some(&ip) {
                     return Err(err);
                 }
@@ -695,8 +460,8 @@ pub fn assign_private_ip_addresses(st: &mut RegionState, input: &Value) -> AwsRe
             Err(err) => return Err(err),
         }
     }
-    if count.is_some() && (get_subnet(st, &subnet_id)?.available() as usize) < n {
-        return Err(super::subnets::exhausted(&subnet_id));
+    if count.is_some() && (st.subnet(&subnet_id)?.available() as usize) < n {
+        return Err(exhausted(&subnet_id));
     }
     let mut assigned = Vec::new();
     for (ip, owner) in moves {
@@ -706,7 +471,7 @@ pub fn assign_private_ip_addresses(st: &mut RegionState, input: &Value) -> AwsRe
         release_ips(st, &subnet_id, &[ip]);
     }
     for raw in &addrs {
-        assigned.push(super::subnets::claim_ip(st, &subnet_id, id, raw)?);
+        assigned.push(claim_ip(st, &subnet_id, id, raw)?);
     }
     if count.is_some() {
         assigned = allocate_ips(st, &subnet_id, id, n)?;
@@ -726,7 +491,7 @@ pub fn assign_private_ip_addresses(st: &mut RegionState, input: &Value) -> AwsRe
 /// UnassignPrivateIpAddresses.
 pub fn unassign_private_ip_addresses(st: &mut RegionState, input: &Value) -> AwsResult<Value> {
     let id = input.req_str("NetworkInterfaceId")?;
-    let e = get_eni(st, id)?;
+    let e = st.eni(id)?;
     let addrs = input.str_list("PrivateIpAddresses");
     if addrs.is_empty() {
         return Err(AwsError::missing("PrivateIpAddress"));

@@ -6,52 +6,12 @@ use super::cidr::Cidr;
 use super::filter::{self, Filterable, PageLimits};
 use super::input::{check_tag_spec_types, tag_specs, Input};
 use super::state::{RegionState, Route, RouteTable, RtAssociation, Tags};
-use super::vpcs::get_vpc;
 use crate::aws_err;
 use crate::error::AwsResult;
 use serde_json::{json, Value};
 
-/// A route.
-pub fn rt_route(
-    dest: &str,
-    gateway: Option<String>,
-    nat: Option<String>,
-    origin: &'static str,
-) -> Route {
-    Route {
-        destination: dest.to_string(),
-        gateway_id: gateway,
-        nat_gateway_id: nat,
-        eni_id: None,
-        instance_id: None,
-        origin,
-    }
-}
-
-/// The main route table of a new VPC (one `local` route).
-pub fn new_main_route_table(st: &mut RegionState, vpc_id: &str, cidr: Cidr) -> String {
-    let id = st.new_id("rtb");
-    let assoc = st.new_id("rtbassoc");
-    st.route_tables.insert(
-        id.clone(),
-        RouteTable {
-            id: id.clone(),
-            vpc_id: vpc_id.to_string(),
-            routes: vec![rt_route(
-                &cidr.to_string(),
-                Some("local".into()),
-                None,
-                "CreateRouteTable",
-            )],
-            associations: vec![RtAssociation {
-                id: assoc,
-                subnet_id: None,
-                main: true,
-            }],
-        },
-    );
-    id
-}
+// Re-export for code written against the old path; new code uses ec2::domain.
+pub use super::domain::defaults::{new_main_route_table, rt_route};
 
 fn route_state(st: &RegionState, rt: &RouteTable, r: &Route) -> &'static str {
     if let Some(g) = &r.gateway_id {
@@ -167,7 +127,7 @@ fn get_rt<'a>(st: &'a RegionState, id: &str) -> AwsResult<&'a RouteTable> {
 pub fn create_route_table(st: &mut RegionState, input: &Value) -> AwsResult<Value> {
     check_tag_spec_types(input, &["route-table"])?;
     let vpc_id = input.req_str("VpcId")?;
-    let cidr = get_vpc(st, vpc_id)?.cidr;
+    let cidr = st.vpc(vpc_id)?.cidr;
     let tags = tag_specs(input, "route-table")?;
     let id = st.new_id("rtb");
     st.route_tables.insert(
@@ -268,11 +228,11 @@ fn route_target(st: &RegionState, rt: &RouteTable, input: &Value, dest: &str) ->
         route.nat_gateway_id = Some(n.to_string());
     }
     if let Some(e) = eni {
-        super::network_interfaces::get_eni(st, e)?;
+        st.eni(e)?;
         route.eni_id = Some(e.to_string());
     }
     if let Some(i) = inst {
-        let instance = super::instances::get_instance(st, i)?;
+        let instance = st.instance(i)?;
         route.instance_id = Some(i.to_string());
         route.eni_id = instance.enis.get(&0).cloned();
     }
@@ -360,7 +320,7 @@ pub fn associate_route_table(st: &mut RegionState, input: &Value) -> AwsResult<V
     let id = input.req_str("RouteTableId")?;
     let subnet_id = input.req_str("SubnetId")?;
     let rt = get_rt(st, id)?;
-    let subnet = super::subnets::get_subnet(st, subnet_id)?;
+    let subnet = st.subnet(subnet_id)?;
     if subnet.vpc_id != rt.vpc_id {
         return Err(aws_err!(
             InvalidParameterValue,

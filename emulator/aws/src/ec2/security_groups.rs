@@ -4,66 +4,18 @@
 //! A rule is stored per (protocol, port range, one peer); Describe groups them back into
 //! `IpPermissions` as AWS does. Each VPC has an undeletable `default` group.
 
+use super::domain::all_egress;
 use super::filter::{self, Filterable, PageLimits};
 use super::input::{check_tag_spec_types, tag_specs, Input};
 use super::state::{RegionState, SecurityGroup, SgRule, Tags};
-use super::vpcs::get_vpc;
 use crate::aws_err;
 use crate::error::{AwsError, AwsResult, Code};
 use serde_json::{json, Value};
 
-fn all_egress(st: &mut RegionState) -> SgRule {
-    SgRule {
-        id: st.new_id("sgr"),
-        protocol: "-1".into(),
-        from: None,
-        to: None,
-        cidr: Some("0.0.0.0/0".into()),
-        cidr_v6: None,
-        group_id: None,
-        prefix_list_id: None,
-        description: None,
-    }
-}
-
-/// The `default` group of a new VPC: all traffic from itself in, all traffic out.
-pub fn new_default_group(st: &mut RegionState, vpc_id: &str) -> String {
-    let id = st.new_id("sg");
-    let egress = all_egress(st);
-    let ingress = SgRule {
-        id: st.new_id("sgr"),
-        protocol: "-1".into(),
-        from: None,
-        to: None,
-        cidr: None,
-        cidr_v6: None,
-        group_id: Some(id.clone()),
-        prefix_list_id: None,
-        description: None,
-    };
-    st.security_groups.insert(
-        id.clone(),
-        SecurityGroup {
-            id: id.clone(),
-            name: "default".into(),
-            description: "default VPC security group".into(),
-            vpc_id: vpc_id.to_string(),
-            ingress: vec![ingress],
-            egress: vec![egress],
-        },
-    );
-    id
-}
-
-/// The group or `InvalidGroup.NotFound`.
-pub fn get_group<'a>(st: &'a RegionState, id: &str) -> AwsResult<&'a SecurityGroup> {
-    st.security_groups.get(id).ok_or_else(|| {
-        aws_err!(
-            InvalidGroupNotFound,
-            "The security group '{id}' does not exist"
-        )
-    })
-}
+// Re-export for code written against the old path; new code uses ec2::domain.
+pub use super::domain::defaults::new_default_group;
+// Re-export for code written against the old path; new code uses ec2::domain.
+pub use super::domain::lookup::get_group;
 
 fn group_arn(st: &RegionState, id: &str) -> String {
     st.arn("ec2", &format!("security-group/{id}"))
@@ -187,7 +139,7 @@ pub fn create_security_group(st: &mut RegionState, input: &Value) -> AwsResult<V
     let description = input.req_str("Description")?;
     let vpc_id = match input.opt_str("VpcId") {
         Some(v) => {
-            get_vpc(st, v)?;
+            st.vpc(v)?;
             v.to_string()
         }
         None => default_vpc(st)?,
@@ -239,7 +191,7 @@ pub fn create_security_group(st: &mut RegionState, input: &Value) -> AwsResult<V
 
 fn resolve_group(st: &RegionState, input: &Value) -> AwsResult<String> {
     if let Some(id) = input.opt_str("GroupId") {
-        return get_group(st, id).map(|g| g.id.clone());
+        return st.security_group(id).map(|g| g.id.clone());
     }
     let name = input
         .opt_str("GroupName")
@@ -260,7 +212,7 @@ fn resolve_group(st: &RegionState, input: &Value) -> AwsResult<String> {
 /// DeleteSecurityGroup.
 pub fn delete_security_group(st: &mut RegionState, input: &Value) -> AwsResult<Value> {
     let id = resolve_group(st, input)?;
-    let g = get_group(st, &id)?;
+    let g = st.security_group(&id)?;
     if g.name == "default" {
         return Err(AwsError::new(
             Code::InvalidParameterValue,
@@ -290,7 +242,7 @@ pub fn delete_security_group(st: &mut RegionState, input: &Value) -> AwsResult<V
 pub fn describe_security_groups(st: &mut RegionState, input: &Value) -> AwsResult<Value> {
     let ids = input.str_list("GroupIds");
     for id in &ids {
-        get_group(st, id)?;
+        st.security_group(id)?;
     }
     let names = input.str_list("GroupNames");
     if !names.is_empty() {
@@ -489,7 +441,7 @@ fn requested_rules(st: &RegionState, input: &Value) -> AwsResult<Vec<SgRule>> {
             let gid = r
                 .opt_str("GroupId")
                 .ok_or_else(|| AwsError::missing("UserIdGroupPairs.N.GroupId"))?;
-            get_group(st, gid)?;
+            st.security_group(gid)?;
             out.push(SgRule {
                 group_id: Some(gid.into()),
                 description: r.opt_str("Description").map(Into::into),
@@ -515,7 +467,7 @@ fn peer(r: &SgRule) -> String {
 fn authorize(st: &mut RegionState, input: &Value, egress: bool) -> AwsResult<Value> {
     let id = resolve_group(st, input)?;
     let rules = requested_rules(st, input)?;
-    let g = get_group(st, &id)?;
+    let g = st.security_group(&id)?;
     let existing = if egress { &g.egress } else { &g.ingress };
     for (i, r) in rules.iter().enumerate() {
         if existing
@@ -567,7 +519,7 @@ fn authorize(st: &mut RegionState, input: &Value, egress: bool) -> AwsResult<Val
 fn revoke(st: &mut RegionState, input: &Value, egress: bool) -> AwsResult<Value> {
     let id = resolve_group(st, input)?;
     let rule_ids = input.str_list("SecurityGroupRuleIds");
-    let g = get_group(st, &id)?;
+    let g = st.security_group(&id)?;
     let existing = if egress { &g.egress } else { &g.ingress };
     let mut remove: Vec<String> = Vec::new();
     let mut unknown = Vec::new();

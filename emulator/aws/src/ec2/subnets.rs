@@ -1,5 +1,5 @@
 //! Subnets and their address books: CreateSubnet, DeleteSubnet, DescribeSubnets,
-//! ModifySubnetAttribute, and private IPv4 allocation.
+//! ModifySubnetAttribute. Private IPv4 allocation lives in `ec2::domain::addresses`.
 //!
 //! Rules: the block must be a /16–/28 inside the VPC and overlap no other subnet
 //! (`InvalidSubnet.Range`, `InvalidSubnet.Conflict`); AWS reserves the first four addresses and
@@ -7,14 +7,18 @@
 //! than are free fails whole with `InsufficientFreeAddressesInSubnet`. Free addresses are picked
 //! by the seeded generator (AWS picks them at random too), so runs are reproducible.
 
-use super::cidr::{parse_ip, Cidr};
+use super::cidr::Cidr;
 use super::filter::{self, Filterable, PageLimits};
 use super::input::{check_tag_spec_types, tag_specs, Input};
 use super::state::{RegionState, Subnet, Tags};
-use super::vpcs::get_vpc;
 use crate::aws_err;
 use crate::error::AwsResult;
 use serde_json::{json, Value};
+
+// Re-export for code written against the old path; new code uses ec2::domain.
+pub use super::domain::addresses::{allocate_ips, check_free_ip, claim_ip, exhausted, release_ips};
+// Re-export for code written against the old path; new code uses ec2::domain.
+pub use super::domain::lookup::get_subnet;
 
 struct SubnetView<'a>(&'a Subnet, Option<&'a Tags>, &'a RegionState);
 
@@ -73,21 +77,11 @@ pub fn subnet_json(st: &RegionState, s: &Subnet) -> Value {
     })
 }
 
-/// The subnet or `InvalidSubnetID.NotFound`.
-pub fn get_subnet<'a>(st: &'a RegionState, id: &str) -> AwsResult<&'a Subnet> {
-    st.subnets.get(id).ok_or_else(|| {
-        aws_err!(
-            InvalidSubnetIdNotFound,
-            "The subnet ID '{id}' does not exist"
-        )
-    })
-}
-
 /// CreateSubnet.
 pub fn create_subnet(st: &mut RegionState, input: &Value) -> AwsResult<Value> {
     check_tag_spec_types(input, &["subnet"])?;
     let vpc_id = input.req_str("VpcId")?;
-    let vpc_cidr = get_vpc(st, vpc_id)?.cidr;
+    let vpc_cidr = st.vpc(vpc_id)?.cidr;
     let raw = input.req_str("CidrBlock")?;
     let cidr = Cidr::parse(raw).ok_or_else(|| {
         aws_err!(
@@ -160,7 +154,7 @@ pub fn create_subnet(st: &mut RegionState, input: &Value) -> AwsResult<Value> {
 /// DeleteSubnet: refused while ENIs (instances, NAT gateways) use it.
 pub fn delete_subnet(st: &mut RegionState, input: &Value) -> AwsResult<Value> {
     let id = input.req_str("SubnetId")?;
-    let s = get_subnet(st, id)?;
+    let s = st.subnet(id)?;
     if !s.used.is_empty() || st.enis.values().any(|e| e.subnet_id == id) {
         return Err(aws_err!(
             DependencyViolation,
@@ -180,7 +174,7 @@ pub fn delete_subnet(st: &mut RegionState, input: &Value) -> AwsResult<Value> {
 pub fn describe_subnets(st: &mut RegionState, input: &Value) -> AwsResult<Value> {
     let ids = input.str_list("SubnetIds");
     for id in &ids {
-        get_subnet(st, id)?;
+        st.subnet(id)?;
     }
     filter::describe(
         input,
@@ -199,7 +193,7 @@ pub fn describe_subnets(st: &mut RegionState, input: &Value) -> AwsResult<Value>
 /// ModifySubnetAttribute (`MapPublicIpOnLaunch`).
 pub fn modify_subnet_attribute(st: &mut RegionState, input: &Value) -> AwsResult<Value> {
     let id = input.req_str("SubnetId")?.to_string();
-    get_subnet(st, &id)?;
+    st.subnet(&id)?;
     let map_public = input
         .obj("MapPublicIpOnLaunch")
         .and_then(|v| v.opt_bool("Value"));
@@ -207,86 +201,4 @@ pub fn modify_subnet_attribute(st: &mut RegionState, input: &Value) -> AwsResult
         s.map_public_ip = v;
     }
     Ok(json!({}))
-}
-
-/// Takes a specific address of a subnet for an ENI.
-pub fn claim_ip(st: &mut RegionState, subnet_id: &str, eni_id: &str, raw: &str) -> AwsResult<u32> {
-    let ip = check_free_ip(st, subnet_id, raw)?;
-    if let Some(s) = st.subnets.get_mut(subnet_id) {
-        s.used.insert(ip, eni_id.to_string());
-    }
-    Ok(ip)
-}
-
-/// Checks that an address can be taken in a subnet, without taking it.
-pub fn check_free_ip(st: &RegionState, subnet_id: &str, raw: &str) -> AwsResult<u32> {
-    let s = get_subnet(st, subnet_id)?;
-    let ip = parse_ip(raw).ok_or_else(|| {
-        aws_err!(
-            InvalidParameterValue,
-            "Value ({raw}) for parameter privateIpAddress is invalid. Invalid format."
-        )
-    })?;
-    if !s.cidr.contains_ip(ip) {
-        return Err(aws_err!(
-            InvalidParameterValue,
-            "Address {raw} does not fall within the subnet's address range"
-        ));
-    }
-    if s.is_reserved(ip) {
-        return Err(aws_err!(
-            InvalidParameterValue,
-            "The address {raw} is reserved by AWS and cannot be assigned"
-        ));
-    }
-    if s.used.contains_key(&ip) {
-        return Err(aws_err!(InvalidIpAddressInUse, "Address {raw} is in use."));
-    }
-    Ok(ip)
-}
-
-/// The `InsufficientFreeAddressesInSubnet` error.
-pub fn exhausted(subnet_id: &str) -> crate::error::AwsError {
-    aws_err!(
-        InsufficientFreeAddressesInSubnet,
-        "There are not enough free addresses in subnet '{subnet_id}' to satisfy the requested number of instances."
-    )
-}
-
-/// Takes `n` free addresses of a subnet for an ENI, or none if fewer are free.
-pub fn allocate_ips(
-    st: &mut RegionState,
-    subnet_id: &str,
-    eni_id: &str,
-    n: usize,
-) -> AwsResult<Vec<u32>> {
-    let s = get_subnet(st, subnet_id)?;
-    if (s.available() as usize) < n {
-        return Err(exhausted(subnet_id));
-    }
-    let (first, last) = (s.cidr.base + 4, s.cidr.last() - 1);
-    let span = u64::from(last - first + 1);
-    let mut out = Vec::with_capacity(n);
-    for _ in 0..n {
-        let start = first + st.ids.below(span) as u32;
-        let Some(sub) = st.subnets.get_mut(subnet_id) else {
-            break;
-        };
-        let mut ip = start;
-        while sub.used.contains_key(&ip) {
-            ip = if ip == last { first } else { ip + 1 };
-        }
-        sub.used.insert(ip, eni_id.to_string());
-        out.push(ip);
-    }
-    Ok(out)
-}
-
-/// Returns addresses to a subnet.
-pub fn release_ips(st: &mut RegionState, subnet_id: &str, ips: &[u32]) {
-    if let Some(s) = st.subnets.get_mut(subnet_id) {
-        for ip in ips {
-            s.used.remove(ip);
-        }
-    }
 }

@@ -10,6 +10,7 @@
 //! (`VolumeModificationRateExceeded`, AWS's rule since January 2026), and none while one is in
 //! progress. Not modelled: snapshots, multi-attach (io1/io2).
 
+use super::domain::{performance, ROOT_DEVICE};
 use super::filter::{self, Filterable, PageLimits};
 use super::input::{check_tag_spec_types, tag_specs, Input};
 use super::state::{
@@ -18,6 +19,9 @@ use super::state::{
 use crate::aws_err;
 use crate::error::{AwsError, AwsResult};
 use serde_json::{json, Value};
+
+// Re-export for code written against the old path; new code uses ec2::domain.
+pub use super::domain::volumes::{insert_volume, valid_device, volume_spec, VolumeSpec};
 
 /// The volume or `InvalidVolume.NotFound`.
 pub fn get_volume<'a>(st: &'a RegionState, id: &str) -> AwsResult<&'a Volume> {
@@ -30,106 +34,6 @@ pub fn get_volume<'a>(st: &'a RegionState, id: &str) -> AwsResult<&'a Volume> {
     st.volumes
         .get(id)
         .ok_or_else(|| aws_err!(InvalidVolumeNotFound, "The volume '{id}' does not exist."))
-}
-
-/// Size (GiB) range of a volume type.
-fn size_range(ty: &str) -> Option<(i64, i64)> {
-    Some(match ty {
-        "gp2" | "gp3" => (1, 16384),
-        "io1" => (4, 16384),
-        "io2" => (4, 65536),
-        "st1" | "sc1" => (125, 16384),
-        "standard" => (1, 1024),
-        _ => return None,
-    })
-}
-
-/// The IOPS and throughput a volume gets, after checking what was asked for.
-fn performance(
-    ty: &str,
-    size: i64,
-    iops: Option<i64>,
-    throughput: Option<i64>,
-) -> AwsResult<(Option<i64>, Option<i64>)> {
-    let (lo, hi) = size_range(ty).ok_or_else(|| {
-        aws_err!(
-            InvalidParameterValue,
-            "Value ({ty}) for parameter volumeType is invalid. Valid types: standard, io1, io2, gp2, gp3, sc1, st1"
-        )
-    })?;
-    if size < lo || size > hi {
-        return Err(aws_err!(
-            InvalidParameterValue,
-            "Volume of {size}GiB is invalid for volume type {ty}; the size must be between {lo} and {hi} GiB."
-        ));
-    }
-    if throughput.is_some() && ty != "gp3" {
-        return Err(aws_err!(
-            InvalidParameterCombination,
-            "The parameter throughput is not supported for {ty} volumes."
-        ));
-    }
-    match ty {
-        "gp2" | "st1" | "sc1" | "standard" => {
-            if iops.is_some() {
-                return Err(aws_err!(
-                    InvalidParameterCombination,
-                    "The parameter iops is not supported for {ty} volumes."
-                ));
-            }
-            Ok((
-                if ty == "gp2" {
-                    Some((3 * size).clamp(100, 16000))
-                } else {
-                    None
-                },
-                None,
-            ))
-        }
-        "gp3" => {
-            let i = iops.unwrap_or(3000);
-            if !(3000..=80000).contains(&i) {
-                return Err(aws_err!(InvalidParameterValue, "Volume iops of {i} is too {} for gp3; the iops must be between 3000 and 80000.", if i < 3000 { "low" } else { "high" }));
-            }
-            if i > 3000 && i > 500 * size {
-                return Err(aws_err!(
-                    InvalidParameterValue,
-                    "Iops to volume size ratio of {} is too high; maximum is 500",
-                    i / size
-                ));
-            }
-            let t = throughput.unwrap_or(125);
-            if !(125..=2000).contains(&t) {
-                return Err(aws_err!(
-                    InvalidParameterValue,
-                    "Throughput of {t} MiB/s is invalid for gp3; it must be between 125 and 2000."
-                ));
-            }
-            if t > 125 && t * 4 > i {
-                return Err(aws_err!(InvalidParameterValue, "Throughput to iops ratio of {:.2} is too high; maximum is 0.25 MiBps per iops.", t as f64 / i as f64));
-            }
-            Ok((Some(i), Some(t)))
-        }
-        _ => {
-            let i = iops.ok_or_else(|| AwsError::missing("iops"))?;
-            let (max, ratio) = if ty == "io1" {
-                (64000, 50)
-            } else {
-                (256000, 1000)
-            };
-            if !(100..=max).contains(&i) {
-                return Err(aws_err!(InvalidParameterValue, "Volume iops of {i} is invalid for {ty}; the iops must be between 100 and {max}."));
-            }
-            if i > ratio * size {
-                return Err(aws_err!(
-                    InvalidParameterValue,
-                    "Iops to volume size ratio of {} is too high; maximum is {ratio}",
-                    i / size
-                ));
-            }
-            Ok((Some(i), None))
-        }
-    }
 }
 
 fn attachment_json(v: &Volume, a: &VolumeAttachment) -> Value {
@@ -194,85 +98,6 @@ impl Filterable for VolView<'_> {
     fn tags(&self) -> Option<&Tags> {
         self.1
     }
-}
-
-/// What a new volume is made of (checked).
-pub struct VolumeSpec {
-    /// GiB.
-    pub size: i64,
-    /// Type.
-    pub volume_type: String,
-    /// IOPS.
-    pub iops: Option<i64>,
-    /// Throughput.
-    pub throughput: Option<i64>,
-    /// Encrypted.
-    pub encrypted: bool,
-    /// KMS key.
-    pub kms_key_id: Option<String>,
-}
-
-/// Reads and checks a volume specification (`CreateVolume` or a block-device mapping's `Ebs`).
-pub fn volume_spec(v: &Value, default_size: Option<i64>) -> AwsResult<VolumeSpec> {
-    if let Some(s) = v.opt_str("SnapshotId") {
-        return Err(aws_err!(
-            InvalidSnapshotNotFound,
-            "The snapshot '{s}' does not exist."
-        ));
-    }
-    let size = v
-        .opt_i64("Size")
-        .or(v.opt_i64("VolumeSize"))
-        .or(default_size)
-        .ok_or_else(|| AwsError::missing("size or snapshotId"))?;
-    let volume_type = v.opt_str("VolumeType").unwrap_or("gp2").to_string();
-    let (iops, throughput) = performance(
-        &volume_type,
-        size,
-        v.opt_i64("Iops"),
-        v.opt_i64("Throughput"),
-    )?;
-    let kms_key_id = v.opt_str("KmsKeyId").map(str::to_string);
-    Ok(VolumeSpec {
-        size,
-        encrypted: v.opt_bool("Encrypted").unwrap_or(false) || kms_key_id.is_some(),
-        volume_type,
-        iops,
-        throughput,
-        kms_key_id,
-    })
-}
-
-/// Creates a volume record (checks done).
-pub fn insert_volume(
-    st: &mut RegionState,
-    spec: VolumeSpec,
-    az: &str,
-    state: &'static str,
-) -> String {
-    let id = st.new_id("vol");
-    let now = st.now;
-    st.volumes.insert(
-        id.clone(),
-        Volume {
-            id: id.clone(),
-            size: spec.size,
-            volume_type: spec.volume_type,
-            iops: spec.iops,
-            throughput: spec.throughput,
-            az: az.to_string(),
-            state,
-            create_time: now,
-            encrypted: spec.encrypted,
-            kms_key_id: spec.kms_key_id,
-            snapshot_id: None,
-            attachment: None,
-            modification: None,
-            modification_starts: vec![],
-            client_token: None,
-        },
-    );
-    id
 }
 
 /// CreateVolume.
@@ -374,21 +199,6 @@ pub fn describe_volumes(st: &mut RegionState, input: &Value) -> AwsResult<Value>
     )
 }
 
-/// Whether a device name is one EBS accepts on Linux: `/dev/sd[a-z]`, `/dev/sd[a-z][1-15]`,
-/// `/dev/xvd[a-z]`, `/dev/xvd[a-z][a-z]`.
-pub fn valid_device(d: &str) -> bool {
-    let lower = |s: &str| !s.is_empty() && s.bytes().all(|b| b.is_ascii_lowercase());
-    if let Some(rest) = d.strip_prefix("/dev/xvd") {
-        return lower(rest) && rest.len() <= 2;
-    }
-    if let Some(rest) = d.strip_prefix("/dev/sd") {
-        let (letter, num) = rest.split_at(rest.len().min(1));
-        return lower(letter)
-            && (num.is_empty() || num.parse::<u8>().is_ok_and(|n| (1..=15).contains(&n)));
-    }
-    false
-}
-
 /// Attachments a Nitro instance shares between ENIs and EBS volumes.
 const NITRO_ATTACHMENT_LIMIT: usize = 28;
 
@@ -398,7 +208,7 @@ pub fn attach_volume(st: &mut RegionState, input: &Value) -> AwsResult<Value> {
     let instance_id = input.req_str("InstanceId")?;
     let device = input.req_str("Device")?;
     let v = get_volume(st, vol_id)?;
-    let inst = super::instances::get_instance(st, instance_id)?;
+    let inst = st.instance(instance_id)?;
     if let Some(a) = &v.attachment {
         return Err(aws_err!(
             VolumeInUse,
@@ -504,7 +314,7 @@ pub fn detach_volume(st: &mut RegionState, input: &Value) -> AwsResult<Value> {
     if a.state == "detaching" {
         return Ok(attachment_json(v, a));
     }
-    let is_root_running = a.device == super::instances::ROOT_DEVICE
+    let is_root_running = a.device == ROOT_DEVICE
         && st
             .instances
             .get(&a.instance_id)

@@ -3,14 +3,16 @@
 //! a main route table and a default security group), which every region starts with as in AWS.
 
 use super::cidr::Cidr;
+use super::domain::{new_default_group, new_main_route_table, rt_route};
 use super::filter::{self, Filterable, PageLimits};
 use super::input::{check_tag_spec_types, tag_specs, Input};
-use super::route_tables::{new_main_route_table, rt_route};
-use super::security_groups::new_default_group;
 use super::state::{InternetGateway, RegionState, Subnet, Tags, Vpc};
 use crate::aws_err;
 use crate::error::AwsResult;
 use serde_json::{json, Value};
+
+// Re-export for code written against the old path; new code uses ec2::domain.
+pub use super::domain::lookup::get_vpc;
 
 struct VpcView<'a>(&'a Vpc, Option<&'a Tags>, &'a str);
 
@@ -149,18 +151,11 @@ pub fn create_vpc(st: &mut RegionState, input: &Value) -> AwsResult<Value> {
     Ok(json!({"Vpc": vpc_json(st, vpc)}))
 }
 
-/// The VPC or `InvalidVpcID.NotFound`.
-pub fn get_vpc<'a>(st: &'a RegionState, id: &str) -> AwsResult<&'a Vpc> {
-    st.vpcs
-        .get(id)
-        .ok_or_else(|| aws_err!(InvalidVpcIdNotFound, "The vpc ID '{id}' does not exist"))
-}
-
 /// DeleteVpc: refused with `DependencyViolation` while subnets, attached gateways, ENIs,
 /// non-default security groups or non-main route tables remain.
 pub fn delete_vpc(st: &mut RegionState, input: &Value) -> AwsResult<Value> {
     let id = input.req_str("VpcId")?;
-    get_vpc(st, id)?;
+    st.vpc(id)?;
     let busy = st.subnets.values().any(|s| s.vpc_id == id)
         || st.igws.values().any(|g| g.vpc_id.as_deref() == Some(id))
         || st.enis.values().any(|e| e.vpc_id == id)
@@ -204,7 +199,7 @@ pub fn delete_vpc(st: &mut RegionState, input: &Value) -> AwsResult<Value> {
 pub fn describe_vpcs(st: &mut RegionState, input: &Value) -> AwsResult<Value> {
     let ids = input.str_list("VpcIds");
     for id in &ids {
-        get_vpc(st, id)?;
+        st.vpc(id)?;
     }
     filter::describe(
         input,
@@ -223,7 +218,7 @@ pub fn describe_vpcs(st: &mut RegionState, input: &Value) -> AwsResult<Value> {
 /// ModifyVpcAttribute (`EnableDnsSupport`, `EnableDnsHostnames`; one per call).
 pub fn modify_vpc_attribute(st: &mut RegionState, input: &Value) -> AwsResult<Value> {
     let id = input.req_str("VpcId")?.to_string();
-    get_vpc(st, &id)?;
+    st.vpc(&id)?;
     let support = input
         .obj("EnableDnsSupport")
         .and_then(|v| v.opt_bool("Value"));
@@ -236,10 +231,7 @@ pub fn modify_vpc_attribute(st: &mut RegionState, input: &Value) -> AwsResult<Va
             "Exactly one attribute must be specified per request."
         ));
     }
-    let vpc = st
-        .vpcs
-        .get_mut(&id)
-        .ok_or_else(|| aws_err!(InvalidVpcIdNotFound, "The vpc ID '{id}' does not exist"))?;
+    let vpc = st.vpc_mut(&id)?;
     if let Some(s) = support {
         vpc.dns_support = s;
     }
@@ -252,7 +244,7 @@ pub fn modify_vpc_attribute(st: &mut RegionState, input: &Value) -> AwsResult<Va
 /// DescribeVpcAttribute.
 pub fn describe_vpc_attribute(st: &mut RegionState, input: &Value) -> AwsResult<Value> {
     let id = input.req_str("VpcId")?;
-    let vpc = get_vpc(st, id)?;
+    let vpc = st.vpc(id)?;
     match input.req_str("Attribute")? {
         "enableDnsSupport" => {
             Ok(json!({"VpcId": id, "EnableDnsSupport": {"Value": vpc.dns_support}}))
