@@ -10,6 +10,7 @@ use super::input::{check_tag_spec_types, tag_specs, Input};
 use super::state::{Address, Eni, InternetGateway, NatGateway, RegionState, Tags, Timer};
 use crate::aws_err;
 use crate::error::{AwsError, AwsResult};
+use crate::members::ec2 as m;
 use serde_json::{json, Value};
 
 // Re-export for code written against the old path; new code uses ec2::domain.
@@ -78,7 +79,7 @@ pub fn create_internet_gateway(st: &mut RegionState, input: &Value) -> AwsResult
 
 /// DeleteInternetGateway: refused while attached.
 pub fn delete_internet_gateway(st: &mut RegionState, input: &Value) -> AwsResult<Value> {
-    let id = input.req_str("InternetGatewayId")?;
+    let id = input.req_str(m::InternetGatewayId)?;
     if get_igw(st, id)?.vpc_id.is_some() {
         return Err(aws_err!(
             DependencyViolation,
@@ -92,8 +93,8 @@ pub fn delete_internet_gateway(st: &mut RegionState, input: &Value) -> AwsResult
 
 /// AttachInternetGateway: one gateway per VPC, one VPC per gateway.
 pub fn attach_internet_gateway(st: &mut RegionState, input: &Value) -> AwsResult<Value> {
-    let id = input.req_str("InternetGatewayId")?;
-    let vpc = input.req_str("VpcId")?;
+    let id = input.req_str(m::InternetGatewayId)?;
+    let vpc = input.req_str(m::VpcId)?;
     st.vpc(vpc)?;
     if let Some(v) = &get_igw(st, id)?.vpc_id {
         return Err(aws_err!(
@@ -116,8 +117,8 @@ pub fn attach_internet_gateway(st: &mut RegionState, input: &Value) -> AwsResult
 
 /// DetachInternetGateway: refused while the VPC has public addresses mapped.
 pub fn detach_internet_gateway(st: &mut RegionState, input: &Value) -> AwsResult<Value> {
-    let id = input.req_str("InternetGatewayId")?;
-    let vpc = input.req_str("VpcId")?;
+    let id = input.req_str(m::InternetGatewayId)?;
+    let vpc = input.req_str(m::VpcId)?;
     if get_igw(st, id)?.vpc_id.as_deref() != Some(vpc) {
         return Err(aws_err!(
             GatewayNotAttached,
@@ -142,7 +143,7 @@ pub fn detach_internet_gateway(st: &mut RegionState, input: &Value) -> AwsResult
 
 /// DescribeInternetGateways.
 pub fn describe_internet_gateways(st: &mut RegionState, input: &Value) -> AwsResult<Value> {
-    let ids = input.str_list("InternetGatewayIds");
+    let ids = input.str_list(m::InternetGatewayIds);
     for id in &ids {
         get_igw(st, id)?;
     }
@@ -214,7 +215,7 @@ fn get_address<'a>(st: &'a RegionState, id: &str) -> AwsResult<&'a Address> {
 
 /// ReleaseAddress: refused while associated.
 pub fn release_address(st: &mut RegionState, input: &Value) -> AwsResult<Value> {
-    let id = input.req_str("AllocationId")?;
+    let id = input.req_str(m::AllocationId)?;
     let a = get_address(st, id)?;
     if a.association_id.is_some() {
         return Err(aws_err!(
@@ -251,11 +252,11 @@ impl Filterable for AddrView<'_> {
 
 /// DescribeAddresses.
 pub fn describe_addresses(st: &mut RegionState, input: &Value) -> AwsResult<Value> {
-    let ids = input.str_list("AllocationIds");
+    let ids = input.str_list(m::AllocationIds);
     for id in &ids {
         get_address(st, id)?;
     }
-    let ips = input.str_list("PublicIps");
+    let ips = input.str_list(m::PublicIps);
     let filters = filter::filters(input)?;
     let mut out = Vec::new();
     for a in st.addresses.values() {
@@ -297,11 +298,11 @@ fn nat_json(st: &RegionState, n: &NatGateway) -> Value {
 /// CreateNatGateway.
 pub fn create_nat_gateway(st: &mut RegionState, input: &Value) -> AwsResult<Value> {
     check_tag_spec_types(input, &["natgateway"])?;
-    let subnet_id = input.req_str("SubnetId")?;
+    let subnet_id = input.req_str(m::SubnetId)?;
     let subnet = st.subnet(subnet_id)?;
     let (vpc_id, az) = (subnet.vpc_id.clone(), subnet.az.clone());
-    let connectivity = input.opt_str("ConnectivityType").unwrap_or("public");
-    let allocation = input.opt_str("AllocationId");
+    let connectivity = input.opt_str(m::ConnectivityType).unwrap_or("public");
+    let allocation = input.opt_str(m::AllocationId);
     match (connectivity, allocation) {
         ("public", None) => return Err(AwsError::missing("AllocationId")),
         ("private", Some(_)) => {
@@ -327,7 +328,7 @@ pub fn create_nat_gateway(st: &mut RegionState, input: &Value) -> AwsResult<Valu
             ));
         }
     }
-    if let Some(ip) = input.opt_str("PrivateIpAddress") {
+    if let Some(ip) = input.opt_str(m::PrivateIpAddress) {
         check_free_ip(st, subnet_id, ip)?;
     } else if st.subnet(subnet_id)?.available() == 0 {
         return Err(exhausted(subnet_id));
@@ -335,7 +336,7 @@ pub fn create_nat_gateway(st: &mut RegionState, input: &Value) -> AwsResult<Valu
     let tags = tag_specs(input, "natgateway")?;
     let id = st.new_id("nat");
     let eni_id = st.new_id("eni");
-    let ips = match input.opt_str("PrivateIpAddress") {
+    let ips = match input.opt_str(m::PrivateIpAddress) {
         Some(ip) => vec![claim_ip(st, subnet_id, &eni_id, ip)?],
         None => allocate_ips(st, subnet_id, &eni_id, 1)?,
     };
@@ -386,7 +387,7 @@ pub fn create_nat_gateway(st: &mut RegionState, input: &Value) -> AwsResult<Valu
     let d = st.delays.nat_create;
     st.schedule(d, Timer::NatAvailable(id.clone()));
     Ok(
-        json!({"NatGateway": nat_json(st, &st.nat_gateways[&id]), "ClientToken": input.opt_str("ClientToken")}),
+        json!({"NatGateway": nat_json(st, &st.nat_gateways[&id]), "ClientToken": input.opt_str(m::ClientToken)}),
     )
 }
 
@@ -401,7 +402,7 @@ fn get_nat<'a>(st: &'a RegionState, id: &str) -> AwsResult<&'a NatGateway> {
 
 /// DeleteNatGateway.
 pub fn delete_nat_gateway(st: &mut RegionState, input: &Value) -> AwsResult<Value> {
-    let id = input.req_str("NatGatewayId")?;
+    let id = input.req_str(m::NatGatewayId)?;
     let n = get_nat(st, id)?;
     if matches!(n.state, "deleting" | "deleted") {
         return Ok(json!({"NatGatewayId": id}));
@@ -455,7 +456,7 @@ impl Filterable for NatView<'_> {
 
 /// DescribeNatGateways.
 pub fn describe_nat_gateways(st: &mut RegionState, input: &Value) -> AwsResult<Value> {
-    let ids = input.str_list("NatGatewayIds");
+    let ids = input.str_list(m::NatGatewayIds);
     for id in &ids {
         get_nat(st, id)?;
     }

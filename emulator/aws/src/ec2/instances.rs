@@ -24,6 +24,7 @@ use super::instance_output::{block_devices_json, reservation_json, write_reserva
 use super::state::{Instance, InstanceState, RegionState, Tags, Timer};
 use crate::aws_err;
 use crate::error::{AwsError, AwsResult, Code};
+use crate::members::ec2 as m;
 use crate::protocol::render::{JsonSink, Sink};
 use serde_json::{json, Value};
 
@@ -67,7 +68,7 @@ pub fn run_instances(st: &mut RegionState, input: &Value) -> AwsResult<Value> {
             "spot-instances-request",
         ],
     )?;
-    if let Some(token) = input.opt_str("ClientToken") {
+    if let Some(token) = input.opt_str(m::ClientToken) {
         let existing: Vec<&Instance> = st
             .instances
             .values()
@@ -84,7 +85,7 @@ pub fn run_instances(st: &mut RegionState, input: &Value) -> AwsResult<Value> {
         &LaunchSpec {
             request: &spec,
             launch_template: lt.as_ref(),
-            client_token: input.opt_str("ClientToken"),
+            client_token: input.opt_str(m::ClientToken),
         },
     )?;
     let list: Vec<&Instance> = done
@@ -251,7 +252,7 @@ impl Filterable for InstView<'_> {
 }
 
 fn selected<'a>(st: &'a RegionState, input: &Value) -> AwsResult<Vec<&'a Instance>> {
-    let ids = input.str_list("InstanceIds");
+    let ids = input.str_list(m::InstanceIds);
     check_ids(st, &ids)?;
     let filters = filter::filters(input)?;
     let mut out: Vec<&Instance> = Vec::new();
@@ -274,7 +275,7 @@ pub fn write_describe_instances(
     input: &Value,
     s: &mut dyn Sink,
 ) -> AwsResult<()> {
-    if !input.str_list("InstanceIds").is_empty() && input.get("MaxResults").is_some() {
+    if !input.str_list(m::InstanceIds).is_empty() && input.get(m::MaxResults).is_some() {
         return Err(aws_err!(
             InvalidParameterCombination,
             "The parameter instancesSet cannot be used with the parameter maxResults"
@@ -298,11 +299,11 @@ pub fn write_describe_instances(
             _ => reservations.push((&i.reservation_id, vec![i])),
         }
     }
-    s.objects("Reservations", reservations.len(), &mut |s, n| {
+    s.objects(m::Reservations, reservations.len(), &mut |s, n| {
         let (r, v) = &reservations[n];
         write_reservation(st, r, v, s)
     });
-    s.opt_str("NextToken", next.as_deref());
+    s.opt_str(m::NextToken, next.as_deref());
     Ok(())
 }
 
@@ -316,7 +317,7 @@ pub fn describe_instances(st: &mut RegionState, input: &Value) -> AwsResult<Valu
 /// DescribeInstanceStatus (running instances only unless `IncludeAllInstances`; status checks
 /// report `initializing` during the first two minutes of running).
 pub fn describe_instance_status(st: &mut RegionState, input: &Value) -> AwsResult<Value> {
-    let include_all = input.opt_bool("IncludeAllInstances").unwrap_or(false);
+    let include_all = input.opt_bool(m::IncludeAllInstances).unwrap_or(false);
     let now = st.now;
     let list: Vec<&Instance> = selected(st, input)?
         .into_iter()
@@ -372,7 +373,7 @@ fn user_initiated(st: &RegionState) -> String {
 
 /// TerminateInstances.
 pub fn terminate_instances(st: &mut RegionState, input: &Value) -> AwsResult<Value> {
-    let ids = input.str_list("InstanceIds");
+    let ids = input.str_list(m::InstanceIds);
     if ids.is_empty() {
         return Err(AwsError::missing("InstanceId"));
     }
@@ -409,7 +410,7 @@ pub fn terminate_instances(st: &mut RegionState, input: &Value) -> AwsResult<Val
 
 /// StopInstances.
 pub fn stop_instances(st: &mut RegionState, input: &Value) -> AwsResult<Value> {
-    let ids = input.str_list("InstanceIds");
+    let ids = input.str_list(m::InstanceIds);
     check_ids(st, &ids)?;
     for id in &ids {
         let s = st.instances[id].state;
@@ -445,7 +446,7 @@ pub fn stop_instances(st: &mut RegionState, input: &Value) -> AwsResult<Value> {
 
 /// StartInstances.
 pub fn start_instances(st: &mut RegionState, input: &Value) -> AwsResult<Value> {
-    let ids = input.str_list("InstanceIds");
+    let ids = input.str_list(m::InstanceIds);
     check_ids(st, &ids)?;
     for id in &ids {
         let s = st.instances[id].state;
@@ -478,12 +479,12 @@ pub fn start_instances(st: &mut RegionState, input: &Value) -> AwsResult<Value> 
 }
 
 fn attr_value<'a>(input: &'a Value, name: &str) -> Option<&'a Value> {
-    input.obj(name).and_then(|v| v.get("Value"))
+    input.obj(name).and_then(|v| v.get(m::Value))
 }
 
 /// ModifyInstanceAttribute (`InstanceType` and `UserData` only while stopped).
 pub fn modify_instance_attribute(st: &mut RegionState, input: &Value) -> AwsResult<Value> {
-    let id = input.req_str("InstanceId")?;
+    let id = input.req_str(m::InstanceId)?;
     let inst = st.instance(id)?;
     let mut new_type = attr_value(input, "InstanceType")
         .and_then(Value::as_str)
@@ -491,7 +492,7 @@ pub fn modify_instance_attribute(st: &mut RegionState, input: &Value) -> AwsResu
     let mut user_data = attr_value(input, "UserData")
         .and_then(Value::as_str)
         .map(str::to_string);
-    if let (Some(attr), Some(value)) = (input.opt_str("Attribute"), input.opt_str("Value")) {
+    if let (Some(attr), Some(value)) = (input.opt_str(m::Attribute), input.opt_str(m::Value)) {
         match attr {
             "instanceType" => new_type = Some(value.to_string()),
             "userData" => user_data = Some(value.to_string()),
@@ -529,12 +530,12 @@ pub fn modify_instance_attribute(st: &mut RegionState, input: &Value) -> AwsResu
             ));
         }
     }
-    let groups = input.str_list("Groups");
+    let groups = input.str_list(m::Groups);
     if !groups.is_empty() {
         check_groups(st, &groups, &inst.vpc_id, &inst.subnet_id)?;
     }
     let legacy = |name: &str| {
-        (input.opt_str("Attribute") == Some(name)).then(|| input.opt_str("Value") == Some("true"))
+        (input.opt_str(m::Attribute) == Some(name)).then(|| input.opt_str(m::Value) == Some("true"))
     };
     let bool_attr = |member: &str, name: &str| {
         attr_value(input, member)
@@ -579,9 +580,9 @@ pub fn modify_instance_attribute(st: &mut RegionState, input: &Value) -> AwsResu
 
 /// DescribeInstanceAttribute.
 pub fn describe_instance_attribute(st: &mut RegionState, input: &Value) -> AwsResult<Value> {
-    let id = input.req_str("InstanceId")?;
+    let id = input.req_str(m::InstanceId)?;
     let i = st.instance(id)?;
-    let attr = input.req_str("Attribute")?;
+    let attr = input.req_str(m::Attribute)?;
     let mut out = json!({"InstanceId": id});
     match attr {
         "instanceType" => out["InstanceType"] = json!({"Value": i.instance_type}),

@@ -9,6 +9,7 @@ use super::input::{check_tag_spec_types, tag_specs, Input};
 use super::state::{LaunchTemplate, LaunchTemplateVersion, RegionState, Tags};
 use crate::aws_err;
 use crate::error::{AwsError, AwsResult};
+use crate::members::ec2 as m;
 use serde_json::{json, Value};
 
 // Re-export for code written against the old path; new code uses ec2::domain.
@@ -46,7 +47,7 @@ fn version_json(st: &RegionState, t: &LaunchTemplate, v: &LaunchTemplateVersion)
 }
 
 fn check_data(data: &Value) -> AwsResult<()> {
-    if let Some(t) = data.opt_str("InstanceType") {
+    if let Some(t) = data.opt_str(m::InstanceType) {
         if RegionState::instance_type(t).is_none() {
             return Err(aws_err!(
                 InvalidParameterValue,
@@ -54,7 +55,7 @@ fn check_data(data: &Value) -> AwsResult<()> {
             ));
         }
     }
-    if let Some(image) = data.opt_str("ImageId") {
+    if let Some(image) = data.opt_str(m::ImageId) {
         if !image.starts_with("ami-") && !image.starts_with("resolve:ssm:") {
             return Err(aws_err!(
                 InvalidAmiIdMalformed,
@@ -75,7 +76,7 @@ fn valid_name(name: &str) -> bool {
 /// CreateLaunchTemplate.
 pub fn create_launch_template(st: &mut RegionState, input: &Value) -> AwsResult<Value> {
     check_tag_spec_types(input, &["launch-template"])?;
-    let name = input.req_str("LaunchTemplateName")?;
+    let name = input.req_str(m::LaunchTemplateName)?;
     if !valid_name(name) {
         return Err(aws_err!(
             InvalidParameterValue,
@@ -89,7 +90,7 @@ pub fn create_launch_template(st: &mut RegionState, input: &Value) -> AwsResult<
         ));
     }
     let data = input
-        .obj("LaunchTemplateData")
+        .obj(m::LaunchTemplateData)
         .cloned()
         .ok_or_else(|| AwsError::missing("LaunchTemplateData"))?;
     check_data(&data)?;
@@ -101,7 +102,7 @@ pub fn create_launch_template(st: &mut RegionState, input: &Value) -> AwsResult<
         1,
         LaunchTemplateVersion {
             number: 1,
-            description: input.opt_str("VersionDescription").map(str::to_string),
+            description: input.opt_str(m::VersionDescription).map(str::to_string),
             data,
             created: now,
         },
@@ -123,12 +124,12 @@ pub fn create_launch_template(st: &mut RegionState, input: &Value) -> AwsResult<
 /// CreateLaunchTemplateVersion (`SourceVersion` data is the base the new data is merged over).
 pub fn create_launch_template_version(st: &mut RegionState, input: &Value) -> AwsResult<Value> {
     let t = find(st, input)?;
-    let mut data = match input.opt_str("SourceVersion") {
+    let mut data = match input.opt_str(m::SourceVersion) {
         Some(v) => version(t, v)?.data.clone(),
         None => json!({}),
     };
     let new = input
-        .obj("LaunchTemplateData")
+        .obj(m::LaunchTemplateData)
         .cloned()
         .ok_or_else(|| AwsError::missing("LaunchTemplateData"))?;
     if let (Value::Object(base), Value::Object(over)) = (&mut data, new) {
@@ -143,7 +144,7 @@ pub fn create_launch_template_version(st: &mut RegionState, input: &Value) -> Aw
             number,
             LaunchTemplateVersion {
                 number,
-                description: input.opt_str("VersionDescription").map(str::to_string),
+                description: input.opt_str(m::VersionDescription).map(str::to_string),
                 data,
                 created: now,
             },
@@ -157,7 +158,7 @@ pub fn create_launch_template_version(st: &mut RegionState, input: &Value) -> Aw
 pub fn modify_launch_template(st: &mut RegionState, input: &Value) -> AwsResult<Value> {
     let t = find(st, input)?;
     let id = t.id.clone();
-    let default = match input.opt_str("DefaultVersion") {
+    let default = match input.opt_str(m::DefaultVersion) {
         Some(v) => Some(version(t, v)?.number),
         None => None,
     };
@@ -194,8 +195,8 @@ impl Filterable for LtView<'_> {
 
 /// DescribeLaunchTemplates.
 pub fn describe_launch_templates(st: &mut RegionState, input: &Value) -> AwsResult<Value> {
-    let ids = input.str_list("LaunchTemplateIds");
-    let names = input.str_list("LaunchTemplateNames");
+    let ids = input.str_list(m::LaunchTemplateIds);
+    let names = input.str_list(m::LaunchTemplateNames);
     for id in &ids {
         find(st, &json!({"LaunchTemplateId": id}))?;
     }
@@ -229,20 +230,20 @@ pub fn describe_launch_templates(st: &mut RegionState, input: &Value) -> AwsResu
 /// DescribeLaunchTemplateVersions.
 pub fn describe_launch_template_versions(st: &mut RegionState, input: &Value) -> AwsResult<Value> {
     let templates: Vec<&LaunchTemplate> =
-        if input.get("LaunchTemplateId").is_some() || input.get("LaunchTemplateName").is_some() {
+        if input.get(m::LaunchTemplateId).is_some() || input.get(m::LaunchTemplateName).is_some() {
             vec![find(st, input)?]
         } else {
-            if !input.str_list("Versions").is_empty() {
+            if !input.str_list(m::Versions).is_empty() {
                 return Err(AwsError::missing("LaunchTemplateId or LaunchTemplateName"));
             }
             st.launch_templates.values().collect()
         };
-    let wanted = input.str_list("Versions");
+    let wanted = input.str_list(m::Versions);
     let min = input
-        .opt_str("MinVersion")
+        .opt_str(m::MinVersion)
         .and_then(|v| v.parse::<i64>().ok());
     let max = input
-        .opt_str("MaxVersion")
+        .opt_str(m::MaxVersion)
         .and_then(|v| v.parse::<i64>().ok());
     let filters = filter::filters(input)?;
     let mut out = Vec::new();
@@ -270,13 +271,13 @@ pub fn describe_launch_template_versions(st: &mut RegionState, input: &Value) ->
                         "instance-type" => self
                             .0
                             .data
-                            .opt_str("InstanceType")
+                            .opt_str(m::InstanceType)
                             .unwrap_or_default()
                             .to_string(),
                         "image-id" => self
                             .0
                             .data
-                            .opt_str("ImageId")
+                            .opt_str(m::ImageId)
                             .unwrap_or_default()
                             .to_string(),
                         _ => return None,

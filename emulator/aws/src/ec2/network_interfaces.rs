@@ -23,6 +23,7 @@ use super::input::{check_tag_spec_types, tag_specs, Input};
 use super::state::{Eni, EniAttachment, InstanceState, RegionState, Tags};
 use crate::aws_err;
 use crate::error::{AwsError, AwsResult};
+use crate::members::ec2 as m;
 use serde_json::{json, Value};
 
 // Re-export for code written against the old path; new code uses ec2::domain.
@@ -136,9 +137,9 @@ impl Filterable for EniView<'_> {
 /// CreateNetworkInterface.
 pub fn create_network_interface(st: &mut RegionState, input: &Value) -> AwsResult<Value> {
     check_tag_spec_types(input, &["network-interface"])?;
-    let subnet_id = input.req_str("SubnetId")?;
-    let groups = eni_groups(st, subnet_id, input.str_list("Groups"))?;
-    if let Some(t) = input.opt_str("InterfaceType") {
+    let subnet_id = input.req_str(m::SubnetId)?;
+    let groups = eni_groups(st, subnet_id, input.str_list(m::Groups))?;
+    if let Some(t) = input.opt_str(m::InterfaceType) {
         if t != "interface" {
             return Err(aws_err!(
                 InvalidParameterValue,
@@ -153,7 +154,7 @@ pub fn create_network_interface(st: &mut RegionState, input: &Value) -> AwsResul
         st,
         NewEni {
             subnet_id,
-            description: input.opt_str("Description").unwrap_or_default(),
+            description: input.opt_str(m::Description).unwrap_or_default(),
             interface_type: "interface",
             groups,
             addresses: addrs,
@@ -162,13 +163,13 @@ pub fn create_network_interface(st: &mut RegionState, input: &Value) -> AwsResul
     )?;
     st.add_tags(&id, tags);
     Ok(
-        json!({"NetworkInterface": eni_json(st, &st.enis[&id]), "ClientToken": input.opt_str("ClientToken")}),
+        json!({"NetworkInterface": eni_json(st, &st.enis[&id]), "ClientToken": input.opt_str(m::ClientToken)}),
     )
 }
 
 /// DeleteNetworkInterface.
 pub fn delete_network_interface(st: &mut RegionState, input: &Value) -> AwsResult<Value> {
-    let id = input.req_str("NetworkInterfaceId")?;
+    let id = input.req_str(m::NetworkInterfaceId)?;
     let e = st.eni(id)?;
     if e.attachment.is_some() {
         return Err(aws_err!(
@@ -188,11 +189,11 @@ pub fn delete_network_interface(st: &mut RegionState, input: &Value) -> AwsResul
 
 /// DescribeNetworkInterfaces.
 pub fn describe_network_interfaces(st: &mut RegionState, input: &Value) -> AwsResult<Value> {
-    let ids = input.str_list("NetworkInterfaceIds");
+    let ids = input.str_list(m::NetworkInterfaceIds);
     for id in &ids {
         st.eni(id)?;
     }
-    if !ids.is_empty() && input.get("MaxResults").is_some() {
+    if !ids.is_empty() && input.get(m::MaxResults).is_some() {
         return Err(aws_err!(
             InvalidParameterCombination,
             "The parameter NetworkInterfaceIds cannot be used with the parameter MaxResults"
@@ -214,12 +215,12 @@ pub fn describe_network_interfaces(st: &mut RegionState, input: &Value) -> AwsRe
 
 /// AttachNetworkInterface.
 pub fn attach_network_interface(st: &mut RegionState, input: &Value) -> AwsResult<Value> {
-    let eni_id = input.req_str("NetworkInterfaceId")?;
-    let instance_id = input.req_str("InstanceId")?;
+    let eni_id = input.req_str(m::NetworkInterfaceId)?;
+    let instance_id = input.req_str(m::InstanceId)?;
     let device_index = input
-        .opt_i64("DeviceIndex")
+        .opt_i64(m::DeviceIndex)
         .ok_or_else(|| AwsError::missing("DeviceIndex"))?;
-    if input.opt_i64("NetworkCardIndex").unwrap_or(0) != 0 {
+    if input.opt_i64(m::NetworkCardIndex).unwrap_or(0) != 0 {
         return Err(aws_err!(
             InvalidParameterValue,
             "Network card index other than 0 is not supported by cloudbox."
@@ -308,7 +309,7 @@ pub fn detach_eni(st: &mut RegionState, eni_id: &str) {
 
 /// DetachNetworkInterface.
 pub fn detach_network_interface(st: &mut RegionState, input: &Value) -> AwsResult<Value> {
-    let attach_id = input.req_str("AttachmentId")?;
+    let attach_id = input.req_str(m::AttachmentId)?;
     let Some(eni) = st
         .enis
         .values()
@@ -332,17 +333,17 @@ pub fn detach_network_interface(st: &mut RegionState, input: &Value) -> AwsResul
 
 /// ModifyNetworkInterfaceAttribute (one attribute per call).
 pub fn modify_network_interface_attribute(st: &mut RegionState, input: &Value) -> AwsResult<Value> {
-    let id = input.req_str("NetworkInterfaceId")?;
+    let id = input.req_str(m::NetworkInterfaceId)?;
     let e = st.eni(id)?;
-    let description = input.obj("Description").and_then(|v| v.opt_str("Value"));
+    let description = input.obj(m::Description).and_then(|v| v.opt_str(m::Value));
     let sdc = input
-        .obj("SourceDestCheck")
-        .and_then(|v| v.opt_bool("Value"));
-    let groups = input.str_list("Groups");
-    let dot = input.obj("Attachment").map(|a| {
+        .obj(m::SourceDestCheck)
+        .and_then(|v| v.opt_bool(m::Value));
+    let groups = input.str_list(m::Groups);
+    let dot = input.obj(m::Attachment).map(|a| {
         (
-            a.opt_str("AttachmentId").unwrap_or_default().to_string(),
-            a.opt_bool("DeleteOnTermination"),
+            a.opt_str(m::AttachmentId).unwrap_or_default().to_string(),
+            a.opt_bool(m::DeleteOnTermination),
         )
     });
     let n = [
@@ -399,16 +400,16 @@ fn ip_cap(st: &RegionState, e: &Eni) -> Option<usize> {
 /// AssignPrivateIpAddresses (by count or by address; `AllowReassignment` moves a secondary
 /// address from another ENI of the subnet).
 pub fn assign_private_ip_addresses(st: &mut RegionState, input: &Value) -> AwsResult<Value> {
-    let id = input.req_str("NetworkInterfaceId")?;
+    let id = input.req_str(m::NetworkInterfaceId)?;
     let e = st.eni(id)?;
-    if input.get("Ipv4PrefixCount").is_some() || input.get("Ipv4Prefixes").is_some() {
+    if input.get(m::Ipv4PrefixCount).is_some() || input.get(m::Ipv4Prefixes).is_some() {
         return Err(aws_err!(
             InvalidParameterValue,
             "IPv4 prefix delegation is not supported by cloudbox."
         ));
     }
-    let addrs = input.str_list("PrivateIpAddresses");
-    let count = input.opt_i64("SecondaryPrivateIpAddressCount");
+    let addrs = input.str_list(m::PrivateIpAddresses);
+    let count = input.opt_i64(m::SecondaryPrivateIpAddressCount);
     let n = match (count, addrs.is_empty()) {
         (Some(_), false) => {
             return Err(aws_err!(
@@ -432,7 +433,7 @@ pub fn assign_private_ip_addresses(st: &mut RegionState, input: &Value) -> AwsRe
         }
     }
     let subnet_id = e.subnet_id.clone();
-    let allow_reassign = input.opt_bool("AllowReassignment").unwrap_or(false);
+    let allow_reassign = input.opt_bool(m::AllowReassignment).unwrap_or(false);
     let mut moves: Vec<(u32, String)> = Vec::new();
     for (i, raw) in addrs.iter().enumerate() {
         if addrs[..i].contains(raw) {
@@ -490,9 +491,9 @@ pub fn assign_private_ip_addresses(st: &mut RegionState, input: &Value) -> AwsRe
 
 /// UnassignPrivateIpAddresses.
 pub fn unassign_private_ip_addresses(st: &mut RegionState, input: &Value) -> AwsResult<Value> {
-    let id = input.req_str("NetworkInterfaceId")?;
+    let id = input.req_str(m::NetworkInterfaceId)?;
     let e = st.eni(id)?;
-    let addrs = input.str_list("PrivateIpAddresses");
+    let addrs = input.str_list(m::PrivateIpAddresses);
     if addrs.is_empty() {
         return Err(AwsError::missing("PrivateIpAddress"));
     }

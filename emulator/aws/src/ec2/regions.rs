@@ -11,12 +11,13 @@ use super::input::Input;
 use super::state::RegionState;
 use crate::aws_err;
 use crate::error::AwsResult;
+use crate::members::ec2 as m;
 use serde_json::{json, Value};
 use std::sync::OnceLock;
 
 /// DescribeRegions.
 pub fn describe_regions(st: &mut RegionState, input: &Value) -> AwsResult<Value> {
-    let names = input.str_list("RegionNames");
+    let names = input.str_list(m::RegionNames);
     let partition = st.region.partition;
     let filters = filter::filters(input)?;
     for n in &names {
@@ -52,8 +53,8 @@ pub fn describe_regions(st: &mut RegionState, input: &Value) -> AwsResult<Value>
 
 /// DescribeAvailabilityZones.
 pub fn describe_availability_zones(st: &mut RegionState, input: &Value) -> AwsResult<Value> {
-    let names = input.str_list("ZoneNames");
-    let ids = input.str_list("ZoneIds");
+    let names = input.str_list(m::ZoneNames);
+    let ids = input.str_list(m::ZoneIds);
     let region = st.region;
     for n in &names {
         if region.az(n).is_none() {
@@ -237,7 +238,7 @@ impl Filterable for TypeView<'_> {
 /// DescribeInstanceTypes.
 pub fn describe_instance_types(_st: &mut RegionState, input: &Value) -> AwsResult<Value> {
     let cat = instance_types();
-    let names = input.str_list("InstanceTypes");
+    let names = input.str_list(m::InstanceTypes);
     let missing: Vec<&String> = names.iter().filter(|n| cat.get(n).is_none()).collect();
     if !missing.is_empty() {
         let list: Vec<&str> = missing.iter().map(|s| s.as_str()).collect();
@@ -275,7 +276,7 @@ pub fn describe_instance_types(_st: &mut RegionState, input: &Value) -> AwsResul
 
 /// DescribeInstanceTypeOfferings.
 pub fn describe_instance_type_offerings(st: &mut RegionState, input: &Value) -> AwsResult<Value> {
-    let location_type = input.opt_str("LocationType").unwrap_or("region");
+    let location_type = input.opt_str(m::LocationType).unwrap_or("region");
     let region = st.region;
     let locations: Vec<String> = match location_type {
         "region" => vec![region.name.to_string()],
@@ -337,7 +338,7 @@ pub fn describe_account_attributes(st: &mut RegionState, input: &Value) -> AwsRe
         ("vpc-max-elastic-ips", vec!["5".into()]),
         ("vpc-max-security-groups-per-interface", vec!["5".into()]),
     ];
-    let wanted = input.str_list("AttributeNames");
+    let wanted = input.str_list(m::AttributeNames);
     let out: Vec<Value> = all
         .iter()
         .filter(|(n, _)| wanted.is_empty() || wanted.iter().any(|w| w == n))

@@ -8,6 +8,7 @@ use super::input::{check_tag_spec_types, tag_specs, Input};
 use super::state::{RegionState, Route, RouteTable, RtAssociation, Tags};
 use crate::aws_err;
 use crate::error::AwsResult;
+use crate::members::ec2 as m;
 use serde_json::{json, Value};
 
 // Re-export for code written against the old path; new code uses ec2::domain.
@@ -126,7 +127,7 @@ fn get_rt<'a>(st: &'a RegionState, id: &str) -> AwsResult<&'a RouteTable> {
 /// CreateRouteTable.
 pub fn create_route_table(st: &mut RegionState, input: &Value) -> AwsResult<Value> {
     check_tag_spec_types(input, &["route-table"])?;
-    let vpc_id = input.req_str("VpcId")?;
+    let vpc_id = input.req_str(m::VpcId)?;
     let cidr = st.vpc(vpc_id)?.cidr;
     let tags = tag_specs(input, "route-table")?;
     let id = st.new_id("rtb");
@@ -150,7 +151,7 @@ pub fn create_route_table(st: &mut RegionState, input: &Value) -> AwsResult<Valu
 
 /// DeleteRouteTable: refused while associated (the main table is always associated).
 pub fn delete_route_table(st: &mut RegionState, input: &Value) -> AwsResult<Value> {
-    let id = input.req_str("RouteTableId")?;
+    let id = input.req_str(m::RouteTableId)?;
     if !get_rt(st, id)?.associations.is_empty() {
         return Err(aws_err!(
             DependencyViolation,
@@ -164,7 +165,7 @@ pub fn delete_route_table(st: &mut RegionState, input: &Value) -> AwsResult<Valu
 
 /// DescribeRouteTables.
 pub fn describe_route_tables(st: &mut RegionState, input: &Value) -> AwsResult<Value> {
-    let ids = input.str_list("RouteTableIds");
+    let ids = input.str_list(m::RouteTableIds);
     for id in &ids {
         get_rt(st, id)?;
     }
@@ -186,10 +187,10 @@ pub fn describe_route_tables(st: &mut RegionState, input: &Value) -> AwsResult<V
 
 /// Reads and checks the one target of a CreateRoute/ReplaceRoute.
 fn route_target(st: &RegionState, rt: &RouteTable, input: &Value, dest: &str) -> AwsResult<Route> {
-    let gw = input.opt_str("GatewayId");
-    let nat = input.opt_str("NatGatewayId");
-    let eni = input.opt_str("NetworkInterfaceId");
-    let inst = input.opt_str("InstanceId");
+    let gw = input.opt_str(m::GatewayId);
+    let nat = input.opt_str(m::NatGatewayId);
+    let eni = input.opt_str(m::NetworkInterfaceId);
+    let inst = input.opt_str(m::InstanceId);
     let n = [gw, nat, eni, inst].iter().filter(|x| x.is_some()).count();
     if n != 1 {
         return Err(aws_err!(
@@ -240,7 +241,7 @@ fn route_target(st: &RegionState, rt: &RouteTable, input: &Value, dest: &str) ->
 }
 
 fn destination(input: &Value) -> AwsResult<String> {
-    let dest = input.req_str("DestinationCidrBlock")?;
+    let dest = input.req_str(m::DestinationCidrBlock)?;
     Cidr::parse(dest).ok_or_else(|| {
         aws_err!(InvalidParameterValue, "Value ({dest}) for parameter destinationCidrBlock is invalid. This is not a valid CIDR block.")
     })?;
@@ -249,7 +250,7 @@ fn destination(input: &Value) -> AwsResult<String> {
 
 /// CreateRoute.
 pub fn create_route(st: &mut RegionState, input: &Value) -> AwsResult<Value> {
-    let id = input.req_str("RouteTableId")?;
+    let id = input.req_str(m::RouteTableId)?;
     let dest = destination(input)?;
     let rt = get_rt(st, id)?;
     if rt.routes.iter().any(|r| r.destination == dest) {
@@ -280,7 +281,7 @@ fn route_index(rt: &RouteTable, dest: &str) -> AwsResult<usize> {
 
 /// ReplaceRoute.
 pub fn replace_route(st: &mut RegionState, input: &Value) -> AwsResult<Value> {
-    let id = input.req_str("RouteTableId")?;
+    let id = input.req_str(m::RouteTableId)?;
     let dest = destination(input)?;
     let rt = get_rt(st, id)?;
     let i = route_index(rt, &dest)?;
@@ -299,7 +300,7 @@ pub fn replace_route(st: &mut RegionState, input: &Value) -> AwsResult<Value> {
 
 /// DeleteRoute.
 pub fn delete_route(st: &mut RegionState, input: &Value) -> AwsResult<Value> {
-    let id = input.req_str("RouteTableId")?;
+    let id = input.req_str(m::RouteTableId)?;
     let dest = destination(input)?;
     let rt = get_rt(st, id)?;
     let i = route_index(rt, &dest)?;
@@ -317,8 +318,8 @@ pub fn delete_route(st: &mut RegionState, input: &Value) -> AwsResult<Value> {
 
 /// AssociateRouteTable (subnets).
 pub fn associate_route_table(st: &mut RegionState, input: &Value) -> AwsResult<Value> {
-    let id = input.req_str("RouteTableId")?;
-    let subnet_id = input.req_str("SubnetId")?;
+    let id = input.req_str(m::RouteTableId)?;
+    let subnet_id = input.req_str(m::SubnetId)?;
     let rt = get_rt(st, id)?;
     let subnet = st.subnet(subnet_id)?;
     if subnet.vpc_id != rt.vpc_id {
@@ -368,7 +369,7 @@ fn find_assoc(st: &RegionState, assoc: &str) -> AwsResult<(String, usize)> {
 
 /// DisassociateRouteTable.
 pub fn disassociate_route_table(st: &mut RegionState, input: &Value) -> AwsResult<Value> {
-    let assoc = input.req_str("AssociationId")?;
+    let assoc = input.req_str(m::AssociationId)?;
     let (rt_id, i) = find_assoc(st, assoc)?;
     if let Some(rt) = st.route_tables.get_mut(&rt_id) {
         if rt.associations[i].main {
@@ -384,8 +385,8 @@ pub fn disassociate_route_table(st: &mut RegionState, input: &Value) -> AwsResul
 
 /// ReplaceRouteTableAssociation (also how the main table is changed).
 pub fn replace_route_table_association(st: &mut RegionState, input: &Value) -> AwsResult<Value> {
-    let assoc = input.req_str("AssociationId")?;
-    let new_rt = input.req_str("RouteTableId")?;
+    let assoc = input.req_str(m::AssociationId)?;
+    let new_rt = input.req_str(m::RouteTableId)?;
     let (old_rt, i) = find_assoc(st, assoc)?;
     let target_vpc = get_rt(st, new_rt)?.vpc_id.clone();
     if st.route_tables[&old_rt].vpc_id != target_vpc {

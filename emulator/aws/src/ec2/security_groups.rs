@@ -10,6 +10,7 @@ use super::input::{check_tag_spec_types, tag_specs, Input};
 use super::state::{RegionState, SecurityGroup, SgRule, Tags};
 use crate::aws_err;
 use crate::error::{AwsError, AwsResult, Code};
+use crate::members::ec2 as m;
 use serde_json::{json, Value};
 
 // Re-export for code written against the old path; new code uses ec2::domain.
@@ -135,9 +136,9 @@ fn default_vpc(st: &RegionState) -> AwsResult<String> {
 /// CreateSecurityGroup.
 pub fn create_security_group(st: &mut RegionState, input: &Value) -> AwsResult<Value> {
     check_tag_spec_types(input, &["security-group"])?;
-    let name = input.req_str("GroupName")?;
-    let description = input.req_str("Description")?;
-    let vpc_id = match input.opt_str("VpcId") {
+    let name = input.req_str(m::GroupName)?;
+    let description = input.req_str(m::Description)?;
+    let vpc_id = match input.opt_str(m::VpcId) {
         Some(v) => {
             st.vpc(v)?;
             v.to_string()
@@ -190,11 +191,11 @@ pub fn create_security_group(st: &mut RegionState, input: &Value) -> AwsResult<V
 }
 
 fn resolve_group(st: &RegionState, input: &Value) -> AwsResult<String> {
-    if let Some(id) = input.opt_str("GroupId") {
+    if let Some(id) = input.opt_str(m::GroupId) {
         return st.security_group(id).map(|g| g.id.clone());
     }
     let name = input
-        .opt_str("GroupName")
+        .opt_str(m::GroupName)
         .ok_or_else(|| AwsError::missing("GroupId"))?;
     let vpc = default_vpc(st)?;
     st.security_groups
@@ -240,11 +241,11 @@ pub fn delete_security_group(st: &mut RegionState, input: &Value) -> AwsResult<V
 
 /// DescribeSecurityGroups.
 pub fn describe_security_groups(st: &mut RegionState, input: &Value) -> AwsResult<Value> {
-    let ids = input.str_list("GroupIds");
+    let ids = input.str_list(m::GroupIds);
     for id in &ids {
         st.security_group(id)?;
     }
-    let names = input.str_list("GroupNames");
+    let names = input.str_list(m::GroupNames);
     if !names.is_empty() {
         let vpc = default_vpc(st)?;
         for n in &names {
@@ -287,7 +288,7 @@ pub fn describe_security_groups(st: &mut RegionState, input: &Value) -> AwsResul
 
 /// DescribeSecurityGroupRules.
 pub fn describe_security_group_rules(st: &mut RegionState, input: &Value) -> AwsResult<Value> {
-    let ids = input.str_list("SecurityGroupRuleIds");
+    let ids = input.str_list(m::SecurityGroupRuleIds);
     let filters = filter::filters(input)?;
     let mut group_filter = Vec::new();
     let mut rule_filter = Vec::new();
@@ -358,10 +359,10 @@ fn normalize_protocol(p: &str) -> AwsResult<String> {
 
 /// Expands the request's permissions into single-peer rules (without ids yet).
 fn requested_rules(st: &RegionState, input: &Value) -> AwsResult<Vec<SgRule>> {
-    let mut perms: Vec<Value> = input.obj_list("IpPermissions").to_vec();
-    if let Some(proto) = input.opt_str("IpProtocol") {
-        let mut p = json!({"IpProtocol": proto, "FromPort": input.get("FromPort"), "ToPort": input.get("ToPort")});
-        if let Some(c) = input.opt_str("CidrIp") {
+    let mut perms: Vec<Value> = input.obj_list(m::IpPermissions).to_vec();
+    if let Some(proto) = input.opt_str(m::IpProtocol) {
+        let mut p = json!({"IpProtocol": proto, "FromPort": input.get(m::FromPort), "ToPort": input.get(m::ToPort)});
+        if let Some(c) = input.opt_str(m::CidrIp) {
             p["IpRanges"] = json!([{"CidrIp": c}]);
         }
         perms.push(p);
@@ -369,14 +370,14 @@ fn requested_rules(st: &RegionState, input: &Value) -> AwsResult<Vec<SgRule>> {
     let mut out = Vec::new();
     for p in &perms {
         let protocol = normalize_protocol(
-            p.opt_str("IpProtocol")
+            p.opt_str(m::IpProtocol)
                 .ok_or_else(|| AwsError::missing("IpPermissions.N.IpProtocol"))?,
         )?;
         let (from, to) = if protocol == "-1" {
             (None, None)
         } else {
-            let from = p.opt_i64("FromPort");
-            let to = p.opt_i64("ToPort");
+            let from = p.opt_i64(m::FromPort);
+            let to = p.opt_i64(m::ToPort);
             if matches!(protocol.as_str(), "tcp" | "udp") {
                 match (from, to) {
                     (Some(f), Some(t)) if (0..=65535).contains(&f) && (0..=65535).contains(&t) && f <= t => {}
@@ -401,9 +402,9 @@ fn requested_rules(st: &RegionState, input: &Value) -> AwsResult<Vec<SgRule>> {
             prefix_list_id: None,
             description: None,
         };
-        for r in p.obj_list("IpRanges") {
+        for r in p.obj_list(m::IpRanges) {
             let c = r
-                .opt_str("CidrIp")
+                .opt_str(m::CidrIp)
                 .ok_or_else(|| AwsError::missing("IpRanges.N.CidrIp"))?;
             if super::cidr::Cidr::parse(c).is_none() {
                 return Err(aws_err!(
@@ -413,38 +414,38 @@ fn requested_rules(st: &RegionState, input: &Value) -> AwsResult<Vec<SgRule>> {
             }
             out.push(SgRule {
                 cidr: Some(c.into()),
-                description: r.opt_str("Description").map(Into::into),
+                description: r.opt_str(m::Description).map(Into::into),
                 ..base.clone()
             });
         }
-        for r in p.obj_list("Ipv6Ranges") {
+        for r in p.obj_list(m::Ipv6Ranges) {
             let c = r
-                .opt_str("CidrIpv6")
+                .opt_str(m::CidrIpv6)
                 .ok_or_else(|| AwsError::missing("Ipv6Ranges.N.CidrIpv6"))?;
             out.push(SgRule {
                 cidr_v6: Some(c.into()),
-                description: r.opt_str("Description").map(Into::into),
+                description: r.opt_str(m::Description).map(Into::into),
                 ..base.clone()
             });
         }
-        for r in p.obj_list("PrefixListIds") {
+        for r in p.obj_list(m::PrefixListIds) {
             let c = r
-                .opt_str("PrefixListId")
+                .opt_str(m::PrefixListId)
                 .ok_or_else(|| AwsError::missing("PrefixListIds.N.PrefixListId"))?;
             out.push(SgRule {
                 prefix_list_id: Some(c.into()),
-                description: r.opt_str("Description").map(Into::into),
+                description: r.opt_str(m::Description).map(Into::into),
                 ..base.clone()
             });
         }
-        for r in p.obj_list("UserIdGroupPairs") {
+        for r in p.obj_list(m::UserIdGroupPairs) {
             let gid = r
-                .opt_str("GroupId")
+                .opt_str(m::GroupId)
                 .ok_or_else(|| AwsError::missing("UserIdGroupPairs.N.GroupId"))?;
             st.security_group(gid)?;
             out.push(SgRule {
                 group_id: Some(gid.into()),
-                description: r.opt_str("Description").map(Into::into),
+                description: r.opt_str(m::Description).map(Into::into),
                 ..base.clone()
             });
         }
@@ -518,7 +519,7 @@ fn authorize(st: &mut RegionState, input: &Value, egress: bool) -> AwsResult<Val
 
 fn revoke(st: &mut RegionState, input: &Value, egress: bool) -> AwsResult<Value> {
     let id = resolve_group(st, input)?;
-    let rule_ids = input.str_list("SecurityGroupRuleIds");
+    let rule_ids = input.str_list(m::SecurityGroupRuleIds);
     let g = st.security_group(&id)?;
     let existing = if egress { &g.egress } else { &g.ingress };
     let mut remove: Vec<String> = Vec::new();

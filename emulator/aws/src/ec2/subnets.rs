@@ -13,6 +13,7 @@ use super::input::{check_tag_spec_types, tag_specs, Input};
 use super::state::{RegionState, Subnet, Tags};
 use crate::aws_err;
 use crate::error::AwsResult;
+use crate::members::ec2 as m;
 use serde_json::{json, Value};
 
 // Re-export for code written against the old path; new code uses ec2::domain.
@@ -80,9 +81,9 @@ pub fn subnet_json(st: &RegionState, s: &Subnet) -> Value {
 /// CreateSubnet.
 pub fn create_subnet(st: &mut RegionState, input: &Value) -> AwsResult<Value> {
     check_tag_spec_types(input, &["subnet"])?;
-    let vpc_id = input.req_str("VpcId")?;
+    let vpc_id = input.req_str(m::VpcId)?;
     let vpc_cidr = st.vpc(vpc_id)?.cidr;
-    let raw = input.req_str("CidrBlock")?;
+    let raw = input.req_str(m::CidrBlock)?;
     let cidr = Cidr::parse(raw).ok_or_else(|| {
         aws_err!(
             InvalidParameterValue,
@@ -104,8 +105,8 @@ pub fn create_subnet(st: &mut RegionState, input: &Value) -> AwsResult<Value> {
     }
     let region = st.region;
     let az = match (
-        input.opt_str("AvailabilityZone"),
-        input.opt_str("AvailabilityZoneId"),
+        input.opt_str(m::AvailabilityZone),
+        input.opt_str(m::AvailabilityZoneId),
     ) {
         (Some(_), Some(_)) => {
             return Err(aws_err!(
@@ -122,8 +123,8 @@ pub fn create_subnet(st: &mut RegionState, input: &Value) -> AwsResult<Value> {
     };
     let Some(az) = az else {
         let given = input
-            .opt_str("AvailabilityZone")
-            .or(input.opt_str("AvailabilityZoneId"))
+            .opt_str(m::AvailabilityZone)
+            .or(input.opt_str(m::AvailabilityZoneId))
             .unwrap_or_default();
         let names: Vec<&str> = region.azs.iter().map(|a| a.name.as_str()).collect();
         return Err(aws_err!(
@@ -153,7 +154,7 @@ pub fn create_subnet(st: &mut RegionState, input: &Value) -> AwsResult<Value> {
 
 /// DeleteSubnet: refused while ENIs (instances, NAT gateways) use it.
 pub fn delete_subnet(st: &mut RegionState, input: &Value) -> AwsResult<Value> {
-    let id = input.req_str("SubnetId")?;
+    let id = input.req_str(m::SubnetId)?;
     let s = st.subnet(id)?;
     if !s.used.is_empty() || st.enis.values().any(|e| e.subnet_id == id) {
         return Err(aws_err!(
@@ -172,7 +173,7 @@ pub fn delete_subnet(st: &mut RegionState, input: &Value) -> AwsResult<Value> {
 
 /// DescribeSubnets.
 pub fn describe_subnets(st: &mut RegionState, input: &Value) -> AwsResult<Value> {
-    let ids = input.str_list("SubnetIds");
+    let ids = input.str_list(m::SubnetIds);
     for id in &ids {
         st.subnet(id)?;
     }
@@ -192,11 +193,11 @@ pub fn describe_subnets(st: &mut RegionState, input: &Value) -> AwsResult<Value>
 
 /// ModifySubnetAttribute (`MapPublicIpOnLaunch`).
 pub fn modify_subnet_attribute(st: &mut RegionState, input: &Value) -> AwsResult<Value> {
-    let id = input.req_str("SubnetId")?.to_string();
+    let id = input.req_str(m::SubnetId)?.to_string();
     st.subnet(&id)?;
     let map_public = input
-        .obj("MapPublicIpOnLaunch")
-        .and_then(|v| v.opt_bool("Value"));
+        .obj(m::MapPublicIpOnLaunch)
+        .and_then(|v| v.opt_bool(m::Value));
     if let (Some(v), Some(s)) = (map_public, st.subnets.get_mut(&id)) {
         s.map_public_ip = v;
     }

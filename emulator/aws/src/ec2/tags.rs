@@ -6,6 +6,7 @@ use super::input::{validate_tag, Input};
 use super::state::RegionState;
 use crate::aws_err;
 use crate::error::{AwsError, AwsResult, Code};
+use crate::members::ec2 as m;
 use serde_json::{json, Value};
 
 /// The resource type AWS reports for an id prefix.
@@ -64,14 +65,14 @@ fn exists(st: &RegionState, id: &str) -> bool {
 
 /// CreateTags.
 pub fn create_tags(st: &mut RegionState, input: &Value) -> AwsResult<Value> {
-    let resources = input.str_list("Resources");
+    let resources = input.str_list(m::Resources);
     if resources.is_empty() {
         return Err(AwsError::missing("ResourceId.1"));
     }
     let mut tags = Vec::new();
-    for t in input.obj_list("Tags") {
-        let k = t.opt_str("Key").unwrap_or_default();
-        let v = t.opt_str("Value").unwrap_or_default();
+    for t in input.obj_list(m::Tags) {
+        let k = t.opt_str(m::Key).unwrap_or_default();
+        let v = t.opt_str(m::Value).unwrap_or_default();
         validate_tag(k, v)?;
         tags.push((k.to_string(), v.to_string()));
     }
@@ -105,7 +106,7 @@ pub fn create_tags(st: &mut RegionState, input: &Value) -> AwsResult<Value> {
 /// DeleteTags: a tag given without a value is removed whatever its value; with a value, only if
 /// it matches. No tags at all removes every tag.
 pub fn delete_tags(st: &mut RegionState, input: &Value) -> AwsResult<Value> {
-    let resources = input.str_list("Resources");
+    let resources = input.str_list(m::Resources);
     if resources.is_empty() {
         return Err(AwsError::missing("ResourceId.1"));
     }
@@ -114,18 +115,18 @@ pub fn delete_tags(st: &mut RegionState, input: &Value) -> AwsResult<Value> {
             return Err(not_found(r));
         }
     }
-    let spec = input.obj_list("Tags").to_vec();
+    let spec = input.obj_list(m::Tags).to_vec();
     for r in resources {
         let Some(tags) = st.tags.get_mut(&r) else {
             continue;
         };
-        if input.get("Tags").is_none() {
+        if input.get(m::Tags).is_none() {
             tags.clear();
             continue;
         }
         for t in &spec {
-            let key = t.opt_str("Key").unwrap_or_default();
-            match t.opt_str("Value") {
+            let key = t.opt_str(m::Key).unwrap_or_default();
+            match t.opt_str(m::Value) {
                 Some(v) if tags.get(key).map(String::as_str) != Some(v) => {}
                 _ => {
                     tags.remove(key);

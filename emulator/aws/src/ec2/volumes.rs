@@ -18,6 +18,7 @@ use super::state::{
 };
 use crate::aws_err;
 use crate::error::{AwsError, AwsResult};
+use crate::members::ec2 as m;
 use serde_json::{json, Value};
 
 // Re-export for code written against the old path; new code uses ec2::domain.
@@ -104,8 +105,8 @@ impl Filterable for VolView<'_> {
 pub fn create_volume(st: &mut RegionState, input: &Value) -> AwsResult<Value> {
     check_tag_spec_types(input, &["volume"])?;
     let az = match (
-        input.opt_str("AvailabilityZone"),
-        input.opt_str("AvailabilityZoneId"),
+        input.opt_str(m::AvailabilityZone),
+        input.opt_str(m::AvailabilityZoneId),
     ) {
         (Some(n), _) => st
             .az(n)
@@ -120,13 +121,13 @@ pub fn create_volume(st: &mut RegionState, input: &Value) -> AwsResult<Value> {
             })?,
         (None, None) => return Err(AwsError::missing("AvailabilityZone")),
     };
-    if input.opt_bool("MultiAttachEnabled") == Some(true) {
+    if input.opt_bool(m::MultiAttachEnabled) == Some(true) {
         return Err(aws_err!(
             InvalidParameterValue,
             "Multi-attach volumes are not supported by cloudbox."
         ));
     }
-    if let Some(token) = input.opt_str("ClientToken") {
+    if let Some(token) = input.opt_str(m::ClientToken) {
         if let Some(v) = st
             .volumes
             .values()
@@ -138,7 +139,7 @@ pub fn create_volume(st: &mut RegionState, input: &Value) -> AwsResult<Value> {
     let spec = volume_spec(input, None)?;
     let tags = tag_specs(input, "volume")?;
     let id = insert_volume(st, spec, &az, "creating");
-    if let (Some(v), Some(t)) = (st.volumes.get_mut(&id), input.opt_str("ClientToken")) {
+    if let (Some(v), Some(t)) = (st.volumes.get_mut(&id), input.opt_str(m::ClientToken)) {
         v.client_token = Some(t.to_string());
     }
     st.add_tags(&id, tags);
@@ -149,7 +150,7 @@ pub fn create_volume(st: &mut RegionState, input: &Value) -> AwsResult<Value> {
 
 /// DeleteVolume.
 pub fn delete_volume(st: &mut RegionState, input: &Value) -> AwsResult<Value> {
-    let id = input.req_str("VolumeId")?;
+    let id = input.req_str(m::VolumeId)?;
     let v = get_volume(st, id)?;
     if let Some(a) = &v.attachment {
         return Err(aws_err!(
@@ -175,11 +176,11 @@ pub fn delete_volume(st: &mut RegionState, input: &Value) -> AwsResult<Value> {
 
 /// DescribeVolumes.
 pub fn describe_volumes(st: &mut RegionState, input: &Value) -> AwsResult<Value> {
-    let ids = input.str_list("VolumeIds");
+    let ids = input.str_list(m::VolumeIds);
     for id in &ids {
         get_volume(st, id)?;
     }
-    if !ids.is_empty() && input.get("MaxResults").is_some() {
+    if !ids.is_empty() && input.get(m::MaxResults).is_some() {
         return Err(aws_err!(
             InvalidParameterCombination,
             "The parameter volumeSet cannot be used with the parameter maxResults"
@@ -204,9 +205,9 @@ const NITRO_ATTACHMENT_LIMIT: usize = 28;
 
 /// AttachVolume.
 pub fn attach_volume(st: &mut RegionState, input: &Value) -> AwsResult<Value> {
-    let vol_id = input.req_str("VolumeId")?;
-    let instance_id = input.req_str("InstanceId")?;
-    let device = input.req_str("Device")?;
+    let vol_id = input.req_str(m::VolumeId)?;
+    let instance_id = input.req_str(m::InstanceId)?;
+    let device = input.req_str(m::Device)?;
     let v = get_volume(st, vol_id)?;
     let inst = st.instance(instance_id)?;
     if let Some(a) = &v.attachment {
@@ -286,7 +287,7 @@ pub fn attach_volume(st: &mut RegionState, input: &Value) -> AwsResult<Value> {
 
 /// DetachVolume.
 pub fn detach_volume(st: &mut RegionState, input: &Value) -> AwsResult<Value> {
-    let vol_id = input.req_str("VolumeId")?;
+    let vol_id = input.req_str(m::VolumeId)?;
     let v = get_volume(st, vol_id)?;
     let Some(a) = &v.attachment else {
         return Err(aws_err!(
@@ -295,7 +296,7 @@ pub fn detach_volume(st: &mut RegionState, input: &Value) -> AwsResult<Value> {
             v.state
         ));
     };
-    if let Some(i) = input.opt_str("InstanceId") {
+    if let Some(i) = input.opt_str(m::InstanceId) {
         if i != a.instance_id {
             return Err(aws_err!(
                 InvalidAttachmentNotFound,
@@ -303,7 +304,7 @@ pub fn detach_volume(st: &mut RegionState, input: &Value) -> AwsResult<Value> {
             ));
         }
     }
-    if let Some(d) = input.opt_str("Device") {
+    if let Some(d) = input.opt_str(m::Device) {
         if d != a.device {
             return Err(aws_err!(
                 InvalidAttachmentNotFound,
@@ -404,7 +405,7 @@ fn modification_json(v: &Volume, m: &VolumeModification) -> Value {
 
 /// ModifyVolume.
 pub fn modify_volume(st: &mut RegionState, input: &Value) -> AwsResult<Value> {
-    let id = input.req_str("VolumeId")?;
+    let id = input.req_str(m::VolumeId)?;
     let v = get_volume(st, id)?;
     if !matches!(v.state, "available" | "in-use") {
         return Err(aws_err!(
@@ -437,13 +438,13 @@ pub fn modify_volume(st: &mut RegionState, input: &Value) -> AwsResult<Value> {
             "You've reached the maximum modification rate per volume limit. Up to four modifications are allowed per EBS volume in a 24-hour period."
         ));
     }
-    if input.opt_bool("MultiAttachEnabled") == Some(true) {
+    if input.opt_bool(m::MultiAttachEnabled) == Some(true) {
         return Err(aws_err!(
             InvalidParameterValue,
             "Multi-attach volumes are not supported by cloudbox."
         ));
     }
-    let size = input.opt_i64("Size").unwrap_or(v.size);
+    let size = input.opt_i64(m::Size).unwrap_or(v.size);
     if size < v.size {
         return Err(aws_err!(
             InvalidParameterValue,
@@ -451,11 +452,11 @@ pub fn modify_volume(st: &mut RegionState, input: &Value) -> AwsResult<Value> {
         ));
     }
     let ty = input
-        .opt_str("VolumeType")
+        .opt_str(m::VolumeType)
         .unwrap_or(&v.volume_type)
         .to_string();
     let type_changed = ty != v.volume_type;
-    let iops_in = input.opt_i64("Iops").or(
+    let iops_in = input.opt_i64(m::Iops).or(
         if type_changed || !matches!(ty.as_str(), "io1" | "io2" | "gp3") {
             None
         } else {
@@ -463,7 +464,7 @@ pub fn modify_volume(st: &mut RegionState, input: &Value) -> AwsResult<Value> {
         },
     );
     let tp_in = input
-        .opt_i64("Throughput")
+        .opt_i64(m::Throughput)
         .or(if ty == "gp3" && !type_changed {
             v.throughput
         } else {
@@ -502,7 +503,7 @@ pub fn modify_volume(st: &mut RegionState, input: &Value) -> AwsResult<Value> {
 
 /// DescribeVolumesModifications.
 pub fn describe_volumes_modifications(st: &mut RegionState, input: &Value) -> AwsResult<Value> {
-    let ids = input.str_list("VolumeIds");
+    let ids = input.str_list(m::VolumeIds);
     for id in &ids {
         if get_volume(st, id)?.modification.is_none() {
             return Err(aws_err!(

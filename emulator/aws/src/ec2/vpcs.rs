@@ -9,6 +9,7 @@ use super::input::{check_tag_spec_types, tag_specs, Input};
 use super::state::{InternetGateway, RegionState, Subnet, Tags, Vpc};
 use crate::aws_err;
 use crate::error::AwsResult;
+use crate::members::ec2 as m;
 use serde_json::{json, Value};
 
 // Re-export for code written against the old path; new code uses ec2::domain.
@@ -127,7 +128,7 @@ pub fn create_default_vpc(st: &mut RegionState) {
 /// CreateVpc.
 pub fn create_vpc(st: &mut RegionState, input: &Value) -> AwsResult<Value> {
     check_tag_spec_types(input, &["vpc"])?;
-    let raw = input.req_str("CidrBlock")?;
+    let raw = input.req_str(m::CidrBlock)?;
     let cidr = Cidr::parse(raw).ok_or_else(|| {
         aws_err!(
             InvalidParameterValue,
@@ -137,7 +138,7 @@ pub fn create_vpc(st: &mut RegionState, input: &Value) -> AwsResult<Value> {
     if !(16..=28).contains(&cidr.prefix) {
         return Err(aws_err!(InvalidVpcRange, "The CIDR '{raw}' is invalid."));
     }
-    let tenancy = input.opt_str("InstanceTenancy").unwrap_or("default");
+    let tenancy = input.opt_str(m::InstanceTenancy).unwrap_or("default");
     if !["default", "dedicated"].contains(&tenancy) {
         return Err(aws_err!(
             InvalidParameterValue,
@@ -154,7 +155,7 @@ pub fn create_vpc(st: &mut RegionState, input: &Value) -> AwsResult<Value> {
 /// DeleteVpc: refused with `DependencyViolation` while subnets, attached gateways, ENIs,
 /// non-default security groups or non-main route tables remain.
 pub fn delete_vpc(st: &mut RegionState, input: &Value) -> AwsResult<Value> {
-    let id = input.req_str("VpcId")?;
+    let id = input.req_str(m::VpcId)?;
     st.vpc(id)?;
     let busy = st.subnets.values().any(|s| s.vpc_id == id)
         || st.igws.values().any(|g| g.vpc_id.as_deref() == Some(id))
@@ -197,7 +198,7 @@ pub fn delete_vpc(st: &mut RegionState, input: &Value) -> AwsResult<Value> {
 
 /// DescribeVpcs.
 pub fn describe_vpcs(st: &mut RegionState, input: &Value) -> AwsResult<Value> {
-    let ids = input.str_list("VpcIds");
+    let ids = input.str_list(m::VpcIds);
     for id in &ids {
         st.vpc(id)?;
     }
@@ -217,14 +218,14 @@ pub fn describe_vpcs(st: &mut RegionState, input: &Value) -> AwsResult<Value> {
 
 /// ModifyVpcAttribute (`EnableDnsSupport`, `EnableDnsHostnames`; one per call).
 pub fn modify_vpc_attribute(st: &mut RegionState, input: &Value) -> AwsResult<Value> {
-    let id = input.req_str("VpcId")?.to_string();
+    let id = input.req_str(m::VpcId)?.to_string();
     st.vpc(&id)?;
     let support = input
-        .obj("EnableDnsSupport")
-        .and_then(|v| v.opt_bool("Value"));
+        .obj(m::EnableDnsSupport)
+        .and_then(|v| v.opt_bool(m::Value));
     let hostnames = input
-        .obj("EnableDnsHostnames")
-        .and_then(|v| v.opt_bool("Value"));
+        .obj(m::EnableDnsHostnames)
+        .and_then(|v| v.opt_bool(m::Value));
     if support.is_some() == hostnames.is_some() {
         return Err(aws_err!(
             InvalidParameterCombination,
@@ -243,9 +244,9 @@ pub fn modify_vpc_attribute(st: &mut RegionState, input: &Value) -> AwsResult<Va
 
 /// DescribeVpcAttribute.
 pub fn describe_vpc_attribute(st: &mut RegionState, input: &Value) -> AwsResult<Value> {
-    let id = input.req_str("VpcId")?;
+    let id = input.req_str(m::VpcId)?;
     let vpc = st.vpc(id)?;
-    match input.req_str("Attribute")? {
+    match input.req_str(m::Attribute)? {
         "enableDnsSupport" => {
             Ok(json!({"VpcId": id, "EnableDnsSupport": {"Value": vpc.dns_support}}))
         }

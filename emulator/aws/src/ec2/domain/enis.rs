@@ -9,6 +9,7 @@ use crate::aws_err;
 use crate::ec2::input::Input;
 use crate::ec2::state::{Eni, RegionState};
 use crate::error::{AwsError, AwsResult};
+use crate::members::ec2 as m;
 use serde_json::Value;
 
 use super::addresses::{allocate_ips, check_free_ip, claim_ip, exhausted, new_mac, release_ips};
@@ -169,15 +170,15 @@ pub fn create_eni(st: &mut RegionState, new: NewEni<'_>) -> AwsResult<String> {
 /// Reads the address part of a CreateNetworkInterface-like request.
 pub fn requested_addresses(spec: &Value) -> AwsResult<EniAddresses> {
     let mut explicit: Vec<String> = Vec::new();
-    if let Some(p) = spec.opt_str("PrivateIpAddress") {
+    if let Some(p) = spec.opt_str(m::PrivateIpAddress) {
         explicit.push(p.to_string());
     }
     let mut listed: Vec<(bool, String)> = spec
-        .obj_list("PrivateIpAddresses")
+        .obj_list(m::PrivateIpAddresses)
         .iter()
         .filter_map(|a| {
-            a.opt_str("PrivateIpAddress")
-                .map(|ip| (a.opt_bool("Primary").unwrap_or(false), ip.to_string()))
+            a.opt_str(m::PrivateIpAddress)
+                .map(|ip| (a.opt_bool(m::Primary).unwrap_or(false), ip.to_string()))
         })
         .collect();
     if listed.iter().filter(|(p, _)| *p).count() > 1 {
@@ -198,22 +199,22 @@ pub fn requested_addresses(spec: &Value) -> AwsResult<EniAddresses> {
             explicit.push(ip);
         }
     }
-    let secondary = spec.opt_i64("SecondaryPrivateIpAddressCount").unwrap_or(0);
+    let secondary = spec.opt_i64(m::SecondaryPrivateIpAddressCount).unwrap_or(0);
     if secondary < 0 {
         return Err(aws_err!(
             InvalidParameterValue,
             "Value ({secondary}) for parameter secondaryPrivateIpAddressCount is invalid."
         ));
     }
-    if spec.opt_i64("Ipv6AddressCount").unwrap_or(0) > 0
-        || !spec.obj_list("Ipv6Addresses").is_empty()
+    if spec.opt_i64(m::Ipv6AddressCount).unwrap_or(0) > 0
+        || !spec.obj_list(m::Ipv6Addresses).is_empty()
     {
         return Err(aws_err!(
             InvalidParameterValue,
             "IPv6 addresses are not supported by cloudbox."
         ));
     }
-    if spec.get("Ipv4PrefixCount").is_some() || spec.get("Ipv4Prefixes").is_some() {
+    if spec.get(m::Ipv4PrefixCount).is_some() || spec.get(m::Ipv4Prefixes).is_some() {
         return Err(aws_err!(
             InvalidParameterValue,
             "IPv4 prefix delegation is not supported by cloudbox."

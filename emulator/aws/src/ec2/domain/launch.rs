@@ -17,6 +17,7 @@ use crate::ec2::state::{
     EniAttachment, Instance, InstanceState, RegionState, Timer, VolumeAttachment,
 };
 use crate::error::{AwsError, AwsResult};
+use crate::members::ec2 as m;
 use serde_json::{json, Value};
 use std::collections::BTreeMap;
 
@@ -45,7 +46,7 @@ pub fn effective_spec(
     st: &RegionState,
     input: &Value,
 ) -> AwsResult<(Value, Option<(String, String)>)> {
-    let Some(lt) = input.obj("LaunchTemplate") else {
+    let Some(lt) = input.obj(m::LaunchTemplate) else {
         return Ok((input.clone(), None));
     };
     let (tpl, version) = resolve(st, lt)?;
@@ -65,8 +66,8 @@ pub fn effective_spec(
             }
         }
     }
-    if spec.get("IamInstanceProfile").is_none() {
-        if let Some(p) = version.data.get("IamInstanceProfile") {
+    if spec.get(m::IamInstanceProfile).is_none() {
+        if let Some(p) = version.data.get(m::IamInstanceProfile) {
             spec["IamInstanceProfile"] = p.clone();
         }
     }
@@ -98,10 +99,10 @@ struct LaunchPlan {
 
 fn plan_launch(st: &RegionState, spec: &Value) -> AwsResult<LaunchPlan> {
     let min = spec
-        .opt_i64("MinCount")
+        .opt_i64(m::MinCount)
         .ok_or_else(|| AwsError::missing("MinCount"))?;
     let max = spec
-        .opt_i64("MaxCount")
+        .opt_i64(m::MaxCount)
         .ok_or_else(|| AwsError::missing("MaxCount"))?;
     if min < 1 {
         return Err(aws_err!(
@@ -113,7 +114,7 @@ fn plan_launch(st: &RegionState, spec: &Value) -> AwsResult<LaunchPlan> {
         return Err(aws_err!(InvalidParameterValue, "Value ({max}) for parameter maxCount is invalid. Expecting a value greater than or equal to minCount."));
     }
     let image_id = spec
-        .opt_str("ImageId")
+        .opt_str(m::ImageId)
         .ok_or_else(|| AwsError::missing("ImageId"))?;
     let hex_ok = image_id
         .strip_prefix("ami-")
@@ -124,14 +125,14 @@ fn plan_launch(st: &RegionState, spec: &Value) -> AwsResult<LaunchPlan> {
             "Invalid id: \"{image_id}\" (expecting \"ami-...\")"
         ));
     }
-    let instance_type = spec.opt_str("InstanceType").unwrap_or("m1.small");
+    let instance_type = spec.opt_str(m::InstanceType).unwrap_or("m1.small");
     let ty = RegionState::instance_type(instance_type).ok_or_else(|| {
         aws_err!(
             InvalidParameterValue,
             "Invalid value '{instance_type}' for InstanceType."
         )
     })?;
-    if let Some(ud) = spec.opt_str("UserData") {
+    if let Some(ud) = spec.opt_str(m::UserData) {
         if !is_base64(ud) {
             return Err(aws_err!(
                 InvalidParameterValue,
@@ -145,11 +146,11 @@ fn plan_launch(st: &RegionState, spec: &Value) -> AwsResult<LaunchPlan> {
             ));
         }
     }
-    let nis = spec.obj_list("NetworkInterfaces");
-    let sg_ids = spec.str_list("SecurityGroupIds");
-    let sg_names = spec.str_list("SecurityGroups");
+    let nis = spec.obj_list(m::NetworkInterfaces);
+    let sg_ids = spec.str_list(m::SecurityGroupIds);
+    let sg_names = spec.str_list(m::SecurityGroups);
     if !nis.is_empty()
-        && (spec.opt_str("SubnetId").is_some() || !sg_ids.is_empty() || !sg_names.is_empty())
+        && (spec.opt_str(m::SubnetId).is_some() || !sg_ids.is_empty() || !sg_names.is_empty())
     {
         return Err(aws_err!(
             InvalidParameterCombination,
@@ -157,8 +158,8 @@ fn plan_launch(st: &RegionState, spec: &Value) -> AwsResult<LaunchPlan> {
         ));
     }
     let placement_az = spec
-        .obj("Placement")
-        .and_then(|p| p.opt_str("AvailabilityZone"));
+        .obj(m::Placement)
+        .and_then(|p| p.opt_str(m::AvailabilityZone));
     if let Some(az) = placement_az {
         if st.az(az).is_none() {
             return Err(aws_err!(
@@ -176,7 +177,7 @@ fn plan_launch(st: &RegionState, spec: &Value) -> AwsResult<LaunchPlan> {
     };
     let mut nics = Vec::new();
     if nis.is_empty() {
-        let subnet_id = match spec.opt_str("SubnetId") {
+        let subnet_id = match spec.opt_str(m::SubnetId) {
             Some(s) => s.to_string(),
             None => default_subnet(placement_az)?,
         };
@@ -203,7 +204,7 @@ fn plan_launch(st: &RegionState, spec: &Value) -> AwsResult<LaunchPlan> {
         }
         let addrs = EniAddresses {
             explicit: spec
-                .opt_str("PrivateIpAddress")
+                .opt_str(m::PrivateIpAddress)
                 .map(|s| vec![s.to_string()])
                 .unwrap_or_default(),
             secondary_count: 0,
@@ -220,7 +221,7 @@ fn plan_launch(st: &RegionState, spec: &Value) -> AwsResult<LaunchPlan> {
         });
     } else {
         for (i, ni) in nis.iter().enumerate() {
-            let device_index = ni.opt_i64("DeviceIndex").unwrap_or(i as i64);
+            let device_index = ni.opt_i64(m::DeviceIndex).unwrap_or(i as i64);
             if nics
                 .iter()
                 .any(|n: &NicPlan| n.device_index == device_index)
@@ -230,7 +231,7 @@ fn plan_launch(st: &RegionState, spec: &Value) -> AwsResult<LaunchPlan> {
                     "Each network interface requires a unique device index."
                 ));
             }
-            if let Some(eni_id) = ni.opt_str("NetworkInterfaceId") {
+            if let Some(eni_id) = ni.opt_str(m::NetworkInterfaceId) {
                 let e = st.eni(eni_id)?;
                 if e.attachment.is_some() {
                     return Err(aws_err!(
@@ -250,33 +251,33 @@ fn plan_launch(st: &RegionState, spec: &Value) -> AwsResult<LaunchPlan> {
                         secondary_count: 0,
                     },
                     existing: Some(eni_id.to_string()),
-                    delete_on_termination: ni.opt_bool("DeleteOnTermination").unwrap_or(false),
+                    delete_on_termination: ni.opt_bool(m::DeleteOnTermination).unwrap_or(false),
                     public_ip: false,
                     description: e.description.clone(),
                 });
                 continue;
             }
-            let subnet_id = match ni.opt_str("SubnetId") {
+            let subnet_id = match ni.opt_str(m::SubnetId) {
                 Some(s) => s.to_string(),
                 None if device_index == 0 => default_subnet(placement_az)?,
                 None => return Err(AwsError::missing("NetworkInterface.N.SubnetId")),
             };
             let subnet = st.subnet(&subnet_id)?;
-            let mut groups = ni.str_list("Groups");
+            let mut groups = ni.str_list(m::Groups);
             if groups.is_empty() {
                 groups = default_group(st, &subnet.vpc_id);
             }
             nics.push(NicPlan {
                 device_index,
                 public_ip: ni
-                    .opt_bool("AssociatePublicIpAddress")
+                    .opt_bool(m::AssociatePublicIpAddress)
                     .unwrap_or(subnet.map_public_ip && device_index == 0),
                 subnet_id,
                 groups,
                 addrs: requested_addresses(ni)?,
                 existing: None,
-                delete_on_termination: ni.opt_bool("DeleteOnTermination").unwrap_or(true),
-                description: ni.opt_str("Description").unwrap_or_default().to_string(),
+                delete_on_termination: ni.opt_bool(m::DeleteOnTermination).unwrap_or(true),
+                description: ni.opt_str(m::Description).unwrap_or_default().to_string(),
             });
         }
         nics.sort_by_key(|n| n.device_index);
@@ -354,11 +355,11 @@ fn plan_launch(st: &RegionState, spec: &Value) -> AwsResult<LaunchPlan> {
     // Volumes: the root device, then the mappings.
     let mut volumes = Vec::new();
     let mut root_seen = false;
-    for m in spec.obj_list("BlockDeviceMappings") {
+    for m in spec.obj_list(m::BlockDeviceMappings) {
         let device = m
-            .opt_str("DeviceName")
+            .opt_str(m::DeviceName)
             .ok_or_else(|| AwsError::missing("BlockDeviceMapping.N.DeviceName"))?;
-        if m.get("VirtualName").is_some() || m.get("NoDevice").is_some() {
+        if m.get(m::VirtualName).is_some() || m.get(m::NoDevice).is_some() {
             continue;
         }
         if !valid_device(device) {
@@ -373,14 +374,14 @@ fn plan_launch(st: &RegionState, spec: &Value) -> AwsResult<LaunchPlan> {
                 "The device '{device}' is used in more than one block-device mapping"
             ));
         }
-        let ebs = m.obj("Ebs").cloned().unwrap_or_else(|| json!({}));
+        let ebs = m.obj(m::Ebs).cloned().unwrap_or_else(|| json!({}));
         let is_root = device == ROOT_DEVICE;
         root_seen |= is_root;
         let spec = volume_spec(&ebs, Some(8))?;
         volumes.push((
             device.to_string(),
             spec,
-            ebs.opt_bool("DeleteOnTermination").unwrap_or(true),
+            ebs.opt_bool(m::DeleteOnTermination).unwrap_or(true),
         ));
     }
     if !root_seen {
@@ -399,11 +400,11 @@ fn plan_launch(st: &RegionState, spec: &Value) -> AwsResult<LaunchPlan> {
 }
 
 fn profile_arn(st: &RegionState, spec: &Value) -> Option<String> {
-    let p = spec.obj("IamInstanceProfile")?;
-    if let Some(arn) = p.opt_str("Arn") {
+    let p = spec.obj(m::IamInstanceProfile)?;
+    if let Some(arn) = p.opt_str(m::Arn) {
         return Some(arn.to_string());
     }
-    p.opt_str("Name").map(|n| {
+    p.opt_str(m::Name).map(|n| {
         format!(
             "arn:{}:iam::{}:instance-profile/{n}",
             st.region.partition, st.account
@@ -522,16 +523,16 @@ pub fn launch(st: &mut RegionState, req: &LaunchSpec<'_>) -> AwsResult<Launched>
                 state: InstanceState::Pending,
                 state_reason: String::new(),
                 launch_time: now,
-                key_name: spec.opt_str("KeyName").map(str::to_string),
-                user_data: spec.opt_str("UserData").map(str::to_string),
+                key_name: spec.opt_str(m::KeyName).map(str::to_string),
+                user_data: spec.opt_str(m::UserData).map(str::to_string),
                 iam_profile_arn: profile.clone(),
                 reservation_id: reservation_id.clone(),
                 launch_index: launch_index as i64,
                 enis,
                 devices,
                 source_dest_check: true,
-                disable_api_termination: spec.opt_bool("DisableApiTermination").unwrap_or(false),
-                ebs_optimized: spec.opt_bool("EbsOptimized").unwrap_or(false),
+                disable_api_termination: spec.opt_bool(m::DisableApiTermination).unwrap_or(false),
+                ebs_optimized: spec.opt_bool(m::EbsOptimized).unwrap_or(false),
                 public_ip,
                 launch_template: req.launch_template.cloned(),
                 client_token: req.client_token.map(str::to_string),

@@ -5,13 +5,14 @@ use crate::aws_err;
 use crate::ec2::input::Input;
 use crate::ec2::state::{LaunchTemplate, LaunchTemplateVersion, RegionState};
 use crate::error::{AwsError, AwsResult};
+use crate::members::ec2 as m;
 use serde_json::Value;
 
 /// Finds a template by `LaunchTemplateId` or `LaunchTemplateName` in a request or spec.
 pub fn find<'a>(st: &'a RegionState, spec: &Value) -> AwsResult<&'a LaunchTemplate> {
     match (
-        spec.opt_str("LaunchTemplateId"),
-        spec.opt_str("LaunchTemplateName"),
+        spec.opt_str(m::LaunchTemplateId),
+        spec.opt_str(m::LaunchTemplateName),
     ) {
         (Some(_), Some(_)) => Err(aws_err!(
             InvalidParameterCombination,
@@ -64,6 +65,6 @@ pub fn resolve<'a>(
     spec: &Value,
 ) -> AwsResult<(&'a LaunchTemplate, &'a LaunchTemplateVersion)> {
     let t = find(st, spec)?;
-    let v = version(t, spec.opt_str("Version").unwrap_or("$Default"))?;
+    let v = version(t, spec.opt_str(m::Version).unwrap_or("$Default"))?;
     Ok((t, v))
 }

@@ -6,6 +6,7 @@ use crate::aws_err;
 use crate::ec2::input::Input;
 use crate::ec2::state::{RegionState, Volume};
 use crate::error::{AwsError, AwsResult};
+use crate::members::ec2 as m;
 use serde_json::Value;
 
 /// Root device name of every instance.
@@ -129,28 +130,28 @@ pub struct VolumeSpec {
 
 /// Reads and checks a volume specification (`CreateVolume` or a block-device mapping's `Ebs`).
 pub fn volume_spec(v: &Value, default_size: Option<i64>) -> AwsResult<VolumeSpec> {
-    if let Some(s) = v.opt_str("SnapshotId") {
+    if let Some(s) = v.opt_str(m::SnapshotId) {
         return Err(aws_err!(
             InvalidSnapshotNotFound,
             "The snapshot '{s}' does not exist."
         ));
     }
     let size = v
-        .opt_i64("Size")
-        .or(v.opt_i64("VolumeSize"))
+        .opt_i64(m::Size)
+        .or(v.opt_i64(m::VolumeSize))
         .or(default_size)
         .ok_or_else(|| AwsError::missing("size or snapshotId"))?;
-    let volume_type = v.opt_str("VolumeType").unwrap_or("gp2").to_string();
+    let volume_type = v.opt_str(m::VolumeType).unwrap_or("gp2").to_string();
     let (iops, throughput) = performance(
         &volume_type,
         size,
-        v.opt_i64("Iops"),
-        v.opt_i64("Throughput"),
+        v.opt_i64(m::Iops),
+        v.opt_i64(m::Throughput),
     )?;
-    let kms_key_id = v.opt_str("KmsKeyId").map(str::to_string);
+    let kms_key_id = v.opt_str(m::KmsKeyId).map(str::to_string);
     Ok(VolumeSpec {
         size,
-        encrypted: v.opt_bool("Encrypted").unwrap_or(false) || kms_key_id.is_some(),
+        encrypted: v.opt_bool(m::Encrypted).unwrap_or(false) || kms_key_id.is_some(),
         volume_type,
         iops,
         throughput,
