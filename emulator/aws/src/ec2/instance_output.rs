@@ -25,11 +25,6 @@ pub fn write_reservation(
     });
 }
 
-/// One reservation as model-shaped JSON (RunInstances' output).
-pub fn reservation_json(st: &RegionState, reservation_id: &str, instances: &[&Instance]) -> Value {
-    JsonSink::build(|s| write_reservation(st, reservation_id, instances, s))
-}
-
 /// The `BlockDeviceMappings` member of an instance.
 pub fn write_block_devices(st: &RegionState, i: &Instance, s: &mut dyn Sink) {
     let devices: Vec<_> = i

@@ -20,7 +20,7 @@ use super::domain::{
 };
 use super::filter::{self, Filterable, PageLimits};
 use super::input::{check_tag_spec_types, Input};
-use super::instance_output::{block_devices_json, reservation_json, write_reservation};
+use super::instance_output::{block_devices_json, write_reservation};
 use super::state::{Instance, InstanceState, RegionState, Tags, Timer};
 use crate::aws_err;
 use crate::error::{AwsError, AwsResult, Code};
@@ -57,8 +57,8 @@ fn check_ids(st: &RegionState, ids: &[String]) -> AwsResult<()> {
     }
 }
 
-/// RunInstances.
-pub fn run_instances(st: &mut RegionState, input: &Value) -> AwsResult<Value> {
+/// RunInstances, its answer (the reservation) written straight into the output sink.
+pub fn write_run_instances(st: &mut RegionState, input: &Value, s: &mut dyn Sink) -> AwsResult<()> {
     check_tag_spec_types(
         input,
         &[
@@ -75,8 +75,8 @@ pub fn run_instances(st: &mut RegionState, input: &Value) -> AwsResult<Value> {
             .filter(|i| i.client_token.as_deref() == Some(token))
             .collect();
         if let Some(first) = existing.first() {
-            let rid = first.reservation_id.clone();
-            return Ok(reservation_json(st, &rid, &existing));
+            write_reservation(st, &first.reservation_id, &existing, s);
+            return Ok(());
         }
     }
     let (spec, lt) = effective_spec(st, input)?;
@@ -93,7 +93,15 @@ pub fn run_instances(st: &mut RegionState, input: &Value) -> AwsResult<Value> {
         .iter()
         .filter_map(|i| st.instances.get(i))
         .collect();
-    Ok(reservation_json(st, &done.reservation_id, &list))
+    write_reservation(st, &done.reservation_id, &list, s);
+    Ok(())
+}
+
+/// RunInstances.
+pub fn run_instances(st: &mut RegionState, input: &Value) -> AwsResult<Value> {
+    let mut result = Ok(());
+    let v = JsonSink::build(|s| result = write_run_instances(st, input, s));
+    result.map(|()| v)
 }
 
 /// pending → running.

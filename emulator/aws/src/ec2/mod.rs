@@ -54,6 +54,7 @@ pub use crate::service::{Handler, RenderHandler};
 pub fn render_operation(name: &str) -> Option<RenderHandler> {
     Some(match name {
         "DescribeInstances" => instances::write_describe_instances,
+        "RunInstances" => instances::write_run_instances,
         _ => return None,
     })
 }
