@@ -210,6 +210,10 @@ codes! {
     // ---- STS ----
     /// A request signed with temporary credentials past their expiration (any service).
     ExpiredToken = "ExpiredToken", 403;
+    /// STS: a web identity token past its `exp` claim.
+    StsExpiredTokenException = "ExpiredTokenException", 400;
+    /// STS: the caller may not do this (GetSessionToken with session credentials).
+    StsAccessDenied = "AccessDenied", 403;
     /// STS: the web identity token was rejected.
     StsInvalidIdentityToken = "InvalidIdentityToken", 400;
 }
