@@ -208,10 +208,15 @@ pub fn assume_role(st: &mut RegionState, input: &Value) -> AwsResult<Value> {
     Ok(out)
 }
 
-fn base64url_decode(s: &str) -> Option<Vec<u8>> {
+/// Decodes base64 (standard or URL-safe alphabet, padding optional, ASCII whitespace ignored).
+pub fn base64_decode(s: &str) -> Option<Vec<u8>> {
     let mut out = Vec::with_capacity(s.len() * 3 / 4);
     let (mut acc, mut bits) = (0u32, 0u32);
-    for c in s.trim_end_matches('=').bytes() {
+    for c in s
+        .bytes()
+        .filter(|b| !b.is_ascii_whitespace())
+        .take_while(|b| *b != b'=')
+    {
         let v = match c {
             b'A'..=b'Z' => c - b'A',
             b'a'..=b'z' => c - b'a' + 26,
@@ -243,7 +248,7 @@ fn jwt_claims(token: &str) -> AwsResult<Value> {
     if parts.len() != 3 {
         return Err(invalid());
     }
-    let payload = base64url_decode(parts[1]).ok_or_else(invalid)?;
+    let payload = base64_decode(parts[1]).ok_or_else(invalid)?;
     let claims: Value = serde_json::from_slice(&payload).map_err(|_| invalid())?;
     if claims.is_object() {
         Ok(claims)
