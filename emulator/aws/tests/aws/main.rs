@@ -4,6 +4,7 @@
 
 mod autoscaling;
 mod ec2;
+mod elb;
 mod elbv2;
 mod imds;
 mod sts;
