@@ -413,7 +413,10 @@ async fn aws_request(
 /// STS actions AWS serves without a signature (`AssumeRoleWithWebIdentity`,
 /// `AssumeRoleWithSAML`): routed to STS in the region the `Host` names
 /// (`sts.<region>.amazonaws.com`), else us-east-1 (the global endpoint), as an anonymous caller.
-fn unsigned_scope(pairs: &[(String, String)], headers: &HeaderMap) -> Option<sigv4::CredentialScope> {
+fn unsigned_scope(
+    pairs: &[(String, String)],
+    headers: &HeaderMap,
+) -> Option<sigv4::CredentialScope> {
     let action = pairs.iter().find(|(k, _)| k == "Action")?.1.as_str();
     if action != "AssumeRoleWithWebIdentity" && action != "AssumeRoleWithSAML" {
         return None;

@@ -95,7 +95,10 @@ fn apply(mut a: Attributes, req: &Value) -> AwsResult<Attributes> {
         }
     }
     for kv in req.obj_list("AdditionalAttributes") {
-        let (k, v) = (kv.opt_str("Key").unwrap_or(""), kv.opt_str("Value").unwrap_or(""));
+        let (k, v) = (
+            kv.opt_str("Key").unwrap_or(""),
+            kv.opt_str("Value").unwrap_or(""),
+        );
         if k != DESYNC {
             return Err(aws_err!(
                 ElbLoadBalancerAttributeNotFound,

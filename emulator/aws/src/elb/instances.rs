@@ -94,7 +94,11 @@ pub fn deregister_instances(st: &mut RegionState, input: &Value) -> AwsResult<Va
 }
 
 /// `(State, ReasonCode, Description)` of a registered instance now.
-fn health(st: &RegionState, lb: &LoadBalancer, r: &Registration) -> (&'static str, &'static str, String) {
+fn health(
+    st: &RegionState,
+    lb: &LoadBalancer,
+    r: &Registration,
+) -> (&'static str, &'static str, String) {
     let Some(i) = st.instances.get(&r.instance_id) else {
         return (
             "OutOfService",
@@ -202,7 +206,10 @@ pub fn configure_health_check(st: &mut RegionState, input: &Value) -> AwsResult<
         .obj("HealthCheck")
         .ok_or_else(|| crate::error::AwsError::missing("HealthCheck"))?;
     let target = h.req_str("Target")?;
-    let get = |k: &str| h.opt_i64(k).ok_or_else(|| crate::error::AwsError::missing(k));
+    let get = |k: &str| {
+        h.opt_i64(k)
+            .ok_or_else(|| crate::error::AwsError::missing(k))
+    };
     let hc = HealthCheck {
         target: target.to_string(),
         interval: get("Interval")?,

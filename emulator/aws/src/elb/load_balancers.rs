@@ -158,10 +158,7 @@ fn default_subnets(st: &RegionState, azs: &[String]) -> AwsResult<Vec<String>> {
     let mut out = Vec::new();
     for az in azs {
         if st.az(az).is_none() {
-            return Err(aws_err!(
-                ValidationError,
-                "Invalid Availability Zone: {az}"
-            ));
+            return Err(aws_err!(ValidationError, "Invalid Availability Zone: {az}"));
         }
         let id = st
             .subnets
@@ -234,7 +231,10 @@ pub fn create_load_balancer(st: &mut RegionState, input: &Value) -> AwsResult<Va
             "Invalid value for Scheme: '{scheme}'. Valid values: internet-facing, internal"
         ));
     }
-    let (subnets, azs) = (input.str_list("Subnets"), input.str_list("AvailabilityZones"));
+    let (subnets, azs) = (
+        input.str_list("Subnets"),
+        input.str_list("AvailabilityZones"),
+    );
     let subnets = match (subnets.is_empty(), azs.is_empty()) {
         (true, true) => {
             return Err(aws_err!(

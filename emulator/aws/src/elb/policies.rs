@@ -89,8 +89,14 @@ pub fn delete_policy(st: &mut RegionState, input: &Value) -> AwsResult<Value> {
     let lb_name = input.req_str("LoadBalancerName")?;
     let name = input.req_str("PolicyName")?;
     let lb = get_lb(st, lb_name)?;
-    let in_use = lb.listeners.values().any(|l| l.policies.iter().any(|p| p == name))
-        || lb.backend_policies.values().any(|ps| ps.iter().any(|p| p == name));
+    let in_use = lb
+        .listeners
+        .values()
+        .any(|l| l.policies.iter().any(|p| p == name))
+        || lb
+            .backend_policies
+            .values()
+            .any(|ps| ps.iter().any(|p| p == name));
     if in_use {
         return Err(aws_err!(
             ElbInvalidConfigurationRequest,

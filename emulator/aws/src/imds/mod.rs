@@ -96,11 +96,7 @@ fn token_expiry(instance_id: &str, token: &str) -> Option<u64> {
 }
 
 /// Runs `f` on the region state holding a live (not terminated) instance.
-fn with_instance<T>(
-    s: &AwsState,
-    id: &str,
-    f: impl FnOnce(&mut RegionState) -> T,
-) -> Option<T> {
+fn with_instance<T>(s: &AwsState, id: &str, f: impl FnOnce(&mut RegionState) -> T) -> Option<T> {
     let now = s.clock().now();
     for (_, st) in s.regions().all_states() {
         let mut st = st.lock();

@@ -169,10 +169,7 @@ fn iam(st: &mut RegionState, id: &str, rest: &str) -> Option<String> {
         "security-credentials" => Some(role),
         "info" => {
             let (_, session) = crate::sts::credentials::instance_credentials(st, id)?;
-            let profile_id = format!(
-                "AIPA{}",
-                &crate::sts::credentials::role_id(&profile)[4..]
-            );
+            let profile_id = format!("AIPA{}", &crate::sts::credentials::role_id(&profile)[4..]);
             Some(imds_json(&[
                 ("Code", "Success".into()),
                 (
@@ -258,7 +255,13 @@ pub fn get(st: &mut RegionState, id: &str, path: &str) -> Option<String> {
         path.strip_prefix("latest/meta-data/")?
     };
     if rest == "iam" || rest.starts_with("iam/") {
-        return iam(st, id, rest.strip_prefix("iam").unwrap_or_default().trim_start_matches('/'));
+        return iam(
+            st,
+            id,
+            rest.strip_prefix("iam")
+                .unwrap_or_default()
+                .trim_start_matches('/'),
+        );
     }
     let mut leaves = meta_data(st, id)?;
     if rest.is_empty() && st.instances.get(id)?.iam_profile_arn.is_some() {

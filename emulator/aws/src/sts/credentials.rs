@@ -51,7 +51,9 @@ pub fn parse_role_arn(arn: &str, partition: &str) -> AwsResult<Role> {
     let [prefix, part, service, region, account, resource] = parts[..] else {
         return Err(invalid());
     };
-    let name = resource.strip_prefix("role/").and_then(|r| r.rsplit('/').next());
+    let name = resource
+        .strip_prefix("role/")
+        .and_then(|r| r.rsplit('/').next());
     let ok = prefix == "arn"
         && part == partition
         && service == "iam"
@@ -319,7 +321,10 @@ pub fn instance_credentials(st: &mut RegionState, instance_id: &str) -> Option<(
     let role_name = profile.rsplit('/').next().unwrap_or("").to_string();
     let account = profile.split(':').nth(4).unwrap_or(&st.account).to_string();
     let role = Role {
-        arn: format!("arn:{}:iam::{account}:role/{role_name}", st.region.partition),
+        arn: format!(
+            "arn:{}:iam::{account}:role/{role_name}",
+            st.region.partition
+        ),
         account,
         name: role_name.clone(),
     };
