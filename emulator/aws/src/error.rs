@@ -170,10 +170,52 @@ codes! {
     // ---- ELBv2 ----
 
     // ---- classic ELB ----
+    /// Classic ELB: no load balancer of that name.
+    ElbLoadBalancerNotFound = "LoadBalancerNotFound", 400;
+    /// Classic ELB: the name is taken by a load balancer configured differently.
+    ElbDuplicateLoadBalancerName = "DuplicateLoadBalancerName", 400;
+    /// Classic ELB: a listener on that port exists with another configuration.
+    ElbDuplicateListener = "DuplicateListener", 400;
+    /// Classic ELB: no listener on that port.
+    ElbListenerNotFound = "ListenerNotFound", 400;
+    /// Classic ELB: an instance that does not exist or is not in the load balancer's VPC.
+    ElbInvalidInstance = "InvalidInstance", 400;
+    /// Classic ELB: a subnet that cannot be used (other VPC, too few free addresses).
+    ElbInvalidSubnet = "InvalidSubnet", 400;
+    /// Classic ELB: no such subnet.
+    ElbSubnetNotFound = "SubnetNotFound", 400;
+    /// Classic ELB: a security group that does not exist or is in another VPC.
+    ElbInvalidSecurityGroup = "InvalidSecurityGroup", 400;
+    /// Classic ELB: more tags than a load balancer may carry.
+    ElbTooManyTags = "TooManyTags", 400;
+    /// Classic ELB: one tag key given twice.
+    ElbDuplicateTagKeys = "DuplicateTagKeys", 400;
+    /// Classic ELB: a configuration the load balancer cannot take (HTTP 409).
+    ElbInvalidConfigurationRequest = "InvalidConfigurationRequest", 409;
+    /// Classic ELB: no such policy.
+    ElbPolicyNotFound = "PolicyNotFound", 400;
+    /// Classic ELB: no such policy type.
+    ElbPolicyTypeNotFound = "PolicyTypeNotFound", 400;
+    /// Classic ELB: a policy of that name exists.
+    ElbDuplicatePolicyName = "DuplicatePolicyName", 400;
+    /// Classic ELB: an attribute the load balancer does not have.
+    ElbLoadBalancerAttributeNotFound = "LoadBalancerAttributeNotFound", 400;
+    /// Classic ELB: the account's load balancer quota is reached.
+    ElbTooManyLoadBalancers = "TooManyLoadBalancers", 400;
+    /// Classic ELB: a listener protocol ELB does not support.
+    ElbUnsupportedProtocol = "UnsupportedProtocol", 400;
 
     // ---- Auto Scaling ----
 
     // ---- STS ----
+    /// A request signed with temporary credentials past their expiration (any service).
+    ExpiredToken = "ExpiredToken", 403;
+    /// STS: a web identity token past its `exp` claim.
+    StsExpiredTokenException = "ExpiredTokenException", 400;
+    /// STS: the caller may not do this (GetSessionToken with session credentials).
+    StsAccessDenied = "AccessDenied", 403;
+    /// STS: the web identity token was rejected.
+    StsInvalidIdentityToken = "InvalidIdentityToken", 400;
 }
 
 /// An AWS error: a code and a message. Rendered by the protocol codec of the service.

@@ -89,6 +89,15 @@ impl Regions {
         let state = self.region_state(&caller.account, region);
         let mut st = state.lock();
         st.settle(self.clock.now());
+        if caller
+            .expires_ms
+            .is_some_and(|e| self.clock.now().as_millis() >= e)
+        {
+            return Err(AwsError::new(
+                Code::ExpiredToken,
+                "The security token included in the request is expired",
+            ));
+        }
         if input.get("DryRun").and_then(Value::as_bool) == Some(true) {
             return Err(AwsError::new(
                 Code::DryRunOperation,

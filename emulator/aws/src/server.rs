@@ -378,6 +378,7 @@ async fn aws_request(
                 .find(|(k, _)| k == "X-Amz-Credential")
                 .and_then(|(_, v)| sigv4::from_credential(v))
         });
+    let scope = scope.or_else(|| unsigned_scope(&pairs, &headers));
     // Presigned requests carry the signature in the query string; it is not an input member.
     pairs.retain(|(k, _)| !k.starts_with("X-Amz-"));
     let version = pairs
@@ -448,6 +449,31 @@ async fn aws_request(
         }
         Err(e) => render_error(Some(svc), e),
     }
+}
+
+/// STS actions AWS serves without a signature (`AssumeRoleWithWebIdentity`,
+/// `AssumeRoleWithSAML`): routed to STS in the region the `Host` names
+/// (`sts.<region>.amazonaws.com`), else us-east-1 (the global endpoint), as an anonymous caller.
+fn unsigned_scope(
+    pairs: &[(String, String)],
+    headers: &HeaderMap,
+) -> Option<sigv4::CredentialScope> {
+    let action = pairs.iter().find(|(k, _)| k == "Action")?.1.as_str();
+    if action != "AssumeRoleWithWebIdentity" && action != "AssumeRoleWithSAML" {
+        return None;
+    }
+    let region = headers
+        .get(header::HOST)
+        .and_then(|h| h.to_str().ok())
+        .and_then(|h| h.strip_prefix("sts."))
+        .and_then(|h| h.split('.').next())
+        .filter(|r| catalog::region(r).is_some())
+        .unwrap_or("us-east-1");
+    Some(sigv4::CredentialScope {
+        access_key: String::new(),
+        region: region.to_string(),
+        service: "sts".to_string(),
+    })
 }
 
 /// A response body of a few chunks, sent without being copied into one buffer: the members of a

@@ -5,6 +5,7 @@
 mod autoscaling;
 mod client;
 mod ec2;
+mod elb;
 mod elbv2;
 mod imds;
 mod sts;
