@@ -25,6 +25,12 @@ pub fn write_reservation(
     });
 }
 
+/// An instance as model-shaped JSON (the `Instance` shape; IMDS reads it so the metadata and
+/// DescribeInstances agree).
+pub fn instance_json(st: &RegionState, i: &Instance) -> Value {
+    JsonSink::build(|s| write_instance(st, i, s))
+}
+
 /// The `BlockDeviceMappings` member of an instance.
 pub fn write_block_devices(st: &RegionState, i: &Instance, s: &mut dyn Sink) {
     let devices: Vec<_> = i

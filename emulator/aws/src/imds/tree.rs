@@ -43,7 +43,7 @@ fn s(v: &Value, path: &[&str]) -> String {
 /// Every leaf under `meta-data/` except `iam/`: relative path → value.
 fn meta_data(st: &RegionState, id: &str) -> Option<BTreeMap<String, String>> {
     let i = st.instances.get(id)?;
-    let v = crate::ec2::instances::instance_json(st, i);
+    let v = crate::ec2::instance_output::instance_json(st, i);
     let mut m = BTreeMap::new();
     let mut put = |k: &str, val: String| {
         m.insert(k.to_string(), val);
@@ -206,7 +206,7 @@ fn iam(st: &mut RegionState, id: &str, rest: &str) -> Option<String> {
 
 fn identity_document(st: &RegionState, id: &str) -> Option<String> {
     let i = st.instances.get(id)?;
-    let v = crate::ec2::instances::instance_json(st, i);
+    let v = crate::ec2::instance_output::instance_json(st, i);
     Some(imds_json(&[
         ("accountId", st.account.clone().into()),
         ("architecture", i.architecture.clone().into()),
