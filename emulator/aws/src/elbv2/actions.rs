@@ -38,7 +38,9 @@ fn forward(
 ) -> AwsResult<Value> {
     let single = a.opt_str("TargetGroupArn");
     let config = a.obj("ForwardConfig");
-    let listed = config.map(|c| c.obj_list("TargetGroups")).unwrap_or_default();
+    let listed = config
+        .map(|c| c.obj_list("TargetGroups"))
+        .unwrap_or_default();
     if listed.len() > 5 {
         return Err(validation(
             "1 validation error detected: Value at 'forwardConfig.targetGroups' failed to satisfy constraint: Member must have length less than or equal to 5",
@@ -104,7 +106,9 @@ fn forward(
         }
     }
     let stickiness = config.and_then(|c| c.obj("TargetGroupStickinessConfig"));
-    let enabled = stickiness.and_then(|s| s.opt_bool("Enabled")).unwrap_or(false);
+    let enabled = stickiness
+        .and_then(|s| s.opt_bool("Enabled"))
+        .unwrap_or(false);
     let mut sticky = json!({"Enabled": enabled});
     if let Some(d) = stickiness.and_then(|s| s.opt_i64("DurationSeconds")) {
         if !(1..=604800).contains(&d) {
@@ -132,9 +136,9 @@ fn forward(
 }
 
 fn redirect(a: &Value, listener_protocol: &str) -> AwsResult<Value> {
-    let c = a
-        .obj("RedirectConfig")
-        .ok_or_else(|| validation("A redirect configuration must be specified for a redirect action"))?;
+    let c = a.obj("RedirectConfig").ok_or_else(|| {
+        validation("A redirect configuration must be specified for a redirect action")
+    })?;
     let code = c.opt_str("StatusCode").unwrap_or_default();
     if !matches!(code, "HTTP_301" | "HTTP_302") {
         return Err(validation(format!(
@@ -159,7 +163,9 @@ fn redirect(a: &Value, listener_protocol: &str) -> AwsResult<Value> {
     let host = c.opt_str("Host").unwrap_or("#{host}");
     let path = c.opt_str("Path").unwrap_or("/#{path}");
     if !path.starts_with('/') {
-        return Err(validation(format!("Redirect path '{path}' must begin with '/'")));
+        return Err(validation(format!(
+            "Redirect path '{path}' must begin with '/'"
+        )));
     }
     let query = c.opt_str("Query").unwrap_or("#{query}");
     if protocol == "#{protocol}" && port == "#{port}" && host == "#{host}" && path == "/#{path}" {
@@ -182,7 +188,10 @@ fn fixed_response(a: &Value) -> AwsResult<Value> {
     })?;
     let code = c.opt_str("StatusCode").unwrap_or_default();
     let b = code.as_bytes();
-    if !(b.len() == 3 && matches!(b[0], b'2' | b'4' | b'5') && b[1..].iter().all(u8::is_ascii_digit)) {
+    if !(b.len() == 3
+        && matches!(b[0], b'2' | b'4' | b'5')
+        && b[1..].iter().all(u8::is_ascii_digit))
+    {
         return Err(validation(format!(
             "1 validation error detected: Value '{code}' at 'fixedResponseConfig.statusCode' failed to satisfy constraint: Member must satisfy regular expression pattern: ^(2|4|5)\\d\\d$"
         )));

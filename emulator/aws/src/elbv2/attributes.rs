@@ -41,7 +41,10 @@ pub fn lb_defaults(t: LbType, scheme: &str) -> BTreeMap<String, String> {
             ("routing.http.desync_mitigation_mode", "defensive"),
             ("routing.http.drop_invalid_header_fields.enabled", "false"),
             ("routing.http.preserve_host_header.enabled", "false"),
-            ("routing.http.x_amzn_tls_version_and_cipher_suite.enabled", "false"),
+            (
+                "routing.http.x_amzn_tls_version_and_cipher_suite.enabled",
+                "false",
+            ),
             ("routing.http.xff_client_port.enabled", "false"),
             ("routing.http.xff_header_processing.mode", "append"),
             ("routing.http2.enabled", "true"),
@@ -53,13 +56,14 @@ pub fn lb_defaults(t: LbType, scheme: &str) -> BTreeMap<String, String> {
             ("access_logs.s3.bucket", ""),
             ("access_logs.s3.prefix", ""),
             ("deletion_protection.enabled", "false"),
-            (
-                "dns_record.client_routing_policy",
-                "any_availability_zone",
-            ),
+            ("dns_record.client_routing_policy", "any_availability_zone"),
             (
                 "ipv6.deny_all_igw_traffic",
-                if scheme == "internal" { "true" } else { "false" },
+                if scheme == "internal" {
+                    "true"
+                } else {
+                    "false"
+                },
             ),
             ("load_balancing.cross_zone.enabled", "false"),
             ("zonal_shift.config.enabled", "false"),
@@ -116,7 +120,10 @@ pub fn tg_defaults(protocol: Option<&str>, target_type: &str) -> BTreeMap<String
             let preserve = target_type == "instance" || matches!(p, "UDP" | "TCP_UDP");
             map(&[
                 ("deregistration_delay.timeout_seconds", "300"),
-                ("deregistration_delay.connection_termination.enabled", "false"),
+                (
+                    "deregistration_delay.connection_termination.enabled",
+                    "false",
+                ),
                 (
                     "load_balancing.cross_zone.enabled",
                     "use_load_balancer_configuration",
@@ -132,7 +139,10 @@ pub fn tg_defaults(protocol: Option<&str>, target_type: &str) -> BTreeMap<String
                     "target_health_state.unhealthy.connection_termination.enabled",
                     "true",
                 ),
-                ("target_health_state.unhealthy.draining_interval_seconds", "0"),
+                (
+                    "target_health_state.unhealthy.draining_interval_seconds",
+                    "0",
+                ),
             ])
         }
     };
@@ -197,9 +207,11 @@ fn check_value(key: &str, value: &str, current: &BTreeMap<String, String>) -> Aw
             "partial_availability_zone_affinity",
             "any_availability_zone",
         ]),
-        "load_balancing.algorithm.type" => {
-            one_of(&["round_robin", "least_outstanding_requests", "weighted_random"])
-        }
+        "load_balancing.algorithm.type" => one_of(&[
+            "round_robin",
+            "least_outstanding_requests",
+            "weighted_random",
+        ]),
         "load_balancing.algorithm.anomaly_mitigation" => one_of(&["on", "off"]),
         "stickiness.type" => match current.get(key).map(String::as_str) {
             Some("lb_cookie" | "app_cookie") => one_of(&["lb_cookie", "app_cookie"]),

@@ -130,7 +130,9 @@ fn tls_settings(
             )));
         }
         if !alpn.is_empty() {
-            return Err(validation("An ALPN policy can be specified only for TLS listeners"));
+            return Err(validation(
+                "An ALPN policy can be specified only for TLS listeners",
+            ));
         }
         return Ok((Vec::new(), None, Vec::new()));
     }
@@ -146,9 +148,7 @@ fn tls_settings(
         }
     }
     let certs = if given.is_empty() {
-        current
-            .map(|l| l.certificates.clone())
-            .unwrap_or_default()
+        current.map(|l| l.certificates.clone()).unwrap_or_default()
     } else {
         given
     };
@@ -170,7 +170,9 @@ fn tls_settings(
         current.map(|l| l.alpn.clone()).unwrap_or_default()
     } else {
         if protocol != "TLS" {
-            return Err(validation("An ALPN policy can be specified only for TLS listeners"));
+            return Err(validation(
+                "An ALPN policy can be specified only for TLS listeners",
+            ));
         }
         if alpn.len() > 1 || !ALPN_POLICIES.contains(&alpn[0].as_str()) {
             return Err(validation(format!(
@@ -213,7 +215,9 @@ pub fn listener_json(l: &Listener) -> Value {
 fn refuse_mtls(input: &Value) -> AwsResult<()> {
     if let Some(m) = input.obj("MutualAuthentication") {
         if m.opt_str("Mode").is_some_and(|x| x != "off") {
-            return Err(validation("Mutual TLS authentication is not supported by cloudbox"));
+            return Err(validation(
+                "Mutual TLS authentication is not supported by cloudbox",
+            ));
         }
     }
     Ok(())
@@ -265,7 +269,10 @@ pub fn create_listener(st: &mut RegionState, input: &Value) -> AwsResult<Value> 
             "You've reached the limit on the number of listeners per load balancer"
         ));
     }
-    let lb_path = lb_arn.split_once(":loadbalancer/").map(|(_, p)| p.to_string()).unwrap_or_default();
+    let lb_path = lb_arn
+        .split_once(":loadbalancer/")
+        .map(|(_, p)| p.to_string())
+        .unwrap_or_default();
     let id = st.ids.hex(16);
     let arn = st.arn("elasticloadbalancing", &format!("listener/{lb_path}/{id}"));
     let rule_id = st.ids.hex(16);
@@ -331,7 +338,10 @@ pub fn describe_listeners(st: &mut RegionState, input: &Value) -> AwsResult<Valu
                 super::check_arn(a, "listener", "listener")?;
             }
             if arns.iter().any(|a| !st.elbv2.listeners.contains_key(a)) {
-                return Err(aws_err!(ListenerNotFound, "One or more listeners not found"));
+                return Err(aws_err!(
+                    ListenerNotFound,
+                    "One or more listeners not found"
+                ));
             }
             all.into_iter().filter(|l| arns.contains(&l.arn)).collect()
         }
@@ -351,7 +361,10 @@ pub fn modify_listener(st: &mut RegionState, input: &Value) -> AwsResult<Value> 
     let arn = input.req_str("ListenerArn")?;
     let current = get_listener(st, arn)?.clone();
     let lb = get_lb(st, &current.lb_arn)?;
-    let protocol = input.opt_str("Protocol").unwrap_or(&current.protocol).to_string();
+    let protocol = input
+        .opt_str("Protocol")
+        .unwrap_or(&current.protocol)
+        .to_string();
     check_protocol(&protocol, lb.lb_type)?;
     let port = input.opt_i64("Port").unwrap_or(current.port);
     check_port(port)?;

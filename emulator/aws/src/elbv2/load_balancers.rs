@@ -24,8 +24,8 @@
 use super::attributes::lb_defaults;
 use super::tags::{read_tags, set_tags};
 use super::{
-    check_arn, get_lb, page, page_window, refresh_usage, validation, LbType, LbZone,
-    LoadBalancer, Timer, PROVISIONING,
+    check_arn, get_lb, page, page_window, refresh_usage, validation, LbType, LbZone, LoadBalancer,
+    Timer, PROVISIONING,
 };
 use crate::aws_err;
 use crate::ec2::cidr::{ip_to_string, parse_ip};
@@ -63,6 +63,7 @@ const HOSTED_ZONES: &[(&str, &str, &str)] = &[
     ("cn-north-1", "Z1GDH35T77C1KE", "Z3QFB96KMJ7ED6"),
     ("cn-northwest-1", "ZM7IZAIOVVDZF", "ZQEIKTCZ8352D"),
     ("us-gov-west-1", "Z33AYJ8TM3BH4J", "ZMG1MZ2THAWF1"),
+    ("us-gov-east-1", "Z166TLBEWOO7G0", "Z1ZSMQQ6Q24QQ8"),
 ];
 
 /// The hosted zone of load balancers of a type in a region; a stable made-up id where the real
@@ -83,7 +84,11 @@ pub fn hosted_zone(region: &str, t: LbType) -> &'static str {
 
 /// The DNS name AWS gives a load balancer.
 pub fn dns_name(st: &mut RegionState, name: &str, t: LbType, scheme: &str) -> String {
-    let prefix = if scheme == "internal" { "internal-" } else { "" };
+    let prefix = if scheme == "internal" {
+        "internal-"
+    } else {
+        ""
+    };
     let suffix = st.region.dns_suffix();
     let region = st.region.name;
     match t {
@@ -192,10 +197,8 @@ pub fn resolve_subnets(
         ));
     }
     let mut reqs: Vec<ZoneRequest> = Vec::new();
-    let mut raw: Vec<(String, Option<String>, Option<String>)> = subnets
-        .into_iter()
-        .map(|s| (s, None, None))
-        .collect();
+    let mut raw: Vec<(String, Option<String>, Option<String>)> =
+        subnets.into_iter().map(|s| (s, None, None)).collect();
     for m in mappings {
         if m.opt_str("IPv6Address").is_some() || m.opt_str("SourceNatIpv6Prefix").is_some() {
             return Err(validation(
@@ -244,8 +247,9 @@ pub fn resolve_subnets(
                     "Private IPv4 addresses can be specified only for internal Network Load Balancers",
                 ));
             }
-            check_free_ip(st, &subnet_id, ip)
-                .map_err(|e| AwsError::new(crate::error::Code::InvalidConfigurationRequest, e.message))?;
+            check_free_ip(st, &subnet_id, ip).map_err(|e| {
+                AwsError::new(crate::error::Code::InvalidConfigurationRequest, e.message)
+            })?;
         }
         if let Some(a) = &allocation_id {
             if t != LbType::Network || scheme != "internet-facing" {
@@ -266,7 +270,10 @@ pub fn resolve_subnets(
                 .flat_map(|l| l.zones.iter())
                 .any(|z| z.allocation_id.as_deref() == Some(a))
                 || reqs.iter().any(|r| r.allocation_id.as_deref() == Some(a))
-                || st.addresses.get(a).is_some_and(|x| x.association_id.is_some());
+                || st
+                    .addresses
+                    .get(a)
+                    .is_some_and(|x| x.association_id.is_some());
             if used {
                 return Err(aws_err!(
                     InvalidConfigurationRequest,
@@ -292,7 +299,12 @@ pub fn resolve_subnets(
 
 /// Checks the subnets a load balancer would newly take: an internet gateway for an
 /// internet-facing one, and room for its ENI.
-fn check_room(st: &RegionState, vpc_id: &str, scheme: &str, zones: &[&ZoneRequest]) -> AwsResult<()> {
+fn check_room(
+    st: &RegionState,
+    vpc_id: &str,
+    scheme: &str,
+    zones: &[&ZoneRequest],
+) -> AwsResult<()> {
     if scheme == "internet-facing"
         && !zones.is_empty()
         && !st
@@ -300,7 +312,10 @@ fn check_room(st: &RegionState, vpc_id: &str, scheme: &str, zones: &[&ZoneReques
             .values()
             .any(|g| g.vpc_id.as_deref() == Some(vpc_id))
     {
-        return Err(aws_err!(InvalidSubnet, "VPC {vpc_id} has no internet gateway"));
+        return Err(aws_err!(
+            InvalidSubnet,
+            "VPC {vpc_id} has no internet gateway"
+        ));
     }
     for z in zones {
         let s = get_subnet(st, &z.subnet_id)?;
@@ -425,9 +440,7 @@ pub fn lb_json(lb: &LoadBalancer) -> Value {
 fn unsupported(input: &Value) -> AwsResult<()> {
     for member in ["CustomerOwnedIpv4Pool", "IpamPools"] {
         if input.get(member).is_some() {
-            return Err(validation(format!(
-                "{member} is not supported by cloudbox"
-            )));
+            return Err(validation(format!("{member} is not supported by cloudbox")));
         }
     }
     if input.opt_str("EnablePrefixForIpv6SourceNat") == Some("on") {
@@ -458,7 +471,11 @@ pub fn create_load_balancer(st: &mut RegionState, input: &Value) -> AwsResult<Va
     };
     let tags = read_tags(input)?;
     if let Some(existing) = st.elbv2.load_balancers.values().find(|l| l.name == name) {
-        let mut a: Vec<&str> = existing.zones.iter().map(|z| z.subnet_id.as_str()).collect();
+        let mut a: Vec<&str> = existing
+            .zones
+            .iter()
+            .map(|z| z.subnet_id.as_str())
+            .collect();
         let mut b: Vec<&str> = zones.iter().map(|z| z.subnet_id.as_str()).collect();
         a.sort_unstable();
         b.sort_unstable();
@@ -548,7 +565,10 @@ pub fn describe_load_balancers(st: &mut RegionState, input: &Value) -> AwsResult
         for a in &arns {
             check_arn(a, "loadbalancer", "load balancer")?;
         }
-        if arns.iter().any(|a| !st.elbv2.load_balancers.contains_key(a)) {
+        if arns
+            .iter()
+            .any(|a| !st.elbv2.load_balancers.contains_key(a))
+        {
             return Err(aws_err!(
                 LoadBalancerNotFound,
                 "One or more load balancers not found"
@@ -568,7 +588,9 @@ pub fn describe_load_balancers(st: &mut RegionState, input: &Value) -> AwsResult
                 list.join(", ")
             ));
         }
-        lbs.into_iter().filter(|l| names.contains(&l.name)).collect()
+        lbs.into_iter()
+            .filter(|l| names.contains(&l.name))
+            .collect()
     } else {
         lbs
     };
@@ -611,7 +633,12 @@ pub fn delete_load_balancer(st: &mut RegionState, input: &Value) -> AwsResult<Va
     let Some(lb) = st.elbv2.load_balancers.get(arn) else {
         return Ok(json!({}));
     };
-    if lb.attributes.get("deletion_protection.enabled").map(String::as_str) == Some("true") {
+    if lb
+        .attributes
+        .get("deletion_protection.enabled")
+        .map(String::as_str)
+        == Some("true")
+    {
         return Err(aws_err!(
             OperationNotPermitted,
             "Load balancer '{arn}' cannot be deleted because deletion protection is enabled"

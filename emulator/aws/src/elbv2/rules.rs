@@ -30,7 +30,8 @@ pub const MAX_RULES: usize = 100;
 /// The most condition values in one rule.
 pub const MAX_CONDITION_VALUES: usize = 5;
 
-const FIELDS: &str = "[http-header, http-request-method, host-header, path-pattern, query-string, source-ip]";
+const FIELDS: &str =
+    "[http-header, http-request-method, host-header, path-pattern, query-string, source-ip]";
 
 fn check_priority(p: i64) -> AwsResult<()> {
     if (1..=50000).contains(&p) {
@@ -49,7 +50,11 @@ fn check_value(field: &str, v: &str) -> AwsResult<()> {
         "http-request-method" => c.is_ascii_uppercase() || "-_".contains(c),
         _ => !c.is_control(),
     };
-    let max = if field == "http-request-method" { 40 } else { 128 };
+    let max = if field == "http-request-method" {
+        40
+    } else {
+        128
+    };
     if v.is_empty() || v.chars().count() > max || !v.chars().all(ok_char) {
         return Err(validation(format!(
             "The condition value '{v}' is not valid for the field '{field}'"
@@ -79,7 +84,9 @@ pub fn read_conditions(list: &[Value]) -> AwsResult<Vec<Value>> {
                 .iter()
                 .any(|k| c.obj(k).is_some_and(|o| o.get("RegexValues").is_some()))
         {
-            return Err(validation("Regular expression conditions are not supported by cloudbox"));
+            return Err(validation(
+                "Regular expression conditions are not supported by cloudbox",
+            ));
         }
         let legacy = c.get("Values").map(|_| c.str_list("Values"));
         let once = matches!(
@@ -138,13 +145,19 @@ pub fn read_conditions(list: &[Value]) -> AwsResult<Vec<Value>> {
                 let name = cfg.opt_str("HttpHeaderName").unwrap_or_default();
                 if name.is_empty()
                     || name.len() > 40
-                    || !name.chars().all(|ch| ch.is_ascii_alphanumeric() || "!#$%&'*+-.^_`|~".contains(ch))
+                    || !name
+                        .chars()
+                        .all(|ch| ch.is_ascii_alphanumeric() || "!#$%&'*+-.^_`|~".contains(ch))
                 {
-                    return Err(validation(format!("The HTTP header name '{name}' is not valid")));
+                    return Err(validation(format!(
+                        "The HTTP header name '{name}' is not valid"
+                    )));
                 }
                 let values = cfg.str_list("Values");
                 if values.is_empty() {
-                    return Err(validation("An 'http-header' condition must have at least one value"));
+                    return Err(validation(
+                        "An 'http-header' condition must have at least one value",
+                    ));
                 }
                 for x in &values {
                     check_value(field, x)?;
@@ -282,7 +295,10 @@ pub fn create_rule(st: &mut RegionState, input: &Value) -> AwsResult<Value> {
         .map(|(_, p)| p.to_string())
         .unwrap_or_default();
     let id = st.ids.hex(16);
-    let arn = st.arn("elasticloadbalancing", &format!("listener-rule/{path}/{id}"));
+    let arn = st.arn(
+        "elasticloadbalancing",
+        &format!("listener-rule/{path}/{id}"),
+    );
     let seq = st.elbv2.next_seq();
     let rule = Rule {
         arn: arn.clone(),

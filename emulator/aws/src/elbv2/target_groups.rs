@@ -128,9 +128,13 @@ pub fn health_check(
             check_port(n, "healthCheckPort")?;
             n.to_string()
         }
-        None => base
-            .and_then(|b| b.port.clone())
-            .unwrap_or_else(|| if geneve { "80".into() } else { "traffic-port".into() }),
+        None => base.and_then(|b| b.port.clone()).unwrap_or_else(|| {
+            if geneve {
+                "80".into()
+            } else {
+                "traffic-port".into()
+            }
+        }),
     };
     let path = match input.opt_str("HealthCheckPath") {
         Some(_) if !hc_http => {
@@ -150,9 +154,15 @@ pub fn health_check(
         ),
         None => None,
     };
-    let interval = range(input, "HealthCheckIntervalSeconds", "healthCheckIntervalSeconds", 5, 300)?
-        .or(base.map(|b| b.interval))
-        .unwrap_or(if geneve { 10 } else { 30 });
+    let interval = range(
+        input,
+        "HealthCheckIntervalSeconds",
+        "healthCheckIntervalSeconds",
+        5,
+        300,
+    )?
+    .or(base.map(|b| b.interval))
+    .unwrap_or(if geneve { 10 } else { 30 });
     let default_timeout = if http_family || geneve {
         5
     } else if hc_protocol == "HTTP" {
@@ -160,20 +170,40 @@ pub fn health_check(
     } else {
         10
     };
-    let timeout = range(input, "HealthCheckTimeoutSeconds", "healthCheckTimeoutSeconds", 2, 120)?
-        .or(base.filter(|b| b.protocol.as_deref() == Some(hc_protocol.as_str())).map(|b| b.timeout))
-        .unwrap_or(default_timeout);
+    let timeout = range(
+        input,
+        "HealthCheckTimeoutSeconds",
+        "healthCheckTimeoutSeconds",
+        2,
+        120,
+    )?
+    .or(base
+        .filter(|b| b.protocol.as_deref() == Some(hc_protocol.as_str()))
+        .map(|b| b.timeout))
+    .unwrap_or(default_timeout);
     if timeout >= interval {
         return Err(validation(format!(
             "Health check timeout '{timeout}' must be smaller than the interval '{interval}'"
         )));
     }
-    let healthy = range(input, "HealthyThresholdCount", "healthyThresholdCount", 2, 10)?
-        .or(base.map(|b| b.healthy))
-        .unwrap_or(5);
-    let unhealthy = range(input, "UnhealthyThresholdCount", "unhealthyThresholdCount", 2, 10)?
-        .or(base.map(|b| b.unhealthy))
-        .unwrap_or(2);
+    let healthy = range(
+        input,
+        "HealthyThresholdCount",
+        "healthyThresholdCount",
+        2,
+        10,
+    )?
+    .or(base.map(|b| b.healthy))
+    .unwrap_or(5);
+    let unhealthy = range(
+        input,
+        "UnhealthyThresholdCount",
+        "unhealthyThresholdCount",
+        2,
+        10,
+    )?
+    .or(base.map(|b| b.unhealthy))
+    .unwrap_or(2);
     let matcher = match input.obj("Matcher") {
         Some(m) if !hc_http => {
             let _ = m;
@@ -239,7 +269,10 @@ pub fn tg_json(tg: &TargetGroup) -> Value {
         ("HealthCheckPort", h.port.clone().map(Value::from)),
         ("HealthCheckPath", h.path.clone().map(Value::from)),
         ("Matcher", h.matcher.clone().map(|m| json!({"HttpCode": m}))),
-        ("ProtocolVersion", tg.protocol_version.clone().map(Value::from)),
+        (
+            "ProtocolVersion",
+            tg.protocol_version.clone().map(Value::from),
+        ),
     ];
     for (k, val) in opt {
         if let Some(val) = val {
@@ -265,9 +298,11 @@ fn requested(st: &RegionState, input: &Value, name: &str) -> AwsResult<TargetGro
             )))
         }
     }
-    let protocol = input
-        .opt_str("Protocol")
-        .ok_or_else(|| validation(format!("A protocol must be specified for target groups with target type '{target_type}'")))?;
+    let protocol = input.opt_str("Protocol").ok_or_else(|| {
+        validation(format!(
+            "A protocol must be specified for target groups with target type '{target_type}'"
+        ))
+    })?;
     match protocol {
         "HTTP" | "HTTPS" | "TCP" | "TLS" | "UDP" | "TCP_UDP" | "GENEVE" => {}
         "QUIC" | "TCP_QUIC" => {
@@ -281,18 +316,22 @@ fn requested(st: &RegionState, input: &Value, name: &str) -> AwsResult<TargetGro
             )))
         }
     }
-    let port = input
-        .opt_i64("Port")
-        .ok_or_else(|| validation(format!("A port must be specified for target groups with target type '{target_type}'")))?;
+    let port = input.opt_i64("Port").ok_or_else(|| {
+        validation(format!(
+            "A port must be specified for target groups with target type '{target_type}'"
+        ))
+    })?;
     check_port(port, "port")?;
     if protocol == "GENEVE" && port != 6081 {
         return Err(validation(
             "Target groups with the GENEVE protocol must use port 6081",
         ));
     }
-    let vpc_id = input
-        .opt_str("VpcId")
-        .ok_or_else(|| validation(format!("A VPC ID must be specified for target groups with target type '{target_type}'")))?;
+    let vpc_id = input.opt_str("VpcId").ok_or_else(|| {
+        validation(format!(
+            "A VPC ID must be specified for target groups with target type '{target_type}'"
+        ))
+    })?;
     if !st.vpcs.contains_key(vpc_id) {
         return Err(validation(format!("The VPC ID '{vpc_id}' is not found")));
     }
@@ -304,7 +343,11 @@ fn requested(st: &RegionState, input: &Value, name: &str) -> AwsResult<TargetGro
         }
         Some(v) => match v.to_ascii_uppercase().as_str() {
             "HTTP1" | "HTTP2" => Some(v.to_ascii_uppercase()),
-            "GRPC" => return Err(validation("gRPC target groups are not supported by cloudbox")),
+            "GRPC" => {
+                return Err(validation(
+                    "gRPC target groups are not supported by cloudbox",
+                ))
+            }
             _ => {
                 return Err(validation(format!(
                     "Protocol version '{v}' is not valid; it must be one of [HTTP1, HTTP2, GRPC]"
@@ -387,7 +430,8 @@ pub fn describe_target_groups(st: &mut RegionState, input: &Value) -> AwsResult<
     let lb = input.opt_str("LoadBalancerArn");
     let arns = input.str_list("TargetGroupArns");
     let names = input.str_list("Names");
-    let given = usize::from(lb.is_some()) + usize::from(!arns.is_empty()) + usize::from(!names.is_empty());
+    let given =
+        usize::from(lb.is_some()) + usize::from(!arns.is_empty()) + usize::from(!names.is_empty());
     if given > 1 {
         return Err(validation(
             "Only one of load balancer ARN, target group ARNs or names can be specified",
@@ -425,7 +469,9 @@ pub fn describe_target_groups(st: &mut RegionState, input: &Value) -> AwsResult<
                 missing.join(", ")
             ));
         }
-        all.into_iter().filter(|t| names.contains(&t.name)).collect()
+        all.into_iter()
+            .filter(|t| names.contains(&t.name))
+            .collect()
     } else {
         all
     };
@@ -445,7 +491,10 @@ pub fn modify_target_group(st: &mut RegionState, input: &Value) -> AwsResult<Val
     let protocol = tg.protocol.clone().unwrap_or_default();
     let health = health_check(&protocol, input, Some(&tg.health))?;
     let Some(tg) = st.elbv2.target_groups.get_mut(arn) else {
-        return Err(aws_err!(TargetGroupNotFound, "Target group '{arn}' not found"));
+        return Err(aws_err!(
+            TargetGroupNotFound,
+            "Target group '{arn}' not found"
+        ));
     };
     tg.health = health;
     Ok(json!({"TargetGroups": [tg_json(tg)]}))
@@ -457,7 +506,12 @@ pub fn in_use(st: &RegionState, arn: &str) -> bool {
         .rules
         .values()
         .flat_map(|r| r.actions.iter())
-        .chain(st.elbv2.listeners.values().flat_map(|l| l.default_actions.iter()))
+        .chain(
+            st.elbv2
+                .listeners
+                .values()
+                .flat_map(|l| l.default_actions.iter()),
+        )
         .any(|a| super::action_target_groups(a).iter().any(|t| t == arn))
 }
 

@@ -38,14 +38,24 @@ pub const MAX_TARGETS: usize = 1000;
 type Wanted = (String, i64, Option<String>);
 
 fn is_private(ip: u32) -> bool {
-    ["10.0.0.0/8", "172.16.0.0/12", "192.168.0.0/16", "100.64.0.0/10"]
-        .iter()
-        .filter_map(|c| Cidr::parse(c))
-        .any(|c| c.contains_ip(ip))
+    [
+        "10.0.0.0/8",
+        "172.16.0.0/12",
+        "192.168.0.0/16",
+        "100.64.0.0/10",
+    ]
+    .iter()
+    .filter_map(|c| Cidr::parse(c))
+    .any(|c| c.contains_ip(ip))
 }
 
 /// Reads and checks the `Targets` of a Register/Deregister request.
-fn wanted(st: &RegionState, tg: &TargetGroup, input: &Value, registering: bool) -> AwsResult<Vec<Wanted>> {
+fn wanted(
+    st: &RegionState,
+    tg: &TargetGroup,
+    input: &Value,
+    registering: bool,
+) -> AwsResult<Vec<Wanted>> {
     let list = input.obj_list("Targets");
     if list.is_empty() {
         return Err(validation("At least one target must be specified"));
@@ -80,7 +90,10 @@ fn wanted(st: &RegionState, tg: &TargetGroup, input: &Value, registering: bool) 
                     ));
                 };
                 if registering {
-                    if matches!(i.state, InstanceState::Terminated | InstanceState::ShuttingDown) {
+                    if matches!(
+                        i.state,
+                        InstanceState::Terminated | InstanceState::ShuttingDown
+                    ) {
                         return Err(aws_err!(
                             InvalidTarget,
                             "The following targets are not in a running state and cannot be registered: '{id}'"
@@ -96,7 +109,10 @@ fn wanted(st: &RegionState, tg: &TargetGroup, input: &Value, registering: bool) 
             }
             _ => {
                 let ip = parse_ip(&id).ok_or_else(|| {
-                    aws_err!(InvalidTarget, "The IP address '{id}' is not a valid IPv4 address")
+                    aws_err!(
+                        InvalidTarget,
+                        "The IP address '{id}' is not a valid IPv4 address"
+                    )
                 })?;
                 if registering {
                     let in_vpc = st.vpcs.get(&vpc).is_some_and(|v| v.cidr.contains_ip(ip));
