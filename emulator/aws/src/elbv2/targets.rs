@@ -368,3 +368,99 @@ pub fn describe_target_health(st: &mut RegionState, input: &Value) -> AwsResult<
     }
     Ok(json!({"TargetHealthDescriptions": out}))
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::ec2::catalog;
+    use cloudbox_sim::{IdGen, SimTime};
+
+    /// The cluster side's hook: here, port 8081 never answers.
+    fn probe(_: &RegionState, _: &TargetGroup, t: &Target) -> bool {
+        t.port != 8081
+    }
+
+    fn call(
+        st: &mut RegionState,
+        h: crate::service::Handler,
+        input: serde_json::Value,
+    ) -> serde_json::Value {
+        match h(st, &input) {
+            Ok(v) => v,
+            Err(e) => panic!("{e} for {input}"),
+        }
+    }
+
+    #[test]
+    fn the_health_probe_decides_for_running_targets() {
+        let region = catalog::region("us-east-1").expect("region");
+        let mut st = RegionState::new(
+            region,
+            "123456789012",
+            IdGen::new(7),
+            SimTime(cloudbox_sim::clock::MANUAL_EPOCH_MS),
+            1.0,
+        );
+        crate::ec2::vpcs::create_default_vpc(&mut st);
+        let vpc = st.vpcs.keys().next().cloned().expect("vpc");
+        let subnets: Vec<String> = st.subnets.keys().take(2).cloned().collect();
+        call(
+            &mut st,
+            crate::ec2::instances::run_instances,
+            json!({"ImageId": "ami-0abcdef1234567890", "InstanceType": "t3.micro",
+                   "MinCount": 1, "MaxCount": 1, "SubnetId": subnets[0]}),
+        );
+        let instance = st.instances.keys().next().cloned().expect("instance");
+        let later = st.now.plus(Duration::from_secs(60));
+        st.settle(later);
+        let lb = call(
+            &mut st,
+            super::super::load_balancers::create_load_balancer,
+            json!({"Name": "p", "Subnets": subnets}),
+        )["LoadBalancers"][0]["LoadBalancerArn"]
+            .as_str()
+            .map(str::to_string)
+            .expect("lb");
+        let tg = call(
+            &mut st,
+            super::super::target_groups::create_target_group,
+            json!({"Name": "p", "Protocol": "HTTP", "Port": 80, "VpcId": vpc}),
+        )["TargetGroups"][0]["TargetGroupArn"]
+            .as_str()
+            .map(str::to_string)
+            .expect("tg");
+        call(
+            &mut st,
+            super::super::listeners::create_listener,
+            json!({"LoadBalancerArn": lb, "Protocol": "HTTP", "Port": 80,
+                   "DefaultActions": [{"Type": "forward", "TargetGroupArn": tg}]}),
+        );
+        call(
+            &mut st,
+            register_targets,
+            json!({"TargetGroupArn": tg, "Targets": [{"Id": instance, "Port": 8080}, {"Id": instance, "Port": 8081}]}),
+        );
+        let later = st.now.plus(Duration::from_secs(180 + 150));
+        st.settle(later);
+        st.now = later;
+        let states = |st: &mut RegionState| -> Vec<String> {
+            call(st, describe_target_health, json!({"TargetGroupArn": tg}))
+                ["TargetHealthDescriptions"]
+                .as_array()
+                .map(|a| {
+                    a.iter()
+                        .map(|d| {
+                            d["TargetHealth"]["State"]
+                                .as_str()
+                                .unwrap_or_default()
+                                .to_string()
+                        })
+                        .collect()
+                })
+                .unwrap_or_default()
+        };
+        assert_eq!(states(&mut st), ["healthy", "healthy"]);
+        st.elbv2.health_probe = Some(probe);
+        assert_eq!(states(&mut st), ["healthy", "unhealthy"]);
+    }
+}

@@ -3,6 +3,7 @@
 
 mod listeners;
 mod load_balancers;
+mod more;
 mod properties;
 mod target_groups;
 
