@@ -168,6 +168,66 @@ codes! {
     ValidationError = "ValidationError", 400;
 
     // ---- ELBv2 ----
+    /// No such load balancer (ELBv2).
+    LoadBalancerNotFound = "LoadBalancerNotFound", 400;
+    /// No such target group.
+    TargetGroupNotFound = "TargetGroupNotFound", 400;
+    /// No such listener.
+    ListenerNotFound = "ListenerNotFound", 400;
+    /// No such listener rule.
+    RuleNotFound = "RuleNotFound", 400;
+    /// A load balancer of that name exists with other settings.
+    DuplicateLoadBalancerName = "DuplicateLoadBalancerName", 400;
+    /// A target group of that name exists with other settings.
+    DuplicateTargetGroupName = "DuplicateTargetGroupName", 400;
+    /// A listener exists on that port with other settings.
+    DuplicateListener = "DuplicateListener", 400;
+    /// A tag key is given twice in one request.
+    DuplicateTagKeys = "DuplicateTagKeys", 400;
+    /// More than 50 tags on a resource.
+    TooManyTags = "TooManyTags", 400;
+    /// The request does not fit the resource's configuration.
+    InvalidConfigurationRequest = "InvalidConfigurationRequest", 400;
+    /// No such subnet (ELBv2's own code).
+    SubnetNotFound = "SubnetNotFound", 400;
+    /// The subnet cannot be used (no room, no internet gateway, no IPv6 block).
+    InvalidSubnet = "InvalidSubnet", 400;
+    /// No such security group, or one of another VPC.
+    InvalidSecurityGroup = "InvalidSecurityGroup", 400;
+    /// The target does not exist, is not in the VPC, or is terminated.
+    InvalidTarget = "InvalidTarget", 400;
+    /// A rule of the listener has that priority.
+    PriorityInUse = "PriorityInUse", 400;
+    /// A listener or rule still uses the target group.
+    ResourceInUse = "ResourceInUse", 400;
+    /// A target group may be used by one load balancer only.
+    TargetGroupAssociationLimit = "TargetGroupAssociationLimit", 400;
+    /// The target group's protocol does not fit the listener's.
+    IncompatibleProtocols = "IncompatibleProtocols", 400;
+    /// The listener protocol does not fit the load balancer type.
+    UnsupportedProtocol = "UnsupportedProtocol", 400;
+    /// The certificate ARN is not one of ACM or IAM.
+    CertificateNotFound = "CertificateNotFound", 400;
+    /// The action does not fit the load balancer type.
+    InvalidLoadBalancerAction = "InvalidLoadBalancerAction", 400;
+    /// More than 50 listeners on a load balancer.
+    TooManyListeners = "TooManyListeners", 400;
+    /// More than 100 rules on a listener.
+    TooManyRules = "TooManyRules", 400;
+    /// More than 3000 target groups in the region.
+    TooManyTargetGroups = "TooManyTargetGroups", 400;
+    /// More than 50 load balancers in the region.
+    TooManyLoadBalancers = "TooManyLoadBalancers", 400;
+    /// More than 1000 targets in a target group.
+    TooManyTargets = "TooManyTargets", 400;
+    /// More than 5 target groups in one forward action, or too many actions.
+    TooManyActions = "TooManyActions", 400;
+    /// No such Elastic IP allocation (subnet mappings).
+    AllocationIdNotFound = "AllocationIdNotFound", 400;
+    /// No such SSL policy.
+    SSLPolicyNotFound = "SSLPolicyNotFound", 400;
+    /// More certificates than the listener may have.
+    TooManyCertificates = "TooManyCertificates", 400;
 
     // ---- classic ELB ----
     /// Classic ELB: no load balancer of that name.

@@ -1,1 +1,0 @@
-//! elbv2 tests.

@@ -1,0 +1,353 @@
+//! Condition kinds, listener certificates and modification, Elastic IP subnet mappings, and
+//! malformed input through the in-process client (always a coded 4xx).
+
+use super::*;
+use crate::support::*;
+use aws_sdk_elasticloadbalancingv2::types::{
+    Certificate, HttpHeaderConditionConfig, HttpRequestMethodConditionConfig,
+    QueryStringConditionConfig, QueryStringKeyValuePair, RuleCondition, SourceIpConditionConfig,
+    SubnetMapping,
+};
+use serde_json::json;
+
+#[tokio::test]
+async fn every_condition_kind_round_trips() {
+    let w = World::new("us-east-1");
+    let n = net(&w).await;
+    let lb = alb(&w, &n, "web").await;
+    let t = tg(&w, &n.vpc, "web", ProtocolEnum::Http, 80).await;
+    let l = listener(&w, &lb, ProtocolEnum::Http, 80, &t).await;
+    let out = w
+        .elbv2
+        .create_rule()
+        .listener_arn(&l)
+        .priority(1)
+        .conditions(
+            RuleCondition::builder()
+                .field("http-header")
+                .http_header_config(
+                    HttpHeaderConditionConfig::builder()
+                        .http_header_name("X-Env")
+                        .values("canary")
+                        .build(),
+                )
+                .build(),
+        )
+        .conditions(
+            RuleCondition::builder()
+                .field("http-request-method")
+                .http_request_method_config(
+                    HttpRequestMethodConditionConfig::builder()
+                        .values("GET")
+                        .build(),
+                )
+                .build(),
+        )
+        .conditions(
+            RuleCondition::builder()
+                .field("query-string")
+                .query_string_config(
+                    QueryStringConditionConfig::builder()
+                        .values(
+                            QueryStringKeyValuePair::builder()
+                                .key("v")
+                                .value("2")
+                                .build(),
+                        )
+                        .build(),
+                )
+                .build(),
+        )
+        .conditions(
+            RuleCondition::builder()
+                .field("source-ip")
+                .source_ip_config(
+                    SourceIpConditionConfig::builder()
+                        .values("10.0.0.0/8")
+                        .build(),
+                )
+                .build(),
+        )
+        .actions(forward(&t))
+        .send()
+        .await
+        .expect("rule");
+    let c = out.rules()[0].conditions();
+    assert_eq!(c.len(), 4);
+    assert_eq!(
+        c[0].http_header_config().and_then(|h| h.http_header_name()),
+        Some("X-Env")
+    );
+    assert_eq!(
+        c[2].query_string_config().map(|q| q.values()[0].key()),
+        Some(Some("v"))
+    );
+    let bad_ip = RuleCondition::builder()
+        .field("source-ip")
+        .source_ip_config(SourceIpConditionConfig::builder().values("nope").build())
+        .build();
+    assert_eq!(
+        code(
+            w.elbv2
+                .create_rule()
+                .listener_arn(&l)
+                .priority(2)
+                .conditions(bad_ip)
+                .actions(forward(&t))
+                .send()
+                .await
+        ),
+        "ValidationError"
+    );
+    let two_paths = w
+        .elbv2
+        .create_rule()
+        .listener_arn(&l)
+        .priority(2)
+        .conditions(
+            RuleCondition::builder()
+                .field("path-pattern")
+                .values("/a")
+                .build(),
+        )
+        .conditions(
+            RuleCondition::builder()
+                .field("path-pattern")
+                .values("/b")
+                .build(),
+        )
+        .actions(forward(&t))
+        .send()
+        .await;
+    assert_eq!(code(two_paths), "ValidationError");
+    // Rules on an NLB listener are refused.
+    let nlb = lb_internal_nlb(&w, &n).await;
+    let tcp = tg(&w, &n.vpc, "tcp", ProtocolEnum::Tcp, 80).await;
+    let nl = listener(&w, &nlb, ProtocolEnum::Tcp, 80, &tcp).await;
+    assert_eq!(
+        code(
+            w.elbv2
+                .create_rule()
+                .listener_arn(&nl)
+                .priority(1)
+                .conditions(
+                    RuleCondition::builder()
+                        .field("path-pattern")
+                        .values("/a")
+                        .build()
+                )
+                .actions(forward(&tcp))
+                .send()
+                .await
+        ),
+        "ValidationError"
+    );
+    // Changing an NLB listener to UDP while it forwards to a TCP group is refused.
+    assert_eq!(
+        code(
+            w.elbv2
+                .modify_listener()
+                .listener_arn(&nl)
+                .protocol(ProtocolEnum::Udp)
+                .send()
+                .await
+        ),
+        "IncompatibleProtocols"
+    );
+}
+
+async fn lb_internal_nlb(w: &World, n: &Net) -> String {
+    lb(
+        w,
+        "net",
+        LoadBalancerTypeEnum::Network,
+        LoadBalancerSchemeEnum::Internal,
+        &[&n.a],
+    )
+    .await
+}
+
+#[tokio::test]
+async fn listener_certificates_and_tls() {
+    let w = World::new("us-east-1");
+    let n = net(&w).await;
+    let lb = alb(&w, &n, "web").await;
+    let t = tg(&w, &n.vpc, "web", ProtocolEnum::Http, 80).await;
+    let l = listener(&w, &lb, ProtocolEnum::Http, 80, &t).await;
+    let cert = "arn:aws:iam::123456789012:server-certificate/web";
+    assert_eq!(
+        code(
+            w.elbv2
+                .modify_listener()
+                .listener_arn(&l)
+                .protocol(ProtocolEnum::Https)
+                .send()
+                .await
+        ),
+        "ValidationError",
+        "HTTPS needs a certificate"
+    );
+    let m = w
+        .elbv2
+        .modify_listener()
+        .listener_arn(&l)
+        .protocol(ProtocolEnum::Https)
+        .port(443)
+        .certificates(Certificate::builder().certificate_arn(cert).build())
+        .ssl_policy("ELBSecurityPolicy-TLS13-1-2-2021-06")
+        .send()
+        .await
+        .expect("to https");
+    assert_eq!(
+        m.listeners()[0].ssl_policy(),
+        Some("ELBSecurityPolicy-TLS13-1-2-2021-06")
+    );
+    let certs = w
+        .elbv2
+        .describe_listener_certificates()
+        .listener_arn(&l)
+        .send()
+        .await
+        .expect("certs");
+    assert_eq!(certs.certificates()[0].certificate_arn(), Some(cert));
+    assert_eq!(certs.certificates()[0].is_default(), Some(true));
+    // Back to HTTP drops the certificate and policy.
+    let m = w
+        .elbv2
+        .modify_listener()
+        .listener_arn(&l)
+        .protocol(ProtocolEnum::Http)
+        .send()
+        .await
+        .expect("to http");
+    assert!(m.listeners()[0].certificates().is_empty());
+    assert!(m.listeners()[0].ssl_policy().is_none());
+}
+
+#[tokio::test]
+async fn elastic_ips_on_internet_facing_nlbs() {
+    let w = World::new("us-east-1");
+    let n = net(&w).await;
+    let eip = w.ec2.allocate_address().send().await.expect("eip");
+    let alloc = eip.allocation_id().expect("alloc").to_string();
+    let public = eip.public_ip().expect("ip").to_string();
+    let mapping = |a: &str| {
+        SubnetMapping::builder()
+            .subnet_id(&n.a)
+            .allocation_id(a)
+            .build()
+    };
+    let out = w
+        .elbv2
+        .create_load_balancer()
+        .name("pub")
+        .r#type(LoadBalancerTypeEnum::Network)
+        .subnet_mappings(mapping(&alloc))
+        .send()
+        .await
+        .expect("nlb with eip");
+    let addr = &out.load_balancers()[0].availability_zones()[0].load_balancer_addresses()[0];
+    assert_eq!(addr.ip_address(), Some(public.as_str()));
+    assert_eq!(addr.allocation_id(), Some(alloc.as_str()));
+    assert_eq!(
+        code(
+            w.elbv2
+                .create_load_balancer()
+                .name("pub2")
+                .r#type(LoadBalancerTypeEnum::Network)
+                .subnet_mappings(mapping(&alloc))
+                .send()
+                .await
+        ),
+        "InvalidConfigurationRequest",
+        "an Elastic IP serves one load balancer"
+    );
+    assert_eq!(
+        code(
+            w.elbv2
+                .create_load_balancer()
+                .name("pub3")
+                .r#type(LoadBalancerTypeEnum::Network)
+                .subnet_mappings(mapping("eipalloc-0123456789abcdef0"))
+                .send()
+                .await
+        ),
+        "AllocationIdNotFound"
+    );
+    assert_eq!(
+        code(
+            w.elbv2
+                .create_load_balancer()
+                .name("pub4")
+                .subnet_mappings(mapping(&alloc))
+                .subnet_mappings(SubnetMapping::builder().subnet_id(&n.b).build())
+                .send()
+                .await
+        ),
+        "ValidationError",
+        "no Elastic IPs on an ALB"
+    );
+}
+
+#[test]
+fn malformed_input_is_always_a_coded_4xx() {
+    let w = World::new("us-east-1");
+    let inputs = [
+        (
+            "CreateLoadBalancer",
+            json!({"Name": "x", "Subnets": "subnet-1"}),
+        ),
+        (
+            "CreateLoadBalancer",
+            json!({"Name": "x", "Subnets": [], "Type": "network"}),
+        ),
+        (
+            "CreateLoadBalancer",
+            json!({"Name": "x", "SubnetMappings": [{}]}),
+        ),
+        (
+            "CreateTargetGroup",
+            json!({"Name": "x", "Protocol": "HTTP", "Port": 99999, "VpcId": "vpc-1"}),
+        ),
+        (
+            "CreateListener",
+            json!({"LoadBalancerArn": "x", "DefaultActions": []}),
+        ),
+        (
+            "CreateRule",
+            json!({"ListenerArn": "arn:aws:elasticloadbalancing:us-east-1:1:listener/app/a/b/c", "Conditions": [], "Priority": 1, "Actions": []}),
+        ),
+        ("SetRulePriorities", json!({"RulePriorities": [{}]})),
+        (
+            "RegisterTargets",
+            json!({"TargetGroupArn": "arn:aws:elasticloadbalancing:us-east-1:1:targetgroup/a/b", "Targets": [{"Id": "i-1"}]}),
+        ),
+        ("DescribeTargetHealth", json!({"TargetGroupArn": ""})),
+        (
+            "DescribeTags",
+            json!({"ResourceArns": ["arn:aws:ec2:us-east-1:1:instance/i-1"]}),
+        ),
+        (
+            "ModifyLoadBalancerAttributes",
+            json!({"LoadBalancerArn": "arn:aws:elasticloadbalancing:us-east-1:1:loadbalancer/app/a/b", "Attributes": []}),
+        ),
+        ("DescribeLoadBalancers", json!({"PageSize": -5})),
+        ("DescribeRules", json!({})),
+        (
+            "AddTags",
+            json!({"ResourceArns": [], "Tags": [{"Key": ""}]}),
+        ),
+    ];
+    for (op, input) in inputs {
+        let err = w
+            .aws
+            .call(&format!("elbv2:{op}"), &input)
+            .expect_err("malformed input fails");
+        assert!(err.status() < 500, "{op}: {err}");
+    }
+    let err = w
+        .aws
+        .call("elbv2:DescribeTrustStores", &json!({}))
+        .expect_err("not served");
+    assert_eq!(err.code.as_str(), "UnsupportedOperation");
+}
