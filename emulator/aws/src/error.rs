@@ -172,6 +172,14 @@ codes! {
     // ---- classic ELB ----
 
     // ---- Auto Scaling ----
+    /// A group or launch configuration of that name exists already.
+    AsgAlreadyExists = "AlreadyExists", 400;
+    /// The launch configuration is used by a group, or the group still has instances.
+    AsgResourceInUse = "ResourceInUse", 400;
+    /// The group has scaling activities in progress.
+    ScalingActivityInProgress = "ScalingActivityInProgress", 400;
+    /// A quota of the account (tags per group, groups, launch configurations) is reached.
+    AsgLimitExceeded = "LimitExceeded", 400;
 
     // ---- STS ----
 }
