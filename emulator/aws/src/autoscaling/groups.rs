@@ -43,10 +43,15 @@ fn template_ref(st: &RegionState, spec: &Value) -> AwsResult<TemplateRef> {
 
 /// The launch source a request names (`None` when it names none). More than one is refused.
 fn requested_source(st: &RegionState, input: &Value) -> AwsResult<Option<LaunchSource>> {
-    let given = ["LaunchConfigurationName", "LaunchTemplate", "MixedInstancesPolicy", "InstanceId"]
-        .iter()
-        .filter(|k| input.get(**k).is_some())
-        .count();
+    let given = [
+        "LaunchConfigurationName",
+        "LaunchTemplate",
+        "MixedInstancesPolicy",
+        "InstanceId",
+    ]
+    .iter()
+    .filter(|k| input.get(**k).is_some())
+    .count();
     if given > 1 {
         return Err(aws_err!(ValidationError, "{SOURCE_REQUIRED}"));
     }
@@ -273,7 +278,10 @@ pub fn create_auto_scaling_group(st: &mut RegionState, input: &Value) -> AwsResu
         max,
         desired,
         default_cooldown: int(input, "DefaultCooldown").unwrap_or(300),
-        health_check_type: input.opt_str("HealthCheckType").unwrap_or("EC2").to_string(),
+        health_check_type: input
+            .opt_str("HealthCheckType")
+            .unwrap_or("EC2")
+            .to_string(),
         health_check_grace_period: int(input, "HealthCheckGracePeriod").unwrap_or(0),
         azs,
         subnets,
@@ -424,7 +432,8 @@ pub fn delete_auto_scaling_group(st: &mut RegionState, input: &Value) -> AwsResu
 /// SetDesiredCapacity.
 pub fn set_desired_capacity(st: &mut RegionState, input: &Value) -> AwsResult<Value> {
     let name = input.req_str("AutoScalingGroupName")?;
-    let desired = int(input, "DesiredCapacity").ok_or_else(|| AwsError::missing("DesiredCapacity"))?;
+    let desired =
+        int(input, "DesiredCapacity").ok_or_else(|| AwsError::missing("DesiredCapacity"))?;
     let g = get_group(st, name)?;
     not_deleting(g)?;
     if desired > g.max {
@@ -561,7 +570,10 @@ pub fn describe_auto_scaling_groups(st: &mut RegionState, input: &Value) -> AwsR
 }
 
 /// DescribeTerminationPolicyTypes.
-pub fn describe_termination_policy_types(_st: &mut RegionState, _input: &Value) -> AwsResult<Value> {
+pub fn describe_termination_policy_types(
+    _st: &mut RegionState,
+    _input: &Value,
+) -> AwsResult<Value> {
     Ok(json!({"TerminationPolicyTypes": [
         "AllocationStrategy", "ClosestToNextInstanceHour", "Default", "NewestInstance",
         "OldestInstance", "OldestLaunchConfiguration", "OldestLaunchTemplate"

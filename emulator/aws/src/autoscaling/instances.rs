@@ -45,7 +45,9 @@ pub fn terminate_instance_in_auto_scaling_group(
     input: &Value,
 ) -> AwsResult<Value> {
     let id = input.req_str("InstanceId")?;
-    let decrement = input.opt_bool("ShouldDecrementDesiredCapacity").unwrap_or(false);
+    let decrement = input
+        .opt_bool("ShouldDecrementDesiredCapacity")
+        .unwrap_or(false);
     let g = managing_group(st, id)?;
     let name = g.name.clone();
     let member = &g.members[id];
@@ -142,7 +144,9 @@ pub fn describe_auto_scaling_instances(st: &mut RegionState, input: &Value) -> A
 /// DetachInstances.
 pub fn detach_instances(st: &mut RegionState, input: &Value) -> AwsResult<Value> {
     let name = input.req_str("AutoScalingGroupName")?;
-    let decrement = input.opt_bool("ShouldDecrementDesiredCapacity").unwrap_or(false);
+    let decrement = input
+        .opt_bool("ShouldDecrementDesiredCapacity")
+        .unwrap_or(false);
     let ids = input.str_list("InstanceIds");
     let g = get_group(st, name)?;
     for id in &ids {
@@ -270,7 +274,13 @@ pub fn attach_instances(st: &mut RegionState, input: &Value) -> AwsResult<Value>
         let (az, ty, running) = st
             .instances
             .get(id)
-            .map(|i| (i.az.clone(), i.instance_type.clone(), i.state == InstanceState::Running))
+            .map(|i| {
+                (
+                    i.az.clone(),
+                    i.instance_type.clone(),
+                    i.state == InstanceState::Running,
+                )
+            })
             .unwrap_or_default();
         st.autoscaling.next_member_seq += 1;
         let seq = st.autoscaling.next_member_seq;
@@ -281,7 +291,11 @@ pub fn attach_instances(st: &mut RegionState, input: &Value) -> AwsResult<Value>
                     id: id.clone(),
                     az,
                     instance_type: ty,
-                    lifecycle: if running { Lifecycle::InService } else { Lifecycle::Pending },
+                    lifecycle: if running {
+                        Lifecycle::InService
+                    } else {
+                        Lifecycle::Pending
+                    },
                     healthy: true,
                     protected,
                     source: source.clone(),

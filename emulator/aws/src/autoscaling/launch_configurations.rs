@@ -178,8 +178,7 @@ pub fn delete_launch_configuration(st: &mut RegionState, input: &Value) -> AwsRe
     get(st, name)?;
     let user = st.autoscaling.groups.values().find(|g| {
         g.source == super::LaunchSource::Configuration(name.to_string())
-            || g
-                .members
+            || g.members
                 .values()
                 .any(|m| m.source == super::LaunchSource::Configuration(name.to_string()))
     });

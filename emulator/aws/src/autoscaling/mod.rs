@@ -230,7 +230,9 @@ pub fn operation(name: &str) -> Option<Handler> {
         "DeleteAutoScalingGroup" => groups::delete_auto_scaling_group,
         "DescribeAutoScalingGroups" => groups::describe_auto_scaling_groups,
         "SetDesiredCapacity" => groups::set_desired_capacity,
-        "TerminateInstanceInAutoScalingGroup" => instances::terminate_instance_in_auto_scaling_group,
+        "TerminateInstanceInAutoScalingGroup" => {
+            instances::terminate_instance_in_auto_scaling_group
+        }
         "SetInstanceProtection" => instances::set_instance_protection,
         "DescribeAutoScalingInstances" => instances::describe_auto_scaling_instances,
         "DetachInstances" => instances::detach_instances,

@@ -77,7 +77,11 @@ pub struct Filter {
 
 /// Reads `Filters`, checking each name with `known`; an unknown name is a `ValidationError`
 /// listing the allowed ones.
-pub fn filters(input: &Value, known: &dyn Fn(&str) -> bool, allowed: &str) -> AwsResult<Vec<Filter>> {
+pub fn filters(
+    input: &Value,
+    known: &dyn Fn(&str) -> bool,
+    allowed: &str,
+) -> AwsResult<Vec<Filter>> {
     let mut out = Vec::new();
     for f in input.obj_list("Filters") {
         let name = f.opt_str("Name").unwrap_or_default();

@@ -25,7 +25,7 @@
 //!   free address.
 
 use super::activities::{self, at, Activity, Status};
-use super::{Lifecycle, LaunchSource, Member, Timer};
+use super::{LaunchSource, Lifecycle, Member, Timer};
 use crate::ec2::input::Input;
 use crate::ec2::state::InstanceState;
 use crate::error::AwsError;
@@ -55,7 +55,10 @@ pub fn kick(st: &mut RegionState, name: &str) {
     };
     g.retry_at = None;
     let epoch = g.epoch;
-    st.schedule(Duration::ZERO, timer(Timer::Reconcile(name.to_string(), epoch)));
+    st.schedule(
+        Duration::ZERO,
+        timer(Timer::Reconcile(name.to_string(), epoch)),
+    );
 }
 
 fn later(st: &mut RegionState, name: &str, d: Duration) {
@@ -242,11 +245,7 @@ fn subnet_for(st: &RegionState, name: &str, az: &str) -> Option<String> {
     for s in in_az {
         let used = g
             .active()
-            .filter(|m| {
-                st.instances
-                    .get(&m.id)
-                    .is_some_and(|i| &i.subnet_id == s)
-            })
+            .filter(|m| st.instances.get(&m.id).is_some_and(|i| &i.subnet_id == s))
             .count();
         if best.is_none_or(|(u, _)| used < u) {
             best = Some((used, s));
@@ -268,7 +267,8 @@ fn run_input(
             super::launch_configurations::run_spec(super::launch_configurations::get(st, n)?)
         }
         LaunchSource::Template(t) | LaunchSource::Mixed(t, _, _) => {
-            let (tpl, version) = crate::ec2::launch_templates::resolve(st, &t.to_json())?;
+            let spec = json!({"LaunchTemplateId": t.id, "Version": t.version});
+            let (tpl, version) = crate::ec2::launch_templates::resolve(st, &spec)?;
             let mut run = json!({"LaunchTemplate": {
                 "LaunchTemplateId": tpl.id,
                 "Version": version.number.to_string(),

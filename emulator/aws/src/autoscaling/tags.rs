@@ -151,8 +151,17 @@ pub fn describe_tags(st: &mut RegionState, input: &Value) -> AwsResult<Value> {
             default: 50,
         },
     )?;
-    let known = |n: &str| matches!(n, "auto-scaling-group" | "key" | "value" | "propagate-at-launch");
-    let filters = paging::filters(input, &known, "auto-scaling-group key value propagate-at-launch")?;
+    let known = |n: &str| {
+        matches!(
+            n,
+            "auto-scaling-group" | "key" | "value" | "propagate-at-launch"
+        )
+    };
+    let filters = paging::filters(
+        input,
+        &known,
+        "auto-scaling-group key value propagate-at-launch",
+    )?;
     let mut out = Vec::new();
     for g in st.autoscaling.groups.values() {
         for (k, t) in &g.tags {
@@ -163,7 +172,7 @@ pub fn describe_tags(st: &mut RegionState, input: &Value) -> AwsResult<Value> {
                     "value" => t.value.clone(),
                     _ => t.propagate.to_string(),
                 };
-                f.values.iter().any(|v| *v == field)
+                f.values.contains(&field)
             });
             if ok {
                 out.push(tag_json(&g.name, k, t));
