@@ -504,7 +504,6 @@ fn group_json(st: &RegionState, g: &Group, include_instances: bool) -> Value {
         "HealthCheckGracePeriod": g.health_check_grace_period,
         "CreatedTime": g.created.to_iso8601_millis(),
         "SuspendedProcesses": [],
-        "VPCZoneIdentifier": g.subnets.join(","),
         "EnabledMetrics": [],
         "Tags": g.tags.iter().map(|(k, t)| tag_json(&g.name, k, t)).collect::<Vec<_>>(),
         "TerminationPolicies": g.termination_policies,
@@ -522,6 +521,9 @@ fn group_json(st: &RegionState, g: &Group, include_instances: bool) -> Value {
     match &g.source {
         LaunchSource::Mixed(_, _, policy) => v["MixedInstancesPolicy"] = policy.clone(),
         s => source_members(&mut v, s),
+    }
+    if !g.subnets.is_empty() {
+        v["VPCZoneIdentifier"] = json!(g.subnets.join(","));
     }
     if g.deleting {
         v["Status"] = json!("Delete in progress");

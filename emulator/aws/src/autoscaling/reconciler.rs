@@ -15,7 +15,8 @@
 //!   attempt is a `Failed` activity and the next AZ is tried; when every AZ fails, launching
 //!   stops and is retried after 10 s, doubling per failed pass up to 5 min (a request that
 //!   changes the group retries at once). Mixed instances policies try their override types in
-//!   order and use the first that launches.
+//!   order and use the first that launches. A pass launches at most 100 instances; the next
+//!   batch follows a second later.
 //! - **Scale-in**: from the AZ with the most active instances (ties: first in AZ order); in it
 //!   the default termination policy: instances of an older launch configuration/template
 //!   first, then (simplified from "closest to the next billing hour") the oldest instance.
@@ -39,6 +40,8 @@ pub const HEALTH_CHECK_INTERVAL: Duration = Duration::from_secs(30);
 pub const RETRY_BASE: Duration = Duration::from_secs(10);
 /// The longest retry delay.
 pub const RETRY_MAX: Duration = Duration::from_secs(300);
+/// The most instances one pass launches; a larger difference continues a second later.
+pub const MAX_LAUNCHES_PER_PASS: usize = 100;
 
 fn timer(t: Timer) -> RegionTimer {
     RegionTimer::AutoScaling(t)
@@ -192,7 +195,11 @@ pub fn reconcile(st: &mut RegionState, name: &str) {
     let may_launch = g.retry_at.is_none_or(|t| t <= st.now);
     if actual < desired {
         if may_launch {
-            launch(st, name, (desired - actual) as usize, actual, desired, None);
+            let missing = (desired - actual) as usize;
+            let batch = missing.min(MAX_LAUNCHES_PER_PASS);
+            if launch(st, name, batch, actual, desired, None) && batch < missing {
+                later(st, name, Duration::from_secs(1));
+            }
         }
     } else if actual > desired {
         scale_in(st, name, (actual - desired) as usize, actual, desired);

@@ -466,3 +466,68 @@ async fn mixed_instances_policy_launches_the_first_override_type() {
         .collect();
     assert_eq!(types, ["m5.large", "m5.large"]);
 }
+
+#[tokio::test]
+async fn availability_zones_only_groups_use_the_default_subnets() {
+    let w = World::new("us-east-1");
+    let lt = template(&w, "workers").await;
+    w.asg
+        .create_auto_scaling_group()
+        .auto_scaling_group_name("classic")
+        .launch_template(latest(&lt))
+        .availability_zones("us-east-1a")
+        .availability_zones("us-east-1b")
+        .min_size(2)
+        .max_size(2)
+        .send()
+        .await
+        .expect("create");
+    w.advance(1);
+    let c = ec2_azs(&w, "classic").await;
+    assert_eq!(c.get("us-east-1a"), Some(&1));
+    assert_eq!(c.get("us-east-1b"), Some(&1));
+    let g = describe(&w, "classic").await;
+    assert_eq!(g.vpc_zone_identifier(), None);
+    let bad = w
+        .asg
+        .create_auto_scaling_group()
+        .auto_scaling_group_name("bad")
+        .launch_template(latest(&lt))
+        .availability_zones("us-east-1z")
+        .min_size(0)
+        .max_size(1)
+        .send()
+        .await;
+    assert_eq!(code(bad), "ValidationError");
+}
+
+#[tokio::test]
+async fn a_group_from_an_instance_gets_a_launch_configuration_of_its_name() {
+    let w = World::new("us-east-1");
+    let (a, _, _) = setup(&w).await;
+    let seed = instance(&w.ec2, &a, "m5.large").await;
+    w.asg
+        .create_auto_scaling_group()
+        .auto_scaling_group_name("cloned")
+        .instance_id(&seed)
+        .min_size(1)
+        .max_size(2)
+        .send()
+        .await
+        .expect("create from instance");
+    w.advance(1);
+    let g = describe(&w, "cloned").await;
+    assert_eq!(g.launch_configuration_name(), Some("cloned"));
+    assert_eq!(g.vpc_zone_identifier(), Some(a.as_str()));
+    assert_eq!(g.instances()[0].instance_type(), Some("m5.large"));
+    let missing = w
+        .asg
+        .create_auto_scaling_group()
+        .auto_scaling_group_name("ghost")
+        .instance_id("i-0123456789abcdef0")
+        .min_size(1)
+        .max_size(2)
+        .send()
+        .await;
+    assert_eq!(code(missing), "ValidationError");
+}
