@@ -206,6 +206,7 @@ fn note_change(st: &mut RegionState, name: &str, wording: String) {
 /// CreateAutoScalingGroup.
 pub fn create_auto_scaling_group(st: &mut RegionState, input: &Value) -> AwsResult<Value> {
     let name = input.req_str("AutoScalingGroupName")?;
+    super::check_name(name, "autoScalingGroupName")?;
     if st.autoscaling.groups.contains_key(name) {
         return Err(aws_err!(
             AsgAlreadyExists,
@@ -321,12 +322,6 @@ pub fn update_auto_scaling_group(st: &mut RegionState, input: &Value) -> AwsResu
     let g = get_group(st, name)?;
     not_deleting(g)?;
     let source = requested_source(st, input)?;
-    if input.get("InstanceId").is_some() {
-        return Err(AwsError::new(
-            crate::error::Code::UnknownParameter,
-            "The parameter InstanceId is not recognized",
-        ));
-    }
     let placement = requested_placement(st, input)?;
     let new_min = int(input, "MinSize");
     let new_max = int(input, "MaxSize");

@@ -45,6 +45,7 @@ pub fn get<'a>(st: &'a RegionState, name: &str) -> AwsResult<&'a LaunchConfigura
 /// CreateLaunchConfiguration.
 pub fn create_launch_configuration(st: &mut RegionState, input: &Value) -> AwsResult<Value> {
     let name = input.req_str("LaunchConfigurationName")?;
+    super::check_name(name, "launchConfigurationName")?;
     if st.autoscaling.launch_configurations.contains_key(name) {
         return Err(aws_err!(
             AsgAlreadyExists,

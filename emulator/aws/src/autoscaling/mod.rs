@@ -267,3 +267,21 @@ pub fn get_group<'a>(st: &'a RegionState, name: &str) -> crate::error::AwsResult
         .get(name)
         .ok_or_else(|| group_not_found(name))
 }
+
+/// AWS's length constraint on a name member (`autoScalingGroupName`, 1–255 characters).
+pub fn check_name(name: &str, member: &str) -> crate::error::AwsResult<()> {
+    let n = name.chars().count();
+    if n == 0 {
+        return Err(crate::aws_err!(
+            ValidationError,
+            "1 validation error detected: Value '' at '{member}' failed to satisfy constraint: Member must have length greater than or equal to 1"
+        ));
+    }
+    if n > 255 {
+        return Err(crate::aws_err!(
+            ValidationError,
+            "1 validation error detected: Value '{name}' at '{member}' failed to satisfy constraint: Member must have length less than or equal to 255"
+        ));
+    }
+    Ok(())
+}

@@ -21,9 +21,9 @@
 //!   the default termination policy: instances of an older launch configuration/template
 //!   first, then (simplified from "closest to the next billing hour") the oldest instance.
 //!   Protected instances are never chosen.
-//! - **Rebalancing**: when capacity is met but two AZs differ by more than one, one instance is
-//!   terminated in the fullest AZ and one launched in the emptiest, if that AZ's subnet has a
-//!   free address.
+//! - **Rebalancing**: when capacity is met but two AZs differ by more than one (or instances
+//!   remain in an AZ the group no longer uses), one instance is terminated there and one
+//!   launched in the emptiest AZ, if that AZ's subnet has a free address.
 
 use super::activities::{self, at, Activity, Status};
 use super::{LaunchSource, Lifecycle, Member, Timer};
@@ -576,7 +576,12 @@ fn rebalance(st: &mut RegionState, name: &str) {
     ) else {
         return;
     };
-    if most.1 <= least.1 + 1 {
+    let stray = st
+        .autoscaling
+        .groups
+        .get(name)
+        .is_some_and(|g| g.active().any(|m| !m.protected && !g.azs.contains(&m.az)));
+    if !stray && most.1 <= least.1 + 1 {
         return;
     }
     let target = least.0.clone();

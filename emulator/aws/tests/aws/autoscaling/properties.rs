@@ -221,3 +221,103 @@ proptest! {
         check_converged(aws);
     }
 }
+
+/// Sends a raw Auto Scaling form body to the endpoint; returns the status and body.
+async fn raw(app: axum::Router, body: String) -> (u16, String) {
+    use http_body_util::BodyExt;
+    use tower::ServiceExt;
+    let req = http::Request::post("/")
+        .header("content-type", "application/x-www-form-urlencoded")
+        .header("authorization", "AWS4-HMAC-SHA256 Credential=AKID/20260101/us-east-1/autoscaling/aws4_request, SignedHeaders=host, Signature=0")
+        .body(axum::body::Body::from(body))
+        .expect("request");
+    let resp = app.oneshot(req).await.expect("response");
+    let status = resp.status().as_u16();
+    let bytes = resp.into_body().collect().await.expect("body").to_bytes();
+    (status, String::from_utf8_lossy(&bytes).into_owned())
+}
+
+fn param() -> impl Strategy<Value = (String, String)> {
+    let key = prop_oneof![
+        Just("AutoScalingGroupName".to_string()),
+        Just("AutoScalingGroupNames.member.1".to_string()),
+        Just("MinSize".to_string()),
+        Just("MaxSize".to_string()),
+        Just("DesiredCapacity".to_string()),
+        Just("VPCZoneIdentifier".to_string()),
+        Just("AvailabilityZones.member.1".to_string()),
+        Just("LaunchTemplate.LaunchTemplateName".to_string()),
+        Just("LaunchTemplate.LaunchTemplateId".to_string()),
+        Just("LaunchTemplate.Version".to_string()),
+        Just(
+            "MixedInstancesPolicy.LaunchTemplate.LaunchTemplateSpecification.LaunchTemplateName"
+                .to_string()
+        ),
+        Just("MixedInstancesPolicy.LaunchTemplate.Overrides.member.1.InstanceType".to_string()),
+        Just("LaunchConfigurationName".to_string()),
+        Just("ImageId".to_string()),
+        Just("InstanceType".to_string()),
+        Just("InstanceId".to_string()),
+        Just("InstanceIds.member.1".to_string()),
+        Just("ShouldDecrementDesiredCapacity".to_string()),
+        Just("ProtectedFromScaleIn".to_string()),
+        Just("ForceDelete".to_string()),
+        Just("Tags.member.1.ResourceId".to_string()),
+        Just("Tags.member.1.Key".to_string()),
+        Just("Tags.member.1.Value".to_string()),
+        Just("Filters.member.1.Name".to_string()),
+        Just("Filters.member.1.Values.member.1".to_string()),
+        Just("MaxRecords".to_string()),
+        Just("NextToken".to_string()),
+        "[A-Za-z.0-9]{1,20}",
+    ];
+    let value = prop_oneof![
+        Just("g".to_string()),
+        Just("workers".to_string()),
+        Just("$Latest".to_string()),
+        Just("$Default".to_string()),
+        Just("0".to_string()),
+        Just("3".to_string()),
+        Just("-1".to_string()),
+        Just("2147483647".to_string()),
+        Just("99999999999999999999".to_string()),
+        Just("ami-0abcdef1234567890".to_string()),
+        Just("c5.large".to_string()),
+        Just("us-east-1a".to_string()),
+        Just("tag-key".to_string()),
+        Just("true".to_string()),
+        Just("i-0123456789abcdef0".to_string()),
+        ".{0,12}",
+    ];
+    (key, value)
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig { cases: 200, .. ProptestConfig::default() })]
+    /// Whatever the parameters, every implemented Auto Scaling operation answers a 200 or a
+    /// coded 4xx in the query protocol's error envelope: never a panic, never a 5xx.
+    #[test]
+    fn malformed_requests_get_coded_client_errors(
+        op in proptest::sample::select(cloudbox_aws::autoscaling::implemented_operations()),
+        params in proptest::collection::vec(param(), 0..7),
+    ) {
+        let rt = tokio::runtime::Builder::new_current_thread().enable_all().build().expect("runtime");
+        rt.block_on(async {
+            let state = cloudbox_aws::AwsState::new(cloudbox_sim::Clock::manual(), 1);
+            let aws = AwsClient::new(&state, "us-east-1").expect("client").with_access_key("AKID");
+            call(&aws, "ec2:CreateLaunchTemplate", json!({"LaunchTemplateName": "workers", "LaunchTemplateData": {"ImageId": "ami-0abcdef1234567890", "InstanceType": "t3.medium"}})).expect("lt");
+            call(&aws, "autoscaling:CreateAutoScalingGroup", json!({"AutoScalingGroupName": "g", "LaunchTemplate": {"LaunchTemplateName": "workers"}, "AvailabilityZones": ["us-east-1a", "us-east-1b"], "MinSize": 1, "MaxSize": 3})).expect("group");
+            let app = cloudbox_aws::app(state);
+            let mut body = format!("Action={op}&Version=2011-01-01");
+            for (k, v) in &params {
+                let enc: String = form_urlencoded::byte_serialize(v.as_bytes()).collect();
+                body.push_str(&format!("&{k}={enc}"));
+            }
+            let (status, text) = raw(app, body.clone()).await;
+            assert!(status == 200 || (400..500).contains(&status), "{status} for {body}: {text}");
+            if status != 200 {
+                assert!(text.contains("<ErrorResponse"), "not a query error: {text}");
+            }
+        });
+    }
+}

@@ -418,3 +418,35 @@ async fn detach_and_attach_move_instances_and_capacity() {
         .await;
     assert_eq!(code(over), "ValidationError");
 }
+
+#[tokio::test]
+async fn moving_the_group_to_other_subnets_replaces_its_instances() {
+    let w = World::new("us-east-1");
+    let (a, b, lt) = setup(&w).await;
+    group(&w, "g", &lt, &[&a], 2, 2, 2).await;
+    w.advance(30);
+    w.asg
+        .update_auto_scaling_group()
+        .auto_scaling_group_name("g")
+        .vpc_zone_identifier(&b)
+        .send()
+        .await
+        .expect("update subnets");
+    // One pair per pass: each pass (request, boot, termination, health check) moves one.
+    for _ in 0..6 {
+        w.advance(30);
+    }
+    assert_eq!(ec2_azs(&w, "g").await, counts(&[("us-east-1b", 2)]));
+    assert_eq!(lifecycles(&w, "g").await, ["InService", "InService"]);
+    let empty = w
+        .asg
+        .create_auto_scaling_group()
+        .auto_scaling_group_name("")
+        .launch_template(latest(&lt))
+        .vpc_zone_identifier(&a)
+        .min_size(0)
+        .max_size(1)
+        .send()
+        .await;
+    assert_eq!(code(empty), "ValidationError");
+}
