@@ -531,3 +531,67 @@ async fn a_group_from_an_instance_gets_a_launch_configuration_of_its_name() {
         .await;
     assert_eq!(code(missing), "ValidationError");
 }
+
+#[tokio::test]
+async fn mixed_instances_policy_falls_back_to_the_next_type_ec2_accepts() {
+    use aws_sdk_ec2::types::{
+        LaunchTemplateInstanceNetworkInterfaceSpecificationRequest, RequestLaunchTemplateData,
+    };
+    let w = World::new("us-east-1");
+    let (a, _, _) = setup(&w).await;
+    // Ten addresses on the primary ENI: more than a t3.medium allows (6), fine for c5.large.
+    let lt = w
+        .ec2
+        .create_launch_template()
+        .launch_template_name("wide")
+        .launch_template_data(
+            RequestLaunchTemplateData::builder()
+                .image_id("ami-0abcdef1234567890")
+                .network_interfaces(
+                    LaunchTemplateInstanceNetworkInterfaceSpecificationRequest::builder()
+                        .device_index(0)
+                        .secondary_private_ip_address_count(9)
+                        .build(),
+                )
+                .build(),
+        )
+        .send()
+        .await
+        .expect("CreateLaunchTemplate")
+        .launch_template()
+        .and_then(|t| t.launch_template_id())
+        .expect("id")
+        .to_string();
+    let policy = MixedInstancesPolicy::builder()
+        .launch_template(
+            LaunchTemplate::builder()
+                .launch_template_specification(latest(&lt))
+                .overrides(
+                    LaunchTemplateOverrides::builder()
+                        .instance_type("t3.medium")
+                        .build(),
+                )
+                .overrides(
+                    LaunchTemplateOverrides::builder()
+                        .instance_type("c5.large")
+                        .build(),
+                )
+                .build(),
+        )
+        .build();
+    w.asg
+        .create_auto_scaling_group()
+        .auto_scaling_group_name("wide")
+        .mixed_instances_policy(policy)
+        .vpc_zone_identifier(&a)
+        .min_size(1)
+        .max_size(1)
+        .send()
+        .await
+        .expect("create");
+    w.advance(1);
+    let g = describe(&w, "wide").await;
+    assert_eq!(g.instances().len(), 1);
+    assert_eq!(g.instances()[0].instance_type(), Some("c5.large"));
+    assert_eq!(available_ips(&w.ec2, &a).await, 251 - 10);
+}
