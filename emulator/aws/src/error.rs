@@ -266,6 +266,14 @@ codes! {
     ElbUnsupportedProtocol = "UnsupportedProtocol", 400;
 
     // ---- Auto Scaling ----
+    /// A group or launch configuration of that name exists already.
+    AsgAlreadyExists = "AlreadyExists", 400;
+    /// The launch configuration is used by a group, or the group still has instances.
+    AsgResourceInUse = "ResourceInUse", 400;
+    /// The group has scaling activities in progress.
+    ScalingActivityInProgress = "ScalingActivityInProgress", 400;
+    /// A quota of the account (tags per group, groups, launch configurations) is reached.
+    AsgLimitExceeded = "LimitExceeded", 400;
 
     // ---- STS ----
     /// A request signed with temporary credentials past their expiration (any service).
