@@ -15,6 +15,7 @@
 use super::paging::{self, Limits};
 use crate::ec2::input::Input;
 use crate::error::AwsResult;
+use crate::members::autoscaling as m;
 use crate::region::RegionState;
 use cloudbox_sim::SimTime;
 use serde_json::{json, Value};
@@ -168,9 +169,9 @@ pub fn describe_scaling_activities(st: &mut RegionState, input: &Value) -> AwsRe
     )?;
     let known = |n: &str| n == "StatusCode";
     let filters = paging::filters(input, &known, "StatusCode")?;
-    let ids = input.str_list("ActivityIds");
-    let group = input.opt_str("AutoScalingGroupName");
-    let include_deleted = input.opt_bool("IncludeDeletedGroups").unwrap_or(false);
+    let ids = input.str_list(m::ActivityIds);
+    let group = input.opt_str(m::AutoScalingGroupName);
+    let include_deleted = input.opt_bool(m::IncludeDeletedGroups).unwrap_or(false);
     let live = |a: &Activity| {
         st.autoscaling
             .groups

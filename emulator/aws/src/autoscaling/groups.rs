@@ -20,6 +20,7 @@ use super::{get_group, Group, LaunchSource, TemplateRef};
 use crate::aws_err;
 use crate::ec2::input::Input;
 use crate::error::{AwsError, AwsResult};
+use crate::members::autoscaling as m;
 use crate::region::RegionState;
 use serde_json::{json, Value};
 use std::collections::BTreeMap;
@@ -37,7 +38,7 @@ fn template_ref(st: &RegionState, spec: &Value) -> AwsResult<TemplateRef> {
     Ok(TemplateRef {
         id: t.id.clone(),
         name: t.name.clone(),
-        version: spec.opt_str("Version").unwrap_or("$Default").to_string(),
+        version: spec.opt_str(m::Version).unwrap_or("$Default").to_string(),
     })
 }
 
@@ -55,16 +56,16 @@ fn requested_source(st: &RegionState, input: &Value) -> AwsResult<Option<LaunchS
     if given > 1 {
         return Err(aws_err!(ValidationError, "{SOURCE_REQUIRED}"));
     }
-    if let Some(name) = input.opt_str("LaunchConfigurationName") {
+    if let Some(name) = input.opt_str(m::LaunchConfigurationName) {
         super::launch_configurations::get(st, name)?;
         return Ok(Some(LaunchSource::Configuration(name.to_string())));
     }
-    if let Some(spec) = input.obj("LaunchTemplate") {
+    if let Some(spec) = input.obj(m::LaunchTemplate) {
         return Ok(Some(LaunchSource::Template(template_ref(st, spec)?)));
     }
-    if let Some(policy) = input.obj("MixedInstancesPolicy") {
-        let lt = policy.obj("LaunchTemplate");
-        let Some(spec) = lt.and_then(|l| l.obj("LaunchTemplateSpecification")) else {
+    if let Some(policy) = input.obj(m::MixedInstancesPolicy) {
+        let lt = policy.obj(m::LaunchTemplate);
+        let Some(spec) = lt.and_then(|l| l.obj(m::LaunchTemplateSpecification)) else {
             return Err(aws_err!(
                 ValidationError,
                 "The MixedInstancesPolicy must contain a LaunchTemplate with a LaunchTemplateSpecification."
@@ -72,8 +73,8 @@ fn requested_source(st: &RegionState, input: &Value) -> AwsResult<Option<LaunchS
         };
         let tref = template_ref(st, spec)?;
         let mut types = Vec::new();
-        for o in lt.map(|l| l.obj_list("Overrides")).unwrap_or_default() {
-            if let Some(t) = o.opt_str("InstanceType") {
+        for o in lt.map(|l| l.obj_list(m::Overrides)).unwrap_or_default() {
+            if let Some(t) = o.opt_str(m::InstanceType) {
                 if RegionState::instance_type(t).is_none() {
                     return Err(aws_err!(
                         ValidationError,
@@ -93,7 +94,7 @@ fn requested_placement(
     st: &RegionState,
     input: &Value,
 ) -> AwsResult<Option<(Vec<String>, Vec<String>)>> {
-    let zones = input.str_list("AvailabilityZones");
+    let zones = input.str_list(m::AvailabilityZones);
     for z in &zones {
         if st.az(z).is_none() {
             return Err(aws_err!(
@@ -102,7 +103,7 @@ fn requested_placement(
             ));
         }
     }
-    if let Some(ids) = input.opt_str("VPCZoneIdentifier") {
+    if let Some(ids) = input.opt_str(m::VPCZoneIdentifier) {
         let mut subnets: Vec<String> = Vec::new();
         let mut azs: Vec<String> = Vec::new();
         for id in ids.split(',').map(str::trim).filter(|s| !s.is_empty()) {
@@ -205,7 +206,7 @@ fn note_change(st: &mut RegionState, name: &str, wording: String) {
 
 /// CreateAutoScalingGroup.
 pub fn create_auto_scaling_group(st: &mut RegionState, input: &Value) -> AwsResult<Value> {
-    let name = input.req_str("AutoScalingGroupName")?;
+    let name = input.req_str(m::AutoScalingGroupName)?;
     super::check_name(name, "autoScalingGroupName")?;
     if st.autoscaling.groups.contains_key(name) {
         return Err(aws_err!(
@@ -215,7 +216,7 @@ pub fn create_auto_scaling_group(st: &mut RegionState, input: &Value) -> AwsResu
     }
     let source = requested_source(st, input)?;
     let mut placement = requested_placement(st, input)?;
-    let from_instance = match input.opt_str("InstanceId") {
+    let from_instance = match input.opt_str(m::InstanceId) {
         Some(iid) => {
             let i = crate::ec2::instances::get_instance(st, iid).map_err(|_| {
                 aws_err!(
@@ -249,7 +250,7 @@ pub fn create_auto_scaling_group(st: &mut RegionState, input: &Value) -> AwsResu
     let max = int(input, "MaxSize").ok_or_else(|| AwsError::missing("MaxSize"))?;
     let desired = int(input, "DesiredCapacity").unwrap_or(min);
     check_sizes(min, max, desired)?;
-    let tags = check_tags(name, input.obj_list("Tags"), &BTreeMap::new())?;
+    let tags = check_tags(name, input.obj_list(m::Tags), &BTreeMap::new())?;
     // Everything is valid: create.
     let source = match (source, from_instance) {
         (Some(s), _) => s,
@@ -280,22 +281,22 @@ pub fn create_auto_scaling_group(st: &mut RegionState, input: &Value) -> AwsResu
         desired,
         default_cooldown: int(input, "DefaultCooldown").unwrap_or(300),
         health_check_type: input
-            .opt_str("HealthCheckType")
+            .opt_str(m::HealthCheckType)
             .unwrap_or("EC2")
             .to_string(),
         health_check_grace_period: int(input, "HealthCheckGracePeriod").unwrap_or(0),
         azs,
         subnets,
-        load_balancers: input.str_list("LoadBalancerNames"),
-        target_groups: input.str_list("TargetGroupARNs"),
-        termination_policies: match input.str_list("TerminationPolicies") {
+        load_balancers: input.str_list(m::LoadBalancerNames),
+        target_groups: input.str_list(m::TargetGroupARNs),
+        termination_policies: match input.str_list(m::TerminationPolicies) {
             p if p.is_empty() => vec!["Default".to_string()],
             p => p,
         },
         new_instances_protected: input
-            .opt_bool("NewInstancesProtectedFromScaleIn")
+            .opt_bool(m::NewInstancesProtectedFromScaleIn)
             .unwrap_or(false),
-        capacity_rebalance: input.opt_bool("CapacityRebalance").unwrap_or(false),
+        capacity_rebalance: input.opt_bool(m::CapacityRebalance).unwrap_or(false),
         members: BTreeMap::new(),
         tags,
         deleting: false,
@@ -318,7 +319,7 @@ pub fn create_auto_scaling_group(st: &mut RegionState, input: &Value) -> AwsResu
 
 /// UpdateAutoScalingGroup.
 pub fn update_auto_scaling_group(st: &mut RegionState, input: &Value) -> AwsResult<Value> {
-    let name = input.req_str("AutoScalingGroupName")?;
+    let name = input.req_str(m::AutoScalingGroupName)?;
     let g = get_group(st, name)?;
     not_deleting(g)?;
     let source = requested_source(st, input)?;
@@ -358,20 +359,20 @@ pub fn update_auto_scaling_group(st: &mut RegionState, input: &Value) -> AwsResu
     if let Some(v) = int(input, "DefaultCooldown") {
         g.default_cooldown = v;
     }
-    if let Some(v) = input.opt_str("HealthCheckType") {
+    if let Some(v) = input.opt_str(m::HealthCheckType) {
         g.health_check_type = v.to_string();
     }
     if let Some(v) = int(input, "HealthCheckGracePeriod") {
         g.health_check_grace_period = v;
     }
-    let policies = input.str_list("TerminationPolicies");
+    let policies = input.str_list(m::TerminationPolicies);
     if !policies.is_empty() {
         g.termination_policies = policies;
     }
-    if let Some(v) = input.opt_bool("NewInstancesProtectedFromScaleIn") {
+    if let Some(v) = input.opt_bool(m::NewInstancesProtectedFromScaleIn) {
         g.new_instances_protected = v;
     }
-    if let Some(v) = input.opt_bool("CapacityRebalance") {
+    if let Some(v) = input.opt_bool(m::CapacityRebalance) {
         g.capacity_rebalance = v;
     }
     if desired != before {
@@ -387,9 +388,9 @@ pub fn update_auto_scaling_group(st: &mut RegionState, input: &Value) -> AwsResu
 
 /// DeleteAutoScalingGroup.
 pub fn delete_auto_scaling_group(st: &mut RegionState, input: &Value) -> AwsResult<Value> {
-    let name = input.req_str("AutoScalingGroupName")?;
+    let name = input.req_str(m::AutoScalingGroupName)?;
     let g = get_group(st, name)?;
-    let force = input.opt_bool("ForceDelete").unwrap_or(false);
+    let force = input.opt_bool(m::ForceDelete).unwrap_or(false);
     if !force {
         if super::activities::in_progress(st, name, g.epoch) {
             return Err(aws_err!(
@@ -426,7 +427,7 @@ pub fn delete_auto_scaling_group(st: &mut RegionState, input: &Value) -> AwsResu
 
 /// SetDesiredCapacity.
 pub fn set_desired_capacity(st: &mut RegionState, input: &Value) -> AwsResult<Value> {
-    let name = input.req_str("AutoScalingGroupName")?;
+    let name = input.req_str(m::AutoScalingGroupName)?;
     let desired =
         int(input, "DesiredCapacity").ok_or_else(|| AwsError::missing("DesiredCapacity"))?;
     let g = get_group(st, name)?;
@@ -552,8 +553,8 @@ pub fn describe_auto_scaling_groups(st: &mut RegionState, input: &Value) -> AwsR
         },
     )?;
     let filters = paging::filters(input, &tag_filter_known, "tag-key tag-value tag:<key>")?;
-    let names = input.str_list("AutoScalingGroupNames");
-    let include_instances = input.opt_bool("IncludeInstances").unwrap_or(true);
+    let names = input.str_list(m::AutoScalingGroupNames);
+    let include_instances = input.opt_bool(m::IncludeInstances).unwrap_or(true);
     let out: Vec<Value> = st
         .autoscaling
         .groups

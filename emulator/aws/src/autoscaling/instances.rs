@@ -16,6 +16,7 @@ use crate::aws_err;
 use crate::ec2::input::Input;
 use crate::ec2::state::InstanceState;
 use crate::error::AwsResult;
+use crate::members::autoscaling as m;
 use crate::region::RegionState;
 use serde_json::{json, Value};
 
@@ -44,9 +45,9 @@ pub fn terminate_instance_in_auto_scaling_group(
     st: &mut RegionState,
     input: &Value,
 ) -> AwsResult<Value> {
-    let id = input.req_str("InstanceId")?;
+    let id = input.req_str(m::InstanceId)?;
     let decrement = input
-        .opt_bool("ShouldDecrementDesiredCapacity")
+        .opt_bool(m::ShouldDecrementDesiredCapacity)
         .unwrap_or(false);
     let g = managing_group(st, id)?;
     let name = g.name.clone();
@@ -84,9 +85,9 @@ pub fn terminate_instance_in_auto_scaling_group(
 
 /// SetInstanceProtection.
 pub fn set_instance_protection(st: &mut RegionState, input: &Value) -> AwsResult<Value> {
-    let name = input.req_str("AutoScalingGroupName")?;
-    let protect = input.opt_bool("ProtectedFromScaleIn").unwrap_or(false);
-    let ids = input.str_list("InstanceIds");
+    let name = input.req_str(m::AutoScalingGroupName)?;
+    let protect = input.opt_bool(m::ProtectedFromScaleIn).unwrap_or(false);
+    let ids = input.str_list(m::InstanceIds);
     let g = get_group(st, name)?;
     for id in &ids {
         if !g.members.contains_key(id) {
@@ -112,7 +113,7 @@ pub fn describe_auto_scaling_instances(st: &mut RegionState, input: &Value) -> A
             default: 50,
         },
     )?;
-    let ids = input.str_list("InstanceIds");
+    let ids = input.str_list(m::InstanceIds);
     let mut list: Vec<(&Group, &Member)> = st
         .autoscaling
         .groups
@@ -143,11 +144,11 @@ pub fn describe_auto_scaling_instances(st: &mut RegionState, input: &Value) -> A
 
 /// DetachInstances.
 pub fn detach_instances(st: &mut RegionState, input: &Value) -> AwsResult<Value> {
-    let name = input.req_str("AutoScalingGroupName")?;
+    let name = input.req_str(m::AutoScalingGroupName)?;
     let decrement = input
-        .opt_bool("ShouldDecrementDesiredCapacity")
+        .opt_bool(m::ShouldDecrementDesiredCapacity)
         .unwrap_or(false);
-    let ids = input.str_list("InstanceIds");
+    let ids = input.str_list(m::InstanceIds);
     let g = get_group(st, name)?;
     for id in &ids {
         if !g.active().any(|m| &m.id == id) {
@@ -202,8 +203,8 @@ pub fn detach_instances(st: &mut RegionState, input: &Value) -> AwsResult<Value>
 
 /// AttachInstances.
 pub fn attach_instances(st: &mut RegionState, input: &Value) -> AwsResult<Value> {
-    let name = input.req_str("AutoScalingGroupName")?;
-    let ids = input.str_list("InstanceIds");
+    let name = input.req_str(m::AutoScalingGroupName)?;
+    let ids = input.str_list(m::InstanceIds);
     let g = get_group(st, name)?;
     let mut seen: Vec<&String> = Vec::new();
     for id in &ids {

@@ -12,6 +12,7 @@ use super::paging::{self, Limits};
 use crate::aws_err;
 use crate::ec2::input::Input;
 use crate::error::AwsResult;
+use crate::members::autoscaling as m;
 use crate::region::RegionState;
 use cloudbox_sim::SimTime;
 use serde_json::{json, Value};
@@ -44,7 +45,7 @@ pub fn get<'a>(st: &'a RegionState, name: &str) -> AwsResult<&'a LaunchConfigura
 
 /// CreateLaunchConfiguration.
 pub fn create_launch_configuration(st: &mut RegionState, input: &Value) -> AwsResult<Value> {
-    let name = input.req_str("LaunchConfigurationName")?;
+    let name = input.req_str(m::LaunchConfigurationName)?;
     super::check_name(name, "launchConfigurationName")?;
     if st.autoscaling.launch_configurations.contains_key(name) {
         return Err(aws_err!(
@@ -53,20 +54,20 @@ pub fn create_launch_configuration(st: &mut RegionState, input: &Value) -> AwsRe
         ));
     }
     let mut spec = input.clone();
-    if let Some(iid) = input.opt_str("InstanceId") {
+    if let Some(iid) = input.opt_str(m::InstanceId) {
         let i = crate::ec2::instances::get_instance(st, iid).map_err(|_| {
             aws_err!(
                 ValidationError,
                 "Invalid instance id: {iid}. The instance does not exist."
             )
         })?;
-        if spec.get("ImageId").is_none() {
+        if spec.get(m::ImageId).is_none() {
             spec["ImageId"] = json!(i.image_id);
         }
-        if spec.get("InstanceType").is_none() {
+        if spec.get(m::InstanceType).is_none() {
             spec["InstanceType"] = json!(i.instance_type);
         }
-        if spec.get("SecurityGroups").is_none() {
+        if spec.get(m::SecurityGroups).is_none() {
             let groups = i
                 .enis
                 .get(&0)
@@ -79,7 +80,7 @@ pub fn create_launch_configuration(st: &mut RegionState, input: &Value) -> AwsRe
             obj.remove("InstanceId");
         }
     }
-    let Some(image) = spec.opt_str("ImageId") else {
+    let Some(image) = spec.opt_str(m::ImageId) else {
         return Err(aws_err!(
             ValidationError,
             "Valid requests must contain either the ImageId parameter or the InstanceId parameter."
@@ -91,7 +92,7 @@ pub fn create_launch_configuration(st: &mut RegionState, input: &Value) -> AwsRe
             "AMI {image} is invalid: The image id '[{image}]' does not exist"
         ));
     }
-    let Some(ty) = spec.opt_str("InstanceType") else {
+    let Some(ty) = spec.opt_str(m::InstanceType) else {
         return Err(aws_err!(
             ValidationError,
             "Valid requests must contain either the InstanceType parameter or the InstanceId parameter."
@@ -125,17 +126,17 @@ fn to_json(lc: &LaunchConfiguration) -> Value {
     let mut v = json!({
         "LaunchConfigurationName": lc.name,
         "LaunchConfigurationARN": lc.arn,
-        "ImageId": s.opt_str("ImageId"),
-        "InstanceType": s.opt_str("InstanceType"),
-        "SecurityGroups": s.str_list("SecurityGroups"),
+        "ImageId": s.opt_str(m::ImageId),
+        "InstanceType": s.opt_str(m::InstanceType),
+        "SecurityGroups": s.str_list(m::SecurityGroups),
         "ClassicLinkVPCSecurityGroups": [],
-        "UserData": s.opt_str("UserData").unwrap_or_default(),
+        "UserData": s.opt_str(m::UserData).unwrap_or_default(),
         "KernelId": "",
         "RamdiskId": "",
-        "BlockDeviceMappings": s.obj_list("BlockDeviceMappings"),
-        "InstanceMonitoring": {"Enabled": s.obj("InstanceMonitoring").and_then(|m| m.opt_bool("Enabled")).unwrap_or(true)},
+        "BlockDeviceMappings": s.obj_list(m::BlockDeviceMappings),
+        "InstanceMonitoring": {"Enabled": s.obj(m::InstanceMonitoring).and_then(|m| m.opt_bool(m::Enabled)).unwrap_or(true)},
         "CreatedTime": lc.created.to_iso8601_millis(),
-        "EbsOptimized": s.opt_bool("EbsOptimized").unwrap_or(false),
+        "EbsOptimized": s.opt_bool(m::EbsOptimized).unwrap_or(false),
     });
     for k in [
         "KeyName",
@@ -161,7 +162,7 @@ pub fn describe_launch_configurations(st: &mut RegionState, input: &Value) -> Aw
             default: 50,
         },
     )?;
-    let names = input.str_list("LaunchConfigurationNames");
+    let names = input.str_list(m::LaunchConfigurationNames);
     let out: Vec<Value> = st
         .autoscaling
         .launch_configurations
@@ -175,7 +176,7 @@ pub fn describe_launch_configurations(st: &mut RegionState, input: &Value) -> Aw
 
 /// DeleteLaunchConfiguration.
 pub fn delete_launch_configuration(st: &mut RegionState, input: &Value) -> AwsResult<Value> {
-    let name = input.req_str("LaunchConfigurationName")?;
+    let name = input.req_str(m::LaunchConfigurationName)?;
     get(st, name)?;
     let user = st.autoscaling.groups.values().find(|g| {
         g.source == super::LaunchSource::Configuration(name.to_string())
@@ -198,11 +199,11 @@ pub fn delete_launch_configuration(st: &mut RegionState, input: &Value) -> AwsRe
 pub fn run_spec(lc: &LaunchConfiguration) -> Value {
     let s = &lc.spec;
     let mut run = json!({
-        "ImageId": s.opt_str("ImageId"),
-        "InstanceType": s.opt_str("InstanceType"),
+        "ImageId": s.opt_str(m::ImageId),
+        "InstanceType": s.opt_str(m::InstanceType),
     });
     let (ids, names): (Vec<String>, Vec<String>) = s
-        .str_list("SecurityGroups")
+        .str_list(m::SecurityGroups)
         .into_iter()
         .partition(|g| g.starts_with("sg-"));
     if !ids.is_empty() {
@@ -216,7 +217,7 @@ pub fn run_spec(lc: &LaunchConfiguration) -> Value {
             run[k] = x.clone();
         }
     }
-    if let Some(p) = s.opt_str("IamInstanceProfile") {
+    if let Some(p) = s.opt_str(m::IamInstanceProfile) {
         run["IamInstanceProfile"] = if p.starts_with("arn:") {
             json!({"Arn": p})
         } else {
@@ -224,11 +225,11 @@ pub fn run_spec(lc: &LaunchConfiguration) -> Value {
         };
     }
     let mappings: Vec<Value> = s
-        .obj_list("BlockDeviceMappings")
+        .obj_list(m::BlockDeviceMappings)
         .iter()
         .map(|m| {
             let mut m = m.clone();
-            if m.opt_bool("NoDevice") == Some(true) {
+            if m.opt_bool(m::NoDevice) == Some(true) {
                 m["NoDevice"] = json!("");
             } else if let Some(o) = m.as_object_mut() {
                 o.remove("NoDevice");

@@ -9,6 +9,7 @@
 use crate::aws_err;
 use crate::ec2::input::Input;
 use crate::error::AwsResult;
+use crate::members::autoscaling as m;
 use serde_json::Value;
 
 /// Page size bounds of one operation.
@@ -22,7 +23,7 @@ pub struct Limits {
 
 /// Checks `MaxRecords` and `NextToken` before anything is listed.
 pub fn check(input: &Value, limits: Limits) -> AwsResult<(usize, usize)> {
-    let size = match input.opt_i64("MaxRecords") {
+    let size = match input.opt_i64(m::MaxRecords) {
         Some(m) if m < 1 => {
             return Err(aws_err!(
                 ValidationError,
@@ -39,7 +40,7 @@ pub fn check(input: &Value, limits: Limits) -> AwsResult<(usize, usize)> {
         Some(m) => m as usize,
         None => limits.default as usize,
     };
-    let start = match input.opt_str("NextToken") {
+    let start = match input.opt_str(m::NextToken) {
         Some(tok) if !tok.is_empty() => tok
             .strip_prefix("cbasg1")
             .and_then(|h| usize::from_str_radix(h, 16).ok())
@@ -83,8 +84,8 @@ pub fn filters(
     allowed: &str,
 ) -> AwsResult<Vec<Filter>> {
     let mut out = Vec::new();
-    for f in input.obj_list("Filters") {
-        let name = f.opt_str("Name").unwrap_or_default();
+    for f in input.obj_list(m::Filters) {
+        let name = f.opt_str(m::Name).unwrap_or_default();
         if !known(name) {
             return Err(aws_err!(
                 ValidationError,
@@ -93,7 +94,7 @@ pub fn filters(
         }
         out.push(Filter {
             name: name.to_string(),
-            values: f.str_list("Values"),
+            values: f.str_list(m::Values),
         });
     }
     Ok(out)

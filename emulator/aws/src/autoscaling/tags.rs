@@ -14,6 +14,7 @@ use super::{group_not_found, GroupTag};
 use crate::aws_err;
 use crate::ec2::input::Input;
 use crate::error::AwsResult;
+use crate::members::autoscaling as m;
 use crate::region::RegionState;
 use serde_json::{json, Value};
 use std::collections::BTreeMap;
@@ -33,7 +34,7 @@ pub fn tag_json(group: &str, key: &str, t: &GroupTag) -> Value {
 }
 
 fn check_one(t: &Value) -> AwsResult<(String, GroupTag)> {
-    let key = t.opt_str("Key").unwrap_or_default();
+    let key = t.opt_str(m::Key).unwrap_or_default();
     if key.is_empty() || key.chars().count() > 128 {
         return Err(aws_err!(
             ValidationError,
@@ -46,14 +47,14 @@ fn check_one(t: &Value) -> AwsResult<(String, GroupTag)> {
             "Tag keys starting with 'aws:' are reserved for internal use: {key}"
         ));
     }
-    let value = t.opt_str("Value").unwrap_or_default();
+    let value = t.opt_str(m::Value).unwrap_or_default();
     if value.chars().count() > 256 {
         return Err(aws_err!(
             ValidationError,
             "1 validation error detected: Value at 'tags.member.value' failed to satisfy constraint: Member must have length less than or equal to 256"
         ));
     }
-    if let Some(rt) = t.opt_str("ResourceType") {
+    if let Some(rt) = t.opt_str(m::ResourceType) {
         if rt != "auto-scaling-group" {
             return Err(aws_err!(
                 ValidationError,
@@ -65,7 +66,7 @@ fn check_one(t: &Value) -> AwsResult<(String, GroupTag)> {
         key.to_string(),
         GroupTag {
             value: value.to_string(),
-            propagate: t.opt_bool("PropagateAtLaunch").unwrap_or(false),
+            propagate: t.opt_bool(m::PropagateAtLaunch).unwrap_or(false),
         },
     ))
 }
@@ -78,7 +79,7 @@ pub fn check_tags(
 ) -> AwsResult<BTreeMap<String, GroupTag>> {
     let mut merged = existing.clone();
     for t in tags {
-        if let Some(rid) = t.opt_str("ResourceId") {
+        if let Some(rid) = t.opt_str(m::ResourceId) {
             if rid != name {
                 return Err(group_not_found(rid));
             }
@@ -98,8 +99,8 @@ pub fn check_tags(
 /// The tags of a request grouped by `ResourceId`, each group checked to exist.
 fn by_group<'a>(st: &RegionState, input: &'a Value) -> AwsResult<BTreeMap<String, Vec<&'a Value>>> {
     let mut out: BTreeMap<String, Vec<&Value>> = BTreeMap::new();
-    for t in input.obj_list("Tags") {
-        let rid = t.opt_str("ResourceId").unwrap_or_default();
+    for t in input.obj_list(m::Tags) {
+        let rid = t.opt_str(m::ResourceId).unwrap_or_default();
         if !st.autoscaling.groups.contains_key(rid) {
             return Err(group_not_found(rid));
         }
@@ -135,7 +136,7 @@ pub fn delete_tags(st: &mut RegionState, input: &Value) -> AwsResult<Value> {
     for (name, tags) in groups {
         if let Some(g) = st.autoscaling.groups.get_mut(&name) {
             for t in tags {
-                g.tags.remove(t.opt_str("Key").unwrap_or_default());
+                g.tags.remove(t.opt_str(m::Key).unwrap_or_default());
             }
         }
     }

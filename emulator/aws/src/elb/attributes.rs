@@ -11,6 +11,7 @@ use super::{get_lb, get_lb_mut, Attributes};
 use crate::aws_err;
 use crate::ec2::input::Input;
 use crate::error::AwsResult;
+use crate::members::elb as m;
 use crate::region::RegionState;
 use serde_json::{json, Value};
 
@@ -39,7 +40,7 @@ pub fn attributes_json(a: &Attributes) -> Value {
 
 /// DescribeLoadBalancerAttributes.
 pub fn describe_attributes(st: &mut RegionState, input: &Value) -> AwsResult<Value> {
-    let lb = get_lb(st, input.req_str("LoadBalancerName")?)?;
+    let lb = get_lb(st, input.req_str(m::LoadBalancerName)?)?;
     Ok(json!({ "LoadBalancerAttributes": attributes_json(&lb.attributes) }))
 }
 
@@ -56,12 +57,12 @@ fn range(what: &str, v: i64, lo: i64, hi: i64) -> AwsResult<i64> {
 
 /// The attributes after applying a request's changes to `a` (checked).
 fn apply(mut a: Attributes, req: &Value) -> AwsResult<Attributes> {
-    if let Some(c) = req.obj("CrossZoneLoadBalancing") {
-        a.cross_zone = c.opt_bool("Enabled").unwrap_or(a.cross_zone);
+    if let Some(c) = req.obj(m::CrossZoneLoadBalancing) {
+        a.cross_zone = c.opt_bool(m::Enabled).unwrap_or(a.cross_zone);
     }
-    if let Some(l) = req.obj("AccessLog") {
-        a.access_log = l.opt_bool("Enabled").unwrap_or(a.access_log);
-        if let Some(i) = l.opt_i64("EmitInterval") {
+    if let Some(l) = req.obj(m::AccessLog) {
+        a.access_log = l.opt_bool(m::Enabled).unwrap_or(a.access_log);
+        if let Some(i) = l.opt_i64(m::EmitInterval) {
             if i != 5 && i != 60 {
                 return Err(aws_err!(
                     ValidationError,
@@ -70,10 +71,10 @@ fn apply(mut a: Attributes, req: &Value) -> AwsResult<Attributes> {
             }
             a.access_log_interval = i;
         }
-        if let Some(b) = l.opt_str("S3BucketName") {
+        if let Some(b) = l.opt_str(m::S3BucketName) {
             a.access_log_bucket = Some(b.to_string());
         }
-        if let Some(p) = l.opt_str("S3BucketPrefix") {
+        if let Some(p) = l.opt_str(m::S3BucketPrefix) {
             a.access_log_prefix = Some(p.to_string());
         }
         if a.access_log && a.access_log_bucket.as_deref().is_none_or(str::is_empty) {
@@ -83,21 +84,21 @@ fn apply(mut a: Attributes, req: &Value) -> AwsResult<Attributes> {
             ));
         }
     }
-    if let Some(d) = req.obj("ConnectionDraining") {
-        a.draining = d.opt_bool("Enabled").unwrap_or(a.draining);
-        if let Some(t) = d.opt_i64("Timeout") {
+    if let Some(d) = req.obj(m::ConnectionDraining) {
+        a.draining = d.opt_bool(m::Enabled).unwrap_or(a.draining);
+        if let Some(t) = d.opt_i64(m::Timeout) {
             a.draining_timeout = range("ConnectionDraining Timeout", t, 1, 3600)?;
         }
     }
-    if let Some(c) = req.obj("ConnectionSettings") {
-        if let Some(t) = c.opt_i64("IdleTimeout") {
+    if let Some(c) = req.obj(m::ConnectionSettings) {
+        if let Some(t) = c.opt_i64(m::IdleTimeout) {
             a.idle_timeout = range("ConnectionSettings IdleTimeout", t, 1, 3600)?;
         }
     }
-    for kv in req.obj_list("AdditionalAttributes") {
+    for kv in req.obj_list(m::AdditionalAttributes) {
         let (k, v) = (
-            kv.opt_str("Key").unwrap_or(""),
-            kv.opt_str("Value").unwrap_or(""),
+            kv.opt_str(m::Key).unwrap_or(""),
+            kv.opt_str(m::Value).unwrap_or(""),
         );
         if k != DESYNC {
             return Err(aws_err!(
@@ -118,10 +119,10 @@ fn apply(mut a: Attributes, req: &Value) -> AwsResult<Attributes> {
 
 /// ModifyLoadBalancerAttributes: answers every attribute after the change.
 pub fn modify_attributes(st: &mut RegionState, input: &Value) -> AwsResult<Value> {
-    let name = input.req_str("LoadBalancerName")?;
+    let name = input.req_str(m::LoadBalancerName)?;
     let lb = get_lb(st, name)?;
     let req = input
-        .obj("LoadBalancerAttributes")
+        .obj(m::LoadBalancerAttributes)
         .ok_or_else(|| crate::error::AwsError::missing("LoadBalancerAttributes"))?;
     let next = apply(lb.attributes.clone(), req)?;
     let lb = get_lb_mut(st, name)?;

@@ -16,6 +16,7 @@ use crate::aws_err;
 use crate::ec2::input::Input;
 use crate::ec2::state::InstanceState;
 use crate::error::AwsResult;
+use crate::members::elb as m;
 use crate::region::RegionState;
 use serde_json::{json, Value};
 use std::time::Duration;
@@ -33,9 +34,9 @@ pub fn health_check_json(h: &HealthCheck) -> Value {
 
 fn instance_ids(input: &Value) -> Vec<String> {
     input
-        .obj_list("Instances")
+        .obj_list(m::Instances)
         .iter()
-        .filter_map(|i| i.opt_str("InstanceId").map(str::to_string))
+        .filter_map(|i| i.opt_str(m::InstanceId).map(str::to_string))
         .collect()
 }
 
@@ -49,7 +50,7 @@ fn registrations_json(lb: &LoadBalancer) -> Value {
 
 /// RegisterInstancesWithLoadBalancer: answers every registered instance.
 pub fn register_instances(st: &mut RegionState, input: &Value) -> AwsResult<Value> {
-    let name = input.req_str("LoadBalancerName")?;
+    let name = input.req_str(m::LoadBalancerName)?;
     let lb = get_lb(st, name)?;
     let ids = instance_ids(input);
     for id in &ids {
@@ -80,7 +81,7 @@ pub fn register_instances(st: &mut RegionState, input: &Value) -> AwsResult<Valu
 
 /// DeregisterInstancesFromLoadBalancer: answers the instances still registered.
 pub fn deregister_instances(st: &mut RegionState, input: &Value) -> AwsResult<Value> {
-    let name = input.req_str("LoadBalancerName")?;
+    let name = input.req_str(m::LoadBalancerName)?;
     let lb = get_lb(st, name)?;
     let ids = instance_ids(input);
     for id in &ids {
@@ -130,7 +131,7 @@ fn health(
 
 /// DescribeInstanceHealth: every registered instance, or the ones asked about.
 pub fn describe_instance_health(st: &mut RegionState, input: &Value) -> AwsResult<Value> {
-    let name = input.req_str("LoadBalancerName")?;
+    let name = input.req_str(m::LoadBalancerName)?;
     let lb = get_lb(st, name)?;
     let asked = instance_ids(input);
     let mut out = Vec::new();
@@ -200,12 +201,12 @@ pub fn check_target(target: &str) -> AwsResult<()> {
 
 /// ConfigureHealthCheck.
 pub fn configure_health_check(st: &mut RegionState, input: &Value) -> AwsResult<Value> {
-    let name = input.req_str("LoadBalancerName")?;
+    let name = input.req_str(m::LoadBalancerName)?;
     get_lb(st, name)?;
     let h = input
-        .obj("HealthCheck")
+        .obj(m::HealthCheck)
         .ok_or_else(|| crate::error::AwsError::missing("HealthCheck"))?;
-    let target = h.req_str("Target")?;
+    let target = h.req_str(m::Target)?;
     let get = |k: &str| {
         h.opt_i64(k)
             .ok_or_else(|| crate::error::AwsError::missing(k))

@@ -12,6 +12,7 @@ use super::{get_lb, get_lb_mut, Listener};
 use crate::aws_err;
 use crate::ec2::input::Input;
 use crate::error::AwsResult;
+use crate::members::elb as m;
 use crate::region::RegionState;
 use serde_json::{json, Value};
 
@@ -49,10 +50,10 @@ fn is_layer7(p: &str) -> bool {
 
 /// Reads and checks one `Listener`.
 pub fn parse_listener(v: &Value) -> AwsResult<Listener> {
-    let proto = protocol(v.req_str("Protocol")?)?;
+    let proto = protocol(v.req_str(m::Protocol)?)?;
     let lb_port = port(v, "LoadBalancerPort")?;
     let instance_port = port(v, "InstancePort")?;
-    let instance_protocol = match v.opt_str("InstanceProtocol") {
+    let instance_protocol = match v.opt_str(m::InstanceProtocol) {
         Some(p) => protocol(p)?,
         None if is_layer7(&proto) => "HTTP".to_string(),
         None => "TCP".to_string(),
@@ -63,7 +64,7 @@ pub fn parse_listener(v: &Value) -> AwsResult<Listener> {
             "Listener protocol '{proto}' is not compatible with instance protocol '{instance_protocol}'"
         ));
     }
-    let certificate = v.opt_str("SSLCertificateId").map(str::to_string);
+    let certificate = v.opt_str(m::SSLCertificateId).map(str::to_string);
     if (proto == "HTTPS" || proto == "SSL") && certificate.is_none() {
         return Err(aws_err!(
             ValidationError,
@@ -130,9 +131,9 @@ pub fn listener_json(l: &Listener) -> Value {
 
 /// CreateLoadBalancerListeners.
 pub fn create_listeners(st: &mut RegionState, input: &Value) -> AwsResult<Value> {
-    let name = input.req_str("LoadBalancerName")?;
+    let name = input.req_str(m::LoadBalancerName)?;
     let lb = get_lb(st, name)?;
-    let listeners = parse_listeners(input.obj_list("Listeners"))?;
+    let listeners = parse_listeners(input.obj_list(m::Listeners))?;
     for l in &listeners {
         if let Some(x) = lb.listeners.get(&l.port) {
             if !same(x, l) {
@@ -149,9 +150,9 @@ pub fn create_listeners(st: &mut RegionState, input: &Value) -> AwsResult<Value>
 
 /// DeleteLoadBalancerListeners.
 pub fn delete_listeners(st: &mut RegionState, input: &Value) -> AwsResult<Value> {
-    let name = input.req_str("LoadBalancerName")?;
+    let name = input.req_str(m::LoadBalancerName)?;
     let ports: Vec<i64> = input
-        .get("LoadBalancerPorts")
+        .get(m::LoadBalancerPorts)
         .and_then(Value::as_array)
         .map(|a| a.iter().filter_map(Value::as_i64).collect())
         .unwrap_or_default();

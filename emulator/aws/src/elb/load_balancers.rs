@@ -18,6 +18,7 @@ use crate::aws_err;
 use crate::ec2::input::Input;
 use crate::ec2::network_interfaces::{default_group, insert_eni, remove_eni, EniAddresses};
 use crate::error::AwsResult;
+use crate::members::elb as m;
 use crate::region::RegionState;
 use serde_json::{json, Value};
 use std::collections::BTreeMap;
@@ -215,16 +216,16 @@ fn dns_name(st: &mut RegionState, name: &str, internal: bool) -> String {
 
 /// CreateLoadBalancer.
 pub fn create_load_balancer(st: &mut RegionState, input: &Value) -> AwsResult<Value> {
-    let name = input.req_str("LoadBalancerName")?;
+    let name = input.req_str(m::LoadBalancerName)?;
     check_name(name)?;
-    let listeners = parse_listeners(input.obj_list("Listeners"))?;
+    let listeners = parse_listeners(input.obj_list(m::Listeners))?;
     if listeners.is_empty() {
         return Err(aws_err!(
             ValidationError,
             "At least one listener must be specified"
         ));
     }
-    let scheme = input.opt_str("Scheme").unwrap_or("internet-facing");
+    let scheme = input.opt_str(m::Scheme).unwrap_or("internet-facing");
     if scheme != "internet-facing" && scheme != "internal" {
         return Err(aws_err!(
             ValidationError,
@@ -232,8 +233,8 @@ pub fn create_load_balancer(st: &mut RegionState, input: &Value) -> AwsResult<Va
         ));
     }
     let (subnets, azs) = (
-        input.str_list("Subnets"),
-        input.str_list("AvailabilityZones"),
+        input.str_list(m::Subnets),
+        input.str_list(m::AvailabilityZones),
     );
     let subnets = match (subnets.is_empty(), azs.is_empty()) {
         (true, true) => {
@@ -254,7 +255,7 @@ pub fn create_load_balancer(st: &mut RegionState, input: &Value) -> AwsResult<Va
     let mut subnets = subnets;
     let mut seen = std::collections::BTreeSet::new();
     subnets.retain(|s| seen.insert(s.clone()));
-    let tags = super::tags::parse_tags(input.obj_list("Tags"))?;
+    let tags = super::tags::parse_tags(input.obj_list(m::Tags))?;
     super::tags::check_count(name, tags.len())?;
     if let Some(lb) = st.elb.lbs.get(name) {
         let mut a = lb.subnets.clone();
@@ -279,7 +280,7 @@ pub fn create_load_balancer(st: &mut RegionState, input: &Value) -> AwsResult<Va
         ));
     }
     let vpc_id = check_subnets(st, &subnets, &[])?;
-    let groups = check_groups(st, &input.str_list("SecurityGroups"), &vpc_id)?;
+    let groups = check_groups(st, &input.str_list(m::SecurityGroups), &vpc_id)?;
     if scheme == "internet-facing"
         && !st
             .igws
@@ -379,11 +380,11 @@ fn unhex(s: &str) -> Option<String> {
 
 /// DescribeLoadBalancers: by names (each must exist) or all, `PageSize` 1-400 with `Marker`.
 pub fn describe_load_balancers(st: &mut RegionState, input: &Value) -> AwsResult<Value> {
-    let names = input.str_list("LoadBalancerNames");
+    let names = input.str_list(m::LoadBalancerNames);
     for n in &names {
         get_lb(st, n)?;
     }
-    let page_size = match input.opt_i64("PageSize") {
+    let page_size = match input.opt_i64(m::PageSize) {
         Some(p) if !(1..=400).contains(&p) => {
             return Err(aws_err!(
                 ValidationError,
@@ -393,7 +394,7 @@ pub fn describe_load_balancers(st: &mut RegionState, input: &Value) -> AwsResult
         Some(p) => p as usize,
         None => 400,
     };
-    let start = match input.opt_str("Marker") {
+    let start = match input.opt_str(m::Marker) {
         Some(m) => Some(unhex(m).ok_or_else(|| aws_err!(ValidationError, "Invalid Marker"))?),
         None => None,
     };
@@ -419,7 +420,7 @@ pub fn describe_load_balancers(st: &mut RegionState, input: &Value) -> AwsResult
 
 /// DeleteLoadBalancer: gives back its ENIs; an unknown name succeeds (as in AWS).
 pub fn delete_load_balancer(st: &mut RegionState, input: &Value) -> AwsResult<Value> {
-    let name = input.req_str("LoadBalancerName")?;
+    let name = input.req_str(m::LoadBalancerName)?;
     if let Some(lb) = st.elb.lbs.remove(name) {
         for eni in lb.enis.values() {
             remove_eni(st, eni);
@@ -430,9 +431,9 @@ pub fn delete_load_balancer(st: &mut RegionState, input: &Value) -> AwsResult<Va
 
 /// ApplySecurityGroupsToLoadBalancer: replaces the groups (of the load balancer and its ENIs).
 pub fn apply_security_groups(st: &mut RegionState, input: &Value) -> AwsResult<Value> {
-    let name = input.req_str("LoadBalancerName")?;
+    let name = input.req_str(m::LoadBalancerName)?;
     let lb = get_lb(st, name)?;
-    let requested = input.str_list("SecurityGroups");
+    let requested = input.str_list(m::SecurityGroups);
     if requested.is_empty() {
         return Err(aws_err!(
             ValidationError,
@@ -453,11 +454,11 @@ pub fn apply_security_groups(st: &mut RegionState, input: &Value) -> AwsResult<V
 
 /// AttachLoadBalancerToSubnets: adds subnets (one per AZ), taking an ENI in each.
 pub fn attach_to_subnets(st: &mut RegionState, input: &Value) -> AwsResult<Value> {
-    let name = input.req_str("LoadBalancerName")?;
+    let name = input.req_str(m::LoadBalancerName)?;
     let lb = get_lb(st, name)?;
     let existing = lb.subnets.clone();
     let groups = lb.security_groups.clone();
-    let requested = input.str_list("Subnets");
+    let requested = input.str_list(m::Subnets);
     check_subnets(st, &requested, &existing)?;
     let mut new: Vec<String> = Vec::new();
     for s in requested {
@@ -475,9 +476,9 @@ pub fn attach_to_subnets(st: &mut RegionState, input: &Value) -> AwsResult<Value
 /// DetachLoadBalancerFromSubnets: removes subnets (at least one must remain), giving back
 /// their ENIs. Subnets the load balancer is not in are ignored.
 pub fn detach_from_subnets(st: &mut RegionState, input: &Value) -> AwsResult<Value> {
-    let name = input.req_str("LoadBalancerName")?;
+    let name = input.req_str(m::LoadBalancerName)?;
     let lb = get_lb(st, name)?;
-    let requested = input.str_list("Subnets");
+    let requested = input.str_list(m::Subnets);
     let remaining: Vec<String> = lb
         .subnets
         .iter()

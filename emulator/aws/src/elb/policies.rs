@@ -13,6 +13,7 @@ use super::{get_lb, get_lb_mut, Policy};
 use crate::aws_err;
 use crate::ec2::input::Input;
 use crate::error::AwsResult;
+use crate::members::elb as m;
 use crate::region::RegionState;
 use serde_json::{json, Value};
 
@@ -50,9 +51,9 @@ fn policy_not_found(lb: &str, name: &str) -> crate::error::AwsError {
 
 /// CreateLoadBalancerPolicy.
 pub fn create_policy(st: &mut RegionState, input: &Value) -> AwsResult<Value> {
-    let lb_name = input.req_str("LoadBalancerName")?;
-    let name = input.req_str("PolicyName")?;
-    let type_name = input.req_str("PolicyTypeName")?;
+    let lb_name = input.req_str(m::LoadBalancerName)?;
+    let name = input.req_str(m::PolicyName)?;
+    let type_name = input.req_str(m::PolicyTypeName)?;
     let lb = get_lb(st, lb_name)?;
     if !POLICY_TYPES.contains(&type_name) {
         return Err(aws_err!(
@@ -67,12 +68,12 @@ pub fn create_policy(st: &mut RegionState, input: &Value) -> AwsResult<Value> {
         ));
     }
     let attributes = input
-        .obj_list("PolicyAttributes")
+        .obj_list(m::PolicyAttributes)
         .iter()
         .map(|a| {
             (
-                a.opt_str("AttributeName").unwrap_or("").to_string(),
-                a.opt_str("AttributeValue").unwrap_or("").to_string(),
+                a.opt_str(m::AttributeName).unwrap_or("").to_string(),
+                a.opt_str(m::AttributeValue).unwrap_or("").to_string(),
             )
         })
         .collect();
@@ -86,8 +87,8 @@ pub fn create_policy(st: &mut RegionState, input: &Value) -> AwsResult<Value> {
 
 /// DeleteLoadBalancerPolicy.
 pub fn delete_policy(st: &mut RegionState, input: &Value) -> AwsResult<Value> {
-    let lb_name = input.req_str("LoadBalancerName")?;
-    let name = input.req_str("PolicyName")?;
+    let lb_name = input.req_str(m::LoadBalancerName)?;
+    let name = input.req_str(m::PolicyName)?;
     let lb = get_lb(st, lb_name)?;
     let in_use = lb
         .listeners
@@ -109,8 +110,8 @@ pub fn delete_policy(st: &mut RegionState, input: &Value) -> AwsResult<Value> {
 
 /// DescribeLoadBalancerPolicies.
 pub fn describe_policies(st: &mut RegionState, input: &Value) -> AwsResult<Value> {
-    let names = input.str_list("PolicyNames");
-    let Some(lb_name) = input.opt_str("LoadBalancerName") else {
+    let names = input.str_list(m::PolicyNames);
+    let Some(lb_name) = input.opt_str(m::LoadBalancerName) else {
         let mut out = Vec::new();
         for n in &names {
             if !PREDEFINED.contains(&n.as_str()) {
@@ -154,11 +155,11 @@ fn check_policies(st: &RegionState, lb_name: &str, names: &[String]) -> AwsResul
 
 /// SetLoadBalancerPoliciesOfListener: replaces the listener's policies.
 pub fn set_listener_policies(st: &mut RegionState, input: &Value) -> AwsResult<Value> {
-    let lb_name = input.req_str("LoadBalancerName")?;
+    let lb_name = input.req_str(m::LoadBalancerName)?;
     let port = input
-        .opt_i64("LoadBalancerPort")
+        .opt_i64(m::LoadBalancerPort)
         .ok_or_else(|| crate::error::AwsError::missing("LoadBalancerPort"))?;
-    let names = input.str_list("PolicyNames");
+    let names = input.str_list(m::PolicyNames);
     if !get_lb(st, lb_name)?.listeners.contains_key(&port) {
         return Err(aws_err!(
             ElbListenerNotFound,
@@ -175,11 +176,11 @@ pub fn set_listener_policies(st: &mut RegionState, input: &Value) -> AwsResult<V
 /// SetLoadBalancerPoliciesForBackendServer: replaces the policies of an instance port (an
 /// empty list removes them).
 pub fn set_backend_policies(st: &mut RegionState, input: &Value) -> AwsResult<Value> {
-    let lb_name = input.req_str("LoadBalancerName")?;
+    let lb_name = input.req_str(m::LoadBalancerName)?;
     let port = input
-        .opt_i64("InstancePort")
+        .opt_i64(m::InstancePort)
         .ok_or_else(|| crate::error::AwsError::missing("InstancePort"))?;
-    let names = input.str_list("PolicyNames");
+    let names = input.str_list(m::PolicyNames);
     check_policies(st, lb_name, &names)?;
     let lb = get_lb_mut(st, lb_name)?;
     if names.is_empty() {

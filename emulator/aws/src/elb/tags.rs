@@ -10,6 +10,7 @@ use super::{get_lb, get_lb_mut};
 use crate::aws_err;
 use crate::ec2::input::Input;
 use crate::error::AwsResult;
+use crate::members::elb as m;
 use crate::region::RegionState;
 use serde_json::{json, Value};
 
@@ -20,8 +21,8 @@ pub const MAX_TAGS: usize = 50;
 pub fn parse_tags(items: &[Value]) -> AwsResult<Vec<(String, String)>> {
     let mut out: Vec<(String, String)> = Vec::new();
     for t in items {
-        let k = t.req_str("Key")?;
-        let v = t.opt_str("Value").unwrap_or("");
+        let k = t.req_str(m::Key)?;
+        let v = t.opt_str(m::Value).unwrap_or("");
         if k.is_empty() || k.chars().count() > 128 || k.starts_with("aws:") {
             return Err(aws_err!(
                 ValidationError,
@@ -58,8 +59,8 @@ pub fn check_count(name: &str, n: usize) -> AwsResult<()> {
 
 /// AddTags.
 pub fn add_tags(st: &mut RegionState, input: &Value) -> AwsResult<Value> {
-    let names = input.str_list("LoadBalancerNames");
-    let tags = parse_tags(input.obj_list("Tags"))?;
+    let names = input.str_list(m::LoadBalancerNames);
+    let tags = parse_tags(input.obj_list(m::Tags))?;
     for n in &names {
         let lb = get_lb(st, n)?;
         let mut keys: Vec<&String> = lb.tags.keys().collect();
@@ -77,11 +78,11 @@ pub fn add_tags(st: &mut RegionState, input: &Value) -> AwsResult<Value> {
 
 /// RemoveTags.
 pub fn remove_tags(st: &mut RegionState, input: &Value) -> AwsResult<Value> {
-    let names = input.str_list("LoadBalancerNames");
+    let names = input.str_list(m::LoadBalancerNames);
     let keys: Vec<String> = input
-        .obj_list("Tags")
+        .obj_list(m::Tags)
         .iter()
-        .filter_map(|t| t.opt_str("Key").map(str::to_string))
+        .filter_map(|t| t.opt_str(m::Key).map(str::to_string))
         .collect();
     for n in &names {
         get_lb(st, n)?;
@@ -97,7 +98,7 @@ pub fn remove_tags(st: &mut RegionState, input: &Value) -> AwsResult<Value> {
 
 /// DescribeTags.
 pub fn describe_tags(st: &mut RegionState, input: &Value) -> AwsResult<Value> {
-    let names = input.str_list("LoadBalancerNames");
+    let names = input.str_list(m::LoadBalancerNames);
     if names.is_empty() || names.len() > 20 {
         return Err(aws_err!(
             ValidationError,

@@ -15,6 +15,7 @@ use super::{action_target_groups, get_tg, validation, LbType, LoadBalancer};
 use crate::aws_err;
 use crate::ec2::input::Input;
 use crate::error::AwsResult;
+use crate::members::elbv2 as m;
 use crate::region::RegionState;
 use serde_json::{json, Value};
 
@@ -36,10 +37,10 @@ fn forward(
     lb: &LoadBalancer,
     listener_protocol: &str,
 ) -> AwsResult<Value> {
-    let single = a.opt_str("TargetGroupArn");
-    let config = a.obj("ForwardConfig");
+    let single = a.opt_str(m::TargetGroupArn);
+    let config = a.obj(m::ForwardConfig);
     let listed = config
-        .map(|c| c.obj_list("TargetGroups"))
+        .map(|c| c.obj_list(m::TargetGroups))
         .unwrap_or_default();
     if listed.len() > 5 {
         return Err(validation(
@@ -48,8 +49,8 @@ fn forward(
     }
     let mut groups: Vec<(String, i64)> = Vec::new();
     for t in listed {
-        let arn = t.opt_str("TargetGroupArn").unwrap_or_default();
-        let weight = t.opt_i64("Weight").unwrap_or(1);
+        let arn = t.opt_str(m::TargetGroupArn).unwrap_or_default();
+        let weight = t.opt_i64(m::Weight).unwrap_or(1);
         if !(0..=999).contains(&weight) {
             return Err(validation(format!(
                 "1 validation error detected: Value '{weight}' at 'weight' failed to satisfy constraint: Member must have value between 0 and 999"
@@ -105,12 +106,12 @@ fn forward(
             ));
         }
     }
-    let stickiness = config.and_then(|c| c.obj("TargetGroupStickinessConfig"));
+    let stickiness = config.and_then(|c| c.obj(m::TargetGroupStickinessConfig));
     let enabled = stickiness
-        .and_then(|s| s.opt_bool("Enabled"))
+        .and_then(|s| s.opt_bool(m::Enabled))
         .unwrap_or(false);
     let mut sticky = json!({"Enabled": enabled});
-    if let Some(d) = stickiness.and_then(|s| s.opt_i64("DurationSeconds")) {
+    if let Some(d) = stickiness.and_then(|s| s.opt_i64(m::DurationSeconds)) {
         if !(1..=604800).contains(&d) {
             return Err(validation(format!(
                 "1 validation error detected: Value '{d}' at 'durationSeconds' failed to satisfy constraint: Member must have value between 1 and 604800"
@@ -136,16 +137,16 @@ fn forward(
 }
 
 fn redirect(a: &Value, listener_protocol: &str) -> AwsResult<Value> {
-    let c = a.obj("RedirectConfig").ok_or_else(|| {
+    let c = a.obj(m::RedirectConfig).ok_or_else(|| {
         validation("A redirect configuration must be specified for a redirect action")
     })?;
-    let code = c.opt_str("StatusCode").unwrap_or_default();
+    let code = c.opt_str(m::StatusCode).unwrap_or_default();
     if !matches!(code, "HTTP_301" | "HTTP_302") {
         return Err(validation(format!(
             "1 validation error detected: Value '{code}' at 'redirectConfig.statusCode' failed to satisfy constraint: Member must satisfy enum value set: [HTTP_301, HTTP_302]"
         )));
     }
-    let protocol = c.opt_str("Protocol").unwrap_or("#{protocol}");
+    let protocol = c.opt_str(m::Protocol).unwrap_or("#{protocol}");
     if !matches!(protocol, "HTTP" | "HTTPS" | "#{protocol}") {
         return Err(validation(format!(
             "Redirect protocol '{protocol}' must be one of 'HTTP', 'HTTPS' or '#{{protocol}}'"
@@ -154,20 +155,20 @@ fn redirect(a: &Value, listener_protocol: &str) -> AwsResult<Value> {
     if listener_protocol == "HTTPS" && protocol == "HTTP" {
         return Err(validation("You cannot redirect HTTPS to HTTP"));
     }
-    let port = c.opt_str("Port").unwrap_or("#{port}");
+    let port = c.opt_str(m::Port).unwrap_or("#{port}");
     if port != "#{port}" && !port.parse::<i64>().is_ok_and(|p| (1..=65535).contains(&p)) {
         return Err(validation(format!(
             "Redirect port '{port}' must be '#{{port}}' or a number between 1 and 65535"
         )));
     }
-    let host = c.opt_str("Host").unwrap_or("#{host}");
-    let path = c.opt_str("Path").unwrap_or("/#{path}");
+    let host = c.opt_str(m::Host).unwrap_or("#{host}");
+    let path = c.opt_str(m::Path).unwrap_or("/#{path}");
     if !path.starts_with('/') {
         return Err(validation(format!(
             "Redirect path '{path}' must begin with '/'"
         )));
     }
-    let query = c.opt_str("Query").unwrap_or("#{query}");
+    let query = c.opt_str(m::Query).unwrap_or("#{query}");
     if protocol == "#{protocol}" && port == "#{port}" && host == "#{host}" && path == "/#{path}" {
         return Err(validation(
             "The redirect configuration is not valid: you must modify at least one of the following components to avoid a redirect loop: protocol, port, hostname or path.",
@@ -183,10 +184,10 @@ fn redirect(a: &Value, listener_protocol: &str) -> AwsResult<Value> {
 }
 
 fn fixed_response(a: &Value) -> AwsResult<Value> {
-    let c = a.obj("FixedResponseConfig").ok_or_else(|| {
+    let c = a.obj(m::FixedResponseConfig).ok_or_else(|| {
         validation("A fixed response configuration must be specified for a fixed-response action")
     })?;
-    let code = c.opt_str("StatusCode").unwrap_or_default();
+    let code = c.opt_str(m::StatusCode).unwrap_or_default();
     let b = code.as_bytes();
     if !(b.len() == 3
         && matches!(b[0], b'2' | b'4' | b'5')
@@ -197,7 +198,7 @@ fn fixed_response(a: &Value) -> AwsResult<Value> {
         )));
     }
     let mut out = json!({"StatusCode": code});
-    if let Some(t) = c.opt_str("ContentType") {
+    if let Some(t) = c.opt_str(m::ContentType) {
         const TYPES: [&str; 5] = [
             "text/plain",
             "text/css",
@@ -213,7 +214,7 @@ fn fixed_response(a: &Value) -> AwsResult<Value> {
         }
         out["ContentType"] = json!(t);
     }
-    if let Some(m) = c.opt_str("MessageBody") {
+    if let Some(m) = c.opt_str(m::MessageBody) {
         if m.chars().count() > 1024 {
             return Err(validation(
                 "1 validation error detected: Value at 'fixedResponseConfig.messageBody' failed to satisfy constraint: Member must have length less than or equal to 1024",
@@ -242,7 +243,7 @@ pub fn read_actions(
     }
     let mut out = Vec::new();
     for (i, a) in list.iter().enumerate() {
-        let t = a.opt_str("Type").unwrap_or_default();
+        let t = a.opt_str(m::Type).unwrap_or_default();
         let alb = lb.lb_type == LbType::Application;
         let mut v = match t {
             "forward" => forward(st, a, lb, listener_protocol)?,
@@ -270,7 +271,7 @@ pub fn read_actions(
             }
         };
         if alb {
-            let order = a.opt_i64("Order").unwrap_or(i as i64 + 1);
+            let order = a.opt_i64(m::Order).unwrap_or(i as i64 + 1);
             if !(1..=50000).contains(&order) {
                 return Err(validation(format!(
                     "1 validation error detected: Value '{order}' at 'actions.{}.member.order' failed to satisfy constraint: Member must have value between 1 and 50000",

@@ -10,6 +10,7 @@
 use super::{get_lb, get_tg, validation, LbType};
 use crate::ec2::input::Input;
 use crate::error::AwsResult;
+use crate::members::elbv2 as m;
 use crate::region::RegionState;
 use serde_json::{json, Value};
 use std::collections::BTreeMap;
@@ -228,14 +229,14 @@ fn apply(
     input: &Value,
     what: &str,
 ) -> AwsResult<BTreeMap<String, String>> {
-    let list = input.obj_list("Attributes");
+    let list = input.obj_list(m::Attributes);
     if list.is_empty() {
         return Err(validation("Attributes must contain at least one attribute"));
     }
     let mut next = current.clone();
     for a in list {
-        let key = a.opt_str("Key").unwrap_or_default();
-        let value = a.opt_str("Value").unwrap_or_default();
+        let key = a.opt_str(m::Key).unwrap_or_default();
+        let value = a.opt_str(m::Value).unwrap_or_default();
         if !current.contains_key(key) {
             return Err(validation(format!(
                 "{what} attribute key '{key}' is not recognized"
@@ -268,13 +269,13 @@ fn attrs_json(m: &BTreeMap<String, String>) -> Value {
 
 /// DescribeLoadBalancerAttributes.
 pub fn describe_load_balancer_attributes(st: &mut RegionState, input: &Value) -> AwsResult<Value> {
-    let lb = get_lb(st, input.req_str("LoadBalancerArn")?)?;
+    let lb = get_lb(st, input.req_str(m::LoadBalancerArn)?)?;
     Ok(json!({"Attributes": attrs_json(&lb.attributes)}))
 }
 
 /// ModifyLoadBalancerAttributes.
 pub fn modify_load_balancer_attributes(st: &mut RegionState, input: &Value) -> AwsResult<Value> {
-    let arn = input.req_str("LoadBalancerArn")?;
+    let arn = input.req_str(m::LoadBalancerArn)?;
     let next = apply(&get_lb(st, arn)?.attributes, input, "Load balancer")?;
     let out = attrs_json(&next);
     if let Some(lb) = st.elbv2.load_balancers.get_mut(arn) {
@@ -285,13 +286,13 @@ pub fn modify_load_balancer_attributes(st: &mut RegionState, input: &Value) -> A
 
 /// DescribeTargetGroupAttributes.
 pub fn describe_target_group_attributes(st: &mut RegionState, input: &Value) -> AwsResult<Value> {
-    let tg = get_tg(st, input.req_str("TargetGroupArn")?)?;
+    let tg = get_tg(st, input.req_str(m::TargetGroupArn)?)?;
     Ok(json!({"Attributes": attrs_json(&tg.attributes)}))
 }
 
 /// ModifyTargetGroupAttributes.
 pub fn modify_target_group_attributes(st: &mut RegionState, input: &Value) -> AwsResult<Value> {
-    let arn = input.req_str("TargetGroupArn")?;
+    let arn = input.req_str(m::TargetGroupArn)?;
     let next = apply(&get_tg(st, arn)?.attributes, input, "Target group")?;
     let out = attrs_json(&next);
     if let Some(tg) = st.elbv2.target_groups.get_mut(arn) {

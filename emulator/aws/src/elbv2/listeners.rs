@@ -21,6 +21,7 @@ use super::{
 use crate::aws_err;
 use crate::ec2::input::Input;
 use crate::error::AwsResult;
+use crate::members::elbv2 as m;
 use crate::region::RegionState;
 use serde_json::{json, Value};
 
@@ -117,12 +118,12 @@ fn tls_settings(
     current: Option<&Listener>,
 ) -> AwsResult<(Vec<String>, Option<String>, Vec<String>)> {
     let given: Vec<String> = input
-        .obj_list("Certificates")
+        .obj_list(m::Certificates)
         .iter()
-        .filter_map(|c| c.opt_str("CertificateArn").map(str::to_string))
+        .filter_map(|c| c.opt_str(m::CertificateArn).map(str::to_string))
         .collect();
-    let given_policy = input.opt_str("SslPolicy");
-    let alpn = input.str_list("AlpnPolicy");
+    let given_policy = input.opt_str(m::SslPolicy);
+    let alpn = input.str_list(m::AlpnPolicy);
     if !secure(protocol) {
         if !given.is_empty() || given_policy.is_some() {
             return Err(validation(format!(
@@ -213,8 +214,8 @@ pub fn listener_json(l: &Listener) -> Value {
 }
 
 fn refuse_mtls(input: &Value) -> AwsResult<()> {
-    if let Some(m) = input.obj("MutualAuthentication") {
-        if m.opt_str("Mode").is_some_and(|x| x != "off") {
+    if let Some(m) = input.obj(m::MutualAuthentication) {
+        if m.opt_str(m::Mode).is_some_and(|x| x != "off") {
             return Err(validation(
                 "Mutual TLS authentication is not supported by cloudbox",
             ));
@@ -225,19 +226,19 @@ fn refuse_mtls(input: &Value) -> AwsResult<()> {
 
 /// CreateListener (with its default rule).
 pub fn create_listener(st: &mut RegionState, input: &Value) -> AwsResult<Value> {
-    let lb_arn = input.req_str("LoadBalancerArn")?;
+    let lb_arn = input.req_str(m::LoadBalancerArn)?;
     let lb = get_lb(st, lb_arn)?;
     let protocol = input
-        .opt_str("Protocol")
+        .opt_str(m::Protocol)
         .ok_or_else(|| validation("A listener protocol must be specified"))?;
     check_protocol(protocol, lb.lb_type)?;
     let port = input
-        .opt_i64("Port")
+        .opt_i64(m::Port)
         .ok_or_else(|| validation("A listener port must be specified"))?;
     check_port(port)?;
     refuse_mtls(input)?;
     let (certs, policy, alpn) = tls_settings(input, protocol, None)?;
-    let actions = read_actions(st, input.obj_list("DefaultActions"), lb, protocol)?;
+    let actions = read_actions(st, input.obj_list(m::DefaultActions), lb, protocol)?;
     let tags = read_tags(input)?;
     if let Some(existing) = st
         .elbv2
@@ -313,8 +314,8 @@ pub fn create_listener(st: &mut RegionState, input: &Value) -> AwsResult<Value> 
 
 /// DescribeListeners: by load balancer or by ARNs, in creation order, paged.
 pub fn describe_listeners(st: &mut RegionState, input: &Value) -> AwsResult<Value> {
-    let lb = input.opt_str("LoadBalancerArn");
-    let arns = input.str_list("ListenerArns");
+    let lb = input.opt_str(m::LoadBalancerArn);
+    let arns = input.str_list(m::ListenerArns);
     let (offset, size) = page_window(input)?;
     let mut all: Vec<&Listener> = st.elbv2.listeners.values().collect();
     all.sort_by_key(|l| l.seq);
@@ -358,19 +359,19 @@ pub fn describe_listeners(st: &mut RegionState, input: &Value) -> AwsResult<Valu
 /// ModifyListener: port, protocol, certificate, SSL policy and default actions; what is not
 /// given stays, and stays valid for the new protocol.
 pub fn modify_listener(st: &mut RegionState, input: &Value) -> AwsResult<Value> {
-    let arn = input.req_str("ListenerArn")?;
+    let arn = input.req_str(m::ListenerArn)?;
     let current = get_listener(st, arn)?.clone();
     let lb = get_lb(st, &current.lb_arn)?;
     let protocol = input
-        .opt_str("Protocol")
+        .opt_str(m::Protocol)
         .unwrap_or(&current.protocol)
         .to_string();
     check_protocol(&protocol, lb.lb_type)?;
-    let port = input.opt_i64("Port").unwrap_or(current.port);
+    let port = input.opt_i64(m::Port).unwrap_or(current.port);
     check_port(port)?;
     refuse_mtls(input)?;
     let (certs, policy, alpn) = tls_settings(input, &protocol, Some(&current))?;
-    let given = input.obj_list("DefaultActions");
+    let given = input.obj_list(m::DefaultActions);
     let actions = if given.is_empty() {
         read_actions(st, &current.default_actions, lb, &protocol)?
     } else {
@@ -426,7 +427,7 @@ pub fn remove_listener(st: &mut RegionState, arn: &str) {
 
 /// DeleteListener (and its rules).
 pub fn delete_listener(st: &mut RegionState, input: &Value) -> AwsResult<Value> {
-    let arn = input.req_str("ListenerArn")?;
+    let arn = input.req_str(m::ListenerArn)?;
     get_listener(st, arn)?;
     remove_listener(st, arn);
     refresh_usage(st);
@@ -435,7 +436,7 @@ pub fn delete_listener(st: &mut RegionState, input: &Value) -> AwsResult<Value> 
 
 /// DescribeListenerCertificates.
 pub fn describe_listener_certificates(st: &mut RegionState, input: &Value) -> AwsResult<Value> {
-    let l = get_listener(st, input.req_str("ListenerArn")?)?;
+    let l = get_listener(st, input.req_str(m::ListenerArn)?)?;
     let (offset, size) = page_window(input)?;
     let items = l
         .certificates

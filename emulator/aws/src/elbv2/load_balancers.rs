@@ -33,6 +33,7 @@ use crate::ec2::input::Input;
 use crate::ec2::network_interfaces::{default_group, insert_eni, remove_eni, EniAddresses};
 use crate::ec2::subnets::{check_free_ip, get_subnet};
 use crate::error::{AwsError, AwsResult};
+use crate::members::elbv2 as m;
 use crate::region::{RegionState, Timer as RegionTimer};
 use serde_json::{json, Value};
 
@@ -135,7 +136,7 @@ fn enum_error(value: &str, member: &str, allowed: &str) -> AwsError {
 }
 
 fn lb_type(input: &Value) -> AwsResult<LbType> {
-    match input.opt_str("Type").unwrap_or("application") {
+    match input.opt_str(m::Type).unwrap_or("application") {
         "application" => Ok(LbType::Application),
         "network" => Ok(LbType::Network),
         "gateway" => Err(validation(
@@ -146,7 +147,7 @@ fn lb_type(input: &Value) -> AwsResult<LbType> {
 }
 
 fn scheme(input: &Value) -> AwsResult<String> {
-    match input.opt_str("Scheme").unwrap_or("internet-facing") {
+    match input.opt_str(m::Scheme).unwrap_or("internet-facing") {
         s @ ("internet-facing" | "internal") => Ok(s.to_string()),
         other => Err(enum_error(other, "scheme", "internet-facing, internal")),
     }
@@ -189,8 +190,8 @@ pub fn resolve_subnets(
     t: LbType,
     scheme: &str,
 ) -> AwsResult<(String, Vec<ZoneRequest>)> {
-    let subnets = input.str_list("Subnets");
-    let mappings = input.obj_list("SubnetMappings");
+    let subnets = input.str_list(m::Subnets);
+    let mappings = input.obj_list(m::SubnetMappings);
     if !subnets.is_empty() && !mappings.is_empty() {
         return Err(validation(
             "You can specify subnets or subnet mappings, not both",
@@ -200,15 +201,15 @@ pub fn resolve_subnets(
     let mut raw: Vec<(String, Option<String>, Option<String>)> =
         subnets.into_iter().map(|s| (s, None, None)).collect();
     for m in mappings {
-        if m.opt_str("IPv6Address").is_some() || m.opt_str("SourceNatIpv6Prefix").is_some() {
+        if m.opt_str(m::IPv6Address).is_some() || m.opt_str(m::SourceNatIpv6Prefix).is_some() {
             return Err(validation(
                 "IPv6 subnet mappings are not supported by cloudbox",
             ));
         }
         raw.push((
-            m.opt_str("SubnetId").unwrap_or_default().to_string(),
-            m.opt_str("PrivateIPv4Address").map(str::to_string),
-            m.opt_str("AllocationId").map(str::to_string),
+            m.opt_str(m::SubnetId).unwrap_or_default().to_string(),
+            m.opt_str(m::PrivateIPv4Address).map(str::to_string),
+            m.opt_str(m::AllocationId).map(str::to_string),
         ));
     }
     if raw.is_empty() {
@@ -443,7 +444,7 @@ fn unsupported(input: &Value) -> AwsResult<()> {
             return Err(validation(format!("{member} is not supported by cloudbox")));
         }
     }
-    if input.opt_str("EnablePrefixForIpv6SourceNat") == Some("on") {
+    if input.opt_str(m::EnablePrefixForIpv6SourceNat) == Some("on") {
         return Err(validation(
             "EnablePrefixForIpv6SourceNat is not supported by cloudbox (no IPv6)",
         ));
@@ -453,17 +454,17 @@ fn unsupported(input: &Value) -> AwsResult<()> {
 
 /// CreateLoadBalancer.
 pub fn create_load_balancer(st: &mut RegionState, input: &Value) -> AwsResult<Value> {
-    let name = input.req_str("Name")?;
+    let name = input.req_str(m::Name)?;
     check_name(name)?;
     let t = lb_type(input)?;
     let scheme = scheme(input)?;
     unsupported(input)?;
     let (vpc_id, zones) = resolve_subnets(st, input, t, &scheme)?;
     check_ip_type(
-        input.opt_str("IpAddressType"),
+        input.opt_str(m::IpAddressType),
         zones.first().map(|z| z.subnet_id.as_str()),
     )?;
-    let asked_groups = input.str_list("SecurityGroups");
+    let asked_groups = input.str_list(m::SecurityGroups);
     let groups = if asked_groups.is_empty() && t == LbType::Application {
         default_group(st, &vpc_id)
     } else {
@@ -546,8 +547,8 @@ pub fn create_load_balancer(st: &mut RegionState, input: &Value) -> AwsResult<Va
 
 /// DescribeLoadBalancers: by ARNs, by names, or all, in creation order, paged.
 pub fn describe_load_balancers(st: &mut RegionState, input: &Value) -> AwsResult<Value> {
-    let arns = input.str_list("LoadBalancerArns");
-    let names = input.str_list("Names");
+    let arns = input.str_list(m::LoadBalancerArns);
+    let names = input.str_list(m::Names);
     if !arns.is_empty() && !names.is_empty() {
         return Err(validation(
             "Load balancer names and load balancer ARNs cannot be specified at the same time",
@@ -628,7 +629,7 @@ fn remove_lb(st: &mut RegionState, arn: &str) {
 /// DeleteLoadBalancer: succeeds for a load balancer that does not exist (as AWS); refused while
 /// deletion protection is on.
 pub fn delete_load_balancer(st: &mut RegionState, input: &Value) -> AwsResult<Value> {
-    let arn = input.req_str("LoadBalancerArn")?;
+    let arn = input.req_str(m::LoadBalancerArn)?;
     check_arn(arn, "loadbalancer", "load balancer")?;
     let Some(lb) = st.elbv2.load_balancers.get(arn) else {
         return Ok(json!({}));
@@ -651,7 +652,7 @@ pub fn delete_load_balancer(st: &mut RegionState, input: &Value) -> AwsResult<Va
 /// SetSubnets: the new set follows the create rules; kept subnets keep their ENIs, new ones get
 /// one, dropped ones give theirs back.
 pub fn set_subnets(st: &mut RegionState, input: &Value) -> AwsResult<Value> {
-    let arn = input.req_str("LoadBalancerArn")?;
+    let arn = input.req_str(m::LoadBalancerArn)?;
     let lb = get_lb(st, arn)?.clone();
     unsupported(input)?;
     let (vpc_id, zones) = resolve_subnets(st, input, lb.lb_type, &lb.scheme)?;
@@ -663,7 +664,7 @@ pub fn set_subnets(st: &mut RegionState, input: &Value) -> AwsResult<Value> {
         ));
     }
     check_ip_type(
-        input.opt_str("IpAddressType"),
+        input.opt_str(m::IpAddressType),
         zones.first().map(|z| z.subnet_id.as_str()),
     )?;
     let kept = |z: &ZoneRequest| {
@@ -710,9 +711,9 @@ pub fn set_subnets(st: &mut RegionState, input: &Value) -> AwsResult<Value> {
 
 /// SetSecurityGroups.
 pub fn set_security_groups(st: &mut RegionState, input: &Value) -> AwsResult<Value> {
-    let arn = input.req_str("LoadBalancerArn")?;
+    let arn = input.req_str(m::LoadBalancerArn)?;
     let lb = get_lb(st, arn)?;
-    let asked = input.str_list("SecurityGroups");
+    let asked = input.str_list(m::SecurityGroups);
     if lb.lb_type == LbType::Network && lb.security_groups.is_empty() {
         return Err(aws_err!(
             InvalidConfigurationRequest,
@@ -743,10 +744,10 @@ pub fn set_security_groups(st: &mut RegionState, input: &Value) -> AwsResult<Val
 
 /// SetIpAddressType: `ipv4` only (dual-stack needs IPv6 subnets).
 pub fn set_ip_address_type(st: &mut RegionState, input: &Value) -> AwsResult<Value> {
-    let arn = input.req_str("LoadBalancerArn")?;
+    let arn = input.req_str(m::LoadBalancerArn)?;
     let lb = get_lb(st, arn)?;
     check_ip_type(
-        Some(input.req_str("IpAddressType")?),
+        Some(input.req_str(m::IpAddressType)?),
         lb.zones.first().map(|z| z.subnet_id.as_str()),
     )?;
     Ok(json!({"IpAddressType": "ipv4"}))

@@ -23,6 +23,7 @@ pub mod targets;
 use crate::aws_err;
 use crate::ec2::state::Tags;
 use crate::error::{AwsError, AwsResult};
+use crate::members::elbv2 as m;
 use crate::region::RegionState;
 use crate::service::Handler;
 use cloudbox_sim::SimTime;
@@ -360,7 +361,7 @@ pub fn check_arn(arn: &str, kind: &str, what: &str) -> AwsResult<()> {
 /// The `PageSize`/`Marker` window of a Describe: (offset, size).
 pub fn page_window(input: &Value) -> AwsResult<(usize, usize)> {
     use crate::ec2::input::Input;
-    let size = match input.opt_i64("PageSize") {
+    let size = match input.opt_i64(m::PageSize) {
         None => 400,
         Some(n) if !(1..=400).contains(&n) => {
             return Err(validation(format!(
@@ -370,7 +371,7 @@ pub fn page_window(input: &Value) -> AwsResult<(usize, usize)> {
         }
         Some(n) => n as usize,
     };
-    let offset = match input.opt_str("Marker") {
+    let offset = match input.opt_str(m::Marker) {
         None => 0,
         Some(m) => m
             .strip_prefix("cbx-")
@@ -391,16 +392,16 @@ pub fn page(items: Vec<Value>, offset: usize, size: usize) -> (Vec<Value>, Optio
 /// The target groups an action forwards to.
 pub fn action_target_groups(action: &Value) -> Vec<String> {
     let mut out = Vec::new();
-    if let Some(a) = action.get("TargetGroupArn").and_then(Value::as_str) {
+    if let Some(a) = action.get(m::TargetGroupArn).and_then(Value::as_str) {
         out.push(a.to_string());
     }
     if let Some(list) = action
-        .get("ForwardConfig")
-        .and_then(|f| f.get("TargetGroups"))
+        .get(m::ForwardConfig)
+        .and_then(|f| f.get(m::TargetGroups))
         .and_then(Value::as_array)
     {
         for t in list {
-            if let Some(a) = t.get("TargetGroupArn").and_then(Value::as_str) {
+            if let Some(a) = t.get(m::TargetGroupArn).and_then(Value::as_str) {
                 if !out.iter().any(|o| o == a) {
                     out.push(a.to_string());
                 }

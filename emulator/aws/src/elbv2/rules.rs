@@ -21,6 +21,7 @@ use crate::aws_err;
 use crate::ec2::cidr::Cidr;
 use crate::ec2::input::Input;
 use crate::error::AwsResult;
+use crate::members::elbv2 as m;
 use crate::region::RegionState;
 use serde_json::{json, Value};
 
@@ -64,7 +65,7 @@ fn check_value(field: &str, v: &str) -> AwsResult<()> {
 }
 
 fn config_values(c: &Value, config: &str) -> Option<Vec<String>> {
-    c.obj(config).map(|o| o.str_list("Values"))
+    c.obj(config).map(|o| o.str_list(m::Values))
 }
 
 /// Reads and checks a rule's `Conditions`; answers them in AWS's output shape.
@@ -77,18 +78,18 @@ pub fn read_conditions(list: &[Value]) -> AwsResult<Vec<Value>> {
     let mut total = 0usize;
     for c in list {
         let field = c
-            .opt_str("Field")
+            .opt_str(m::Field)
             .ok_or_else(|| validation("A condition field must be specified"))?;
-        if c.get("RegexValues").is_some()
+        if c.get(m::RegexValues).is_some()
             || ["HostHeaderConfig", "PathPatternConfig", "HttpHeaderConfig"]
                 .iter()
-                .any(|k| c.obj(k).is_some_and(|o| o.get("RegexValues").is_some()))
+                .any(|k| c.obj(k).is_some_and(|o| o.get(m::RegexValues).is_some()))
         {
             return Err(validation(
                 "Regular expression conditions are not supported by cloudbox",
             ));
         }
-        let legacy = c.get("Values").map(|_| c.str_list("Values"));
+        let legacy = c.get(m::Values).map(|_| c.str_list(m::Values));
         let once = matches!(
             field,
             "host-header" | "path-pattern" | "http-request-method" | "source-ip"
@@ -139,10 +140,10 @@ pub fn read_conditions(list: &[Value]) -> AwsResult<Vec<Value>> {
                         "An 'http-header' condition needs 'HttpHeaderConfig'; 'Values' is for host-header and path-pattern",
                     ));
                 }
-                let cfg = c.obj("HttpHeaderConfig").ok_or_else(|| {
+                let cfg = c.obj(m::HttpHeaderConfig).ok_or_else(|| {
                     validation("An 'http-header' condition needs 'HttpHeaderConfig'")
                 })?;
-                let name = cfg.opt_str("HttpHeaderName").unwrap_or_default();
+                let name = cfg.opt_str(m::HttpHeaderName).unwrap_or_default();
                 if name.is_empty()
                     || name.len() > 40
                     || !name
@@ -153,7 +154,7 @@ pub fn read_conditions(list: &[Value]) -> AwsResult<Vec<Value>> {
                         "The HTTP header name '{name}' is not valid"
                     )));
                 }
-                let values = cfg.str_list("Values");
+                let values = cfg.str_list(m::Values);
                 if values.is_empty() {
                     return Err(validation(
                         "An 'http-header' condition must have at least one value",
@@ -180,8 +181,8 @@ pub fn read_conditions(list: &[Value]) -> AwsResult<Vec<Value>> {
             }
             "query-string" => {
                 let pairs = c
-                    .obj("QueryStringConfig")
-                    .map(|o| o.obj_list("Values").to_vec())
+                    .obj(m::QueryStringConfig)
+                    .map(|o| o.obj_list(m::Values).to_vec())
                     .unwrap_or_default();
                 if legacy.is_some() || pairs.is_empty() {
                     return Err(validation(
@@ -190,10 +191,10 @@ pub fn read_conditions(list: &[Value]) -> AwsResult<Vec<Value>> {
                 }
                 let mut vals = Vec::new();
                 for p in &pairs {
-                    let value = p.opt_str("Value").unwrap_or_default();
+                    let value = p.opt_str(m::Value).unwrap_or_default();
                     check_value(field, value)?;
                     let mut o = json!({"Value": value});
-                    if let Some(k) = p.opt_str("Key") {
+                    if let Some(k) = p.opt_str(m::Key) {
                         check_value(field, k)?;
                         o["Key"] = json!(k);
                     }
@@ -251,7 +252,7 @@ fn priority_in_use(p: i64) -> crate::error::AwsError {
 }
 
 fn refuse_transforms(input: &Value) -> AwsResult<()> {
-    if !input.obj_list("Transforms").is_empty() {
+    if !input.obj_list(m::Transforms).is_empty() {
         return Err(validation("Rule transforms are not supported by cloudbox"));
     }
     Ok(())
@@ -259,7 +260,7 @@ fn refuse_transforms(input: &Value) -> AwsResult<()> {
 
 /// CreateRule.
 pub fn create_rule(st: &mut RegionState, input: &Value) -> AwsResult<Value> {
-    let listener_arn = input.req_str("ListenerArn")?;
+    let listener_arn = input.req_str(m::ListenerArn)?;
     let l = get_listener(st, listener_arn)?;
     let lb = get_lb(st, &l.lb_arn)?;
     if lb.lb_type == LbType::Network {
@@ -268,12 +269,12 @@ pub fn create_rule(st: &mut RegionState, input: &Value) -> AwsResult<Value> {
         ));
     }
     let priority = input
-        .opt_i64("Priority")
+        .opt_i64(m::Priority)
         .ok_or_else(|| validation("A rule priority must be specified"))?;
     check_priority(priority)?;
     refuse_transforms(input)?;
-    let conditions = read_conditions(input.obj_list("Conditions"))?;
-    let actions = read_actions(st, input.obj_list("Actions"), lb, &l.protocol)?;
+    let conditions = read_conditions(input.obj_list(m::Conditions))?;
+    let actions = read_actions(st, input.obj_list(m::Actions), lb, &l.protocol)?;
     let tags = read_tags(input)?;
     let siblings: Vec<&Rule> = st
         .elbv2
@@ -321,8 +322,8 @@ fn sort_rules(rules: &mut [&Rule]) {
 
 /// DescribeRules: a listener's rules by priority (the default rule last), or rules by ARN.
 pub fn describe_rules(st: &mut RegionState, input: &Value) -> AwsResult<Value> {
-    let listener = input.opt_str("ListenerArn");
-    let arns = input.str_list("RuleArns");
+    let listener = input.opt_str(m::ListenerArn);
+    let arns = input.str_list(m::RuleArns);
     let (offset, size) = page_window(input)?;
     let mut picked: Vec<&Rule> = match (listener, arns.is_empty()) {
         (None, true) => {
@@ -370,13 +371,13 @@ pub fn describe_rules(st: &mut RegionState, input: &Value) -> AwsResult<Value> {
 /// ModifyRule: conditions and/or actions (a default rule's actions only; they are its
 /// listener's default actions).
 pub fn modify_rule(st: &mut RegionState, input: &Value) -> AwsResult<Value> {
-    let arn = input.req_str("RuleArn")?;
+    let arn = input.req_str(m::RuleArn)?;
     let rule = get_rule(st, arn)?.clone();
     refuse_transforms(input)?;
     let l = get_listener(st, &rule.listener_arn)?;
     let lb = get_lb(st, &l.lb_arn)?;
-    let given_conditions = input.obj_list("Conditions");
-    let given_actions = input.obj_list("Actions");
+    let given_conditions = input.obj_list(m::Conditions);
+    let given_actions = input.obj_list(m::Actions);
     if given_conditions.is_empty() && given_actions.is_empty() {
         return Err(validation("Either conditions or actions must be specified"));
     }
@@ -414,7 +415,7 @@ pub fn modify_rule(st: &mut RegionState, input: &Value) -> AwsResult<Value> {
 
 /// DeleteRule (never the default rule).
 pub fn delete_rule(st: &mut RegionState, input: &Value) -> AwsResult<Value> {
-    let arn = input.req_str("RuleArn")?;
+    let arn = input.req_str(m::RuleArn)?;
     if get_rule(st, arn)?.priority.is_none() {
         return Err(aws_err!(
             OperationNotPermitted,
@@ -429,15 +430,15 @@ pub fn delete_rule(st: &mut RegionState, input: &Value) -> AwsResult<Value> {
 
 /// SetRulePriorities: all or nothing.
 pub fn set_rule_priorities(st: &mut RegionState, input: &Value) -> AwsResult<Value> {
-    let pairs = input.obj_list("RulePriorities");
+    let pairs = input.obj_list(m::RulePriorities);
     if pairs.is_empty() {
         return Err(validation("At least one rule priority must be specified"));
     }
     let mut wanted: Vec<(String, i64)> = Vec::new();
     for p in pairs {
-        let arn = p.opt_str("RuleArn").unwrap_or_default();
+        let arn = p.opt_str(m::RuleArn).unwrap_or_default();
         let priority = p
-            .opt_i64("Priority")
+            .opt_i64(m::Priority)
             .ok_or_else(|| validation("A rule priority must be specified"))?;
         check_priority(priority)?;
         let rule = get_rule(st, arn)?;

@@ -11,6 +11,7 @@ use crate::aws_err;
 use crate::ec2::input::Input;
 use crate::ec2::state::Tags;
 use crate::error::AwsResult;
+use crate::members::elbv2 as m;
 use crate::region::RegionState;
 use serde_json::{json, Value};
 
@@ -20,9 +21,9 @@ pub const MAX_TAGS: usize = 50;
 /// Reads and checks a `Tags` list (of a Create or AddTags).
 pub fn read_tags(input: &Value) -> AwsResult<Vec<(String, String)>> {
     let mut out: Vec<(String, String)> = Vec::new();
-    for t in input.obj_list("Tags") {
-        let key = t.opt_str("Key").unwrap_or_default();
-        let value = t.opt_str("Value").unwrap_or_default();
+    for t in input.obj_list(m::Tags) {
+        let key = t.opt_str(m::Key).unwrap_or_default();
+        let value = t.opt_str(m::Value).unwrap_or_default();
         if key.is_empty() || key.chars().count() > 128 {
             return Err(validation(format!(
                 "1 validation error detected: Value '{key}' at 'tags.member.key' failed to satisfy constraint: Member must have length between 1 and 128"
@@ -88,7 +89,7 @@ fn resource_kind(st: &RegionState, arn: &str) -> AwsResult<&'static str> {
 }
 
 fn resource_arns(input: &Value) -> AwsResult<Vec<String>> {
-    let arns = input.str_list("ResourceArns");
+    let arns = input.str_list(m::ResourceArns);
     if arns.len() > 20 {
         return Err(validation(
             "1 validation error detected: Value at 'resourceArns' failed to satisfy constraint: Member must have length less than or equal to 20",
@@ -150,7 +151,7 @@ pub fn remove_tags(st: &mut RegionState, input: &Value) -> AwsResult<Value> {
     for arn in &arns {
         resource_kind(st, arn)?;
     }
-    let keys = input.str_list("TagKeys");
+    let keys = input.str_list(m::TagKeys);
     for arn in arns {
         if let Some(t) = st.elbv2.tags.get_mut(&arn) {
             for k in &keys {

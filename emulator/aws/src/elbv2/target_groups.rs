@@ -21,6 +21,7 @@ use super::{check_arn, get_lb, get_tg, page, page_window, validation, HealthChec
 use crate::aws_err;
 use crate::ec2::input::Input;
 use crate::error::AwsResult;
+use crate::members::elbv2 as m;
 use crate::region::RegionState;
 use serde_json::{json, Value};
 
@@ -98,7 +99,7 @@ pub fn health_check(
 ) -> AwsResult<HealthCheck> {
     let http_family = is_http(protocol);
     let geneve = protocol == "GENEVE";
-    let hc_protocol = match input.opt_str("HealthCheckProtocol") {
+    let hc_protocol = match input.opt_str(m::HealthCheckProtocol) {
         Some(p) => p.to_string(),
         None => match base.and_then(|b| b.protocol.clone()) {
             Some(p) => p,
@@ -117,7 +118,7 @@ pub fn health_check(
         )));
     }
     let hc_http = is_http(&hc_protocol);
-    let port = match input.opt_str("HealthCheckPort") {
+    let port = match input.opt_str(m::HealthCheckPort) {
         Some("traffic-port") => "traffic-port".to_string(),
         Some(p) => {
             let n = p.parse::<i64>().map_err(|_| {
@@ -136,7 +137,7 @@ pub fn health_check(
             }
         }),
     };
-    let path = match input.opt_str("HealthCheckPath") {
+    let path = match input.opt_str(m::HealthCheckPath) {
         Some(_) if !hc_http => {
             return Err(validation(
                 "A health check path can be specified only for HTTP and HTTPS health checks",
@@ -204,7 +205,7 @@ pub fn health_check(
     )?
     .or(base.map(|b| b.unhealthy))
     .unwrap_or(2);
-    let matcher = match input.obj("Matcher") {
+    let matcher = match input.obj(m::Matcher) {
         Some(m) if !hc_http => {
             let _ = m;
             return Err(validation(
@@ -212,10 +213,10 @@ pub fn health_check(
             ));
         }
         Some(m) => {
-            if m.opt_str("GrpcCode").is_some() {
+            if m.opt_str(m::GrpcCode).is_some() {
                 return Err(validation("gRPC matchers are not supported by cloudbox"));
             }
-            let code = m.opt_str("HttpCode").unwrap_or_default();
+            let code = m.opt_str(m::HttpCode).unwrap_or_default();
             check_matcher(code, http_family)?;
             Some(code.to_string())
         }
@@ -228,7 +229,7 @@ pub fn health_check(
         })),
         None => None,
     };
-    if input.opt_bool("HealthCheckEnabled") == Some(false) {
+    if input.opt_bool(m::HealthCheckEnabled) == Some(false) {
         return Err(validation(
             "Health checks cannot be disabled for target groups with target type 'instance' or 'ip'",
         ));
@@ -284,7 +285,7 @@ pub fn tg_json(tg: &TargetGroup) -> Value {
 
 /// The new group a CreateTargetGroup asks for (checked), without ARN and sequence.
 fn requested(st: &RegionState, input: &Value, name: &str) -> AwsResult<TargetGroup> {
-    let target_type = input.opt_str("TargetType").unwrap_or("instance");
+    let target_type = input.opt_str(m::TargetType).unwrap_or("instance");
     match target_type {
         "instance" | "ip" => {}
         "lambda" | "alb" => {
@@ -298,7 +299,7 @@ fn requested(st: &RegionState, input: &Value, name: &str) -> AwsResult<TargetGro
             )))
         }
     }
-    let protocol = input.opt_str("Protocol").ok_or_else(|| {
+    let protocol = input.opt_str(m::Protocol).ok_or_else(|| {
         validation(format!(
             "A protocol must be specified for target groups with target type '{target_type}'"
         ))
@@ -316,7 +317,7 @@ fn requested(st: &RegionState, input: &Value, name: &str) -> AwsResult<TargetGro
             )))
         }
     }
-    let port = input.opt_i64("Port").ok_or_else(|| {
+    let port = input.opt_i64(m::Port).ok_or_else(|| {
         validation(format!(
             "A port must be specified for target groups with target type '{target_type}'"
         ))
@@ -327,7 +328,7 @@ fn requested(st: &RegionState, input: &Value, name: &str) -> AwsResult<TargetGro
             "Target groups with the GENEVE protocol must use port 6081",
         ));
     }
-    let vpc_id = input.opt_str("VpcId").ok_or_else(|| {
+    let vpc_id = input.opt_str(m::VpcId).ok_or_else(|| {
         validation(format!(
             "A VPC ID must be specified for target groups with target type '{target_type}'"
         ))
@@ -335,7 +336,7 @@ fn requested(st: &RegionState, input: &Value, name: &str) -> AwsResult<TargetGro
     if !st.vpcs.contains_key(vpc_id) {
         return Err(validation(format!("The VPC ID '{vpc_id}' is not found")));
     }
-    let protocol_version = match input.opt_str("ProtocolVersion") {
+    let protocol_version = match input.opt_str(m::ProtocolVersion) {
         Some(_) if !is_http(protocol) => {
             return Err(validation(
                 "A protocol version can be specified only for HTTP and HTTPS target groups",
@@ -357,7 +358,7 @@ fn requested(st: &RegionState, input: &Value, name: &str) -> AwsResult<TargetGro
         None if is_http(protocol) => Some("HTTP1".into()),
         None => None,
     };
-    match input.opt_str("IpAddressType").unwrap_or("ipv4") {
+    match input.opt_str(m::IpAddressType).unwrap_or("ipv4") {
         "ipv4" => {}
         "ipv6" => return Err(validation("IPv6 target groups are not supported by cloudbox")),
         other => {
@@ -366,7 +367,7 @@ fn requested(st: &RegionState, input: &Value, name: &str) -> AwsResult<TargetGro
             )))
         }
     }
-    if input.get("TargetControlPort").is_some() {
+    if input.get(m::TargetControlPort).is_some() {
         return Err(validation("TargetControlPort is not supported by cloudbox"));
     }
     let health = health_check(protocol, input, None)?;
@@ -390,7 +391,7 @@ fn requested(st: &RegionState, input: &Value, name: &str) -> AwsResult<TargetGro
 
 /// CreateTargetGroup.
 pub fn create_target_group(st: &mut RegionState, input: &Value) -> AwsResult<Value> {
-    let name = input.req_str("Name")?;
+    let name = input.req_str(m::Name)?;
     check_name(name)?;
     let mut tg = requested(st, input, name)?;
     let tags = read_tags(input)?;
@@ -427,9 +428,9 @@ pub fn create_target_group(st: &mut RegionState, input: &Value) -> AwsResult<Val
 
 /// DescribeTargetGroups: by load balancer, ARNs, names, or all, in creation order, paged.
 pub fn describe_target_groups(st: &mut RegionState, input: &Value) -> AwsResult<Value> {
-    let lb = input.opt_str("LoadBalancerArn");
-    let arns = input.str_list("TargetGroupArns");
-    let names = input.str_list("Names");
+    let lb = input.opt_str(m::LoadBalancerArn);
+    let arns = input.str_list(m::TargetGroupArns);
+    let names = input.str_list(m::Names);
     let given =
         usize::from(lb.is_some()) + usize::from(!arns.is_empty()) + usize::from(!names.is_empty());
     if given > 1 {
@@ -486,7 +487,7 @@ pub fn describe_target_groups(st: &mut RegionState, input: &Value) -> AwsResult<
 
 /// ModifyTargetGroup: health check settings.
 pub fn modify_target_group(st: &mut RegionState, input: &Value) -> AwsResult<Value> {
-    let arn = input.req_str("TargetGroupArn")?;
+    let arn = input.req_str(m::TargetGroupArn)?;
     let tg = get_tg(st, arn)?;
     let protocol = tg.protocol.clone().unwrap_or_default();
     let health = health_check(&protocol, input, Some(&tg.health))?;
@@ -517,7 +518,7 @@ pub fn in_use(st: &RegionState, arn: &str) -> bool {
 
 /// DeleteTargetGroup: succeeds for a group that does not exist; refused while in use.
 pub fn delete_target_group(st: &mut RegionState, input: &Value) -> AwsResult<Value> {
-    let arn = input.req_str("TargetGroupArn")?;
+    let arn = input.req_str(m::TargetGroupArn)?;
     check_arn(arn, "targetgroup", "target group")?;
     if !st.elbv2.target_groups.contains_key(arn) {
         return Ok(json!({}));

@@ -27,6 +27,7 @@ use crate::ec2::cidr::{parse_ip, Cidr};
 use crate::ec2::input::Input;
 use crate::ec2::state::InstanceState;
 use crate::error::AwsResult;
+use crate::members::elbv2 as m;
 use crate::region::{RegionState, Timer as RegionTimer};
 use serde_json::{json, Value};
 use std::time::Duration;
@@ -56,15 +57,15 @@ fn wanted(
     input: &Value,
     registering: bool,
 ) -> AwsResult<Vec<Wanted>> {
-    let list = input.obj_list("Targets");
+    let list = input.obj_list(m::Targets);
     if list.is_empty() {
         return Err(validation("At least one target must be specified"));
     }
     let vpc = tg.vpc_id.clone().unwrap_or_default();
     let mut out = Vec::new();
     for t in list {
-        let id = t.opt_str("Id").unwrap_or_default().to_string();
-        let port = match t.opt_i64("Port").or(tg.port) {
+        let id = t.opt_str(m::Id).unwrap_or_default().to_string();
+        let port = match t.opt_i64(m::Port).or(tg.port) {
             Some(p) if (1..=65535).contains(&p) => p,
             Some(p) => {
                 return Err(validation(format!(
@@ -73,7 +74,7 @@ fn wanted(
             }
             None => return Err(validation("A port must be specified for the target")),
         };
-        let az = t.opt_str("AvailabilityZone").map(str::to_string);
+        let az = t.opt_str(m::AvailabilityZone).map(str::to_string);
         if let Some(z) = &az {
             if z != "all" && st.az(z).is_none() {
                 return Err(validation(format!(
@@ -148,7 +149,7 @@ fn wanted(
 
 /// RegisterTargets (a target already registered stays as it is; a draining one starts over).
 pub fn register_targets(st: &mut RegionState, input: &Value) -> AwsResult<Value> {
-    let arn = input.req_str("TargetGroupArn")?;
+    let arn = input.req_str(m::TargetGroupArn)?;
     let tg = get_tg(st, arn)?;
     let list = wanted(st, tg, input, true)?;
     let fresh = list
@@ -187,7 +188,7 @@ pub fn register_targets(st: &mut RegionState, input: &Value) -> AwsResult<Value>
 
 /// DeregisterTargets: drains for the deregistration delay while a load balancer uses the group.
 pub fn deregister_targets(st: &mut RegionState, input: &Value) -> AwsResult<Value> {
-    let arn = input.req_str("TargetGroupArn")?;
+    let arn = input.req_str(m::TargetGroupArn)?;
     let tg = get_tg(st, arn)?;
     let list = wanted(st, tg, input, false)?;
     let delay = deregistration_delay(&tg.attributes);
@@ -321,23 +322,23 @@ fn description(tg: &TargetGroup, t: &Target, health: (&str, Option<&str>, Option
 /// DescribeTargetHealth: every target of the group, or the ones asked for (an unregistered
 /// one is `unused` `Target.NotRegistered`).
 pub fn describe_target_health(st: &mut RegionState, input: &Value) -> AwsResult<Value> {
-    let arn = input.req_str("TargetGroupArn")?;
+    let arn = input.req_str(m::TargetGroupArn)?;
     let tg = get_tg(st, arn)?;
     let mut out = Vec::new();
-    if input.obj_list("Targets").is_empty() {
+    if input.obj_list(m::Targets).is_empty() {
         for t in &tg.targets {
             out.push(description(tg, t, target_health(st, tg, t)));
         }
     } else {
-        for t in input.obj_list("Targets") {
-            let id = t.opt_str("Id").unwrap_or_default();
+        for t in input.obj_list(m::Targets) {
+            let id = t.opt_str(m::Id).unwrap_or_default();
             if tg.target_type == "instance" && !st.instances.contains_key(id) {
                 return Err(aws_err!(
                     InvalidTarget,
                     "The following targets are not valid instances: '{id}'"
                 ));
             }
-            let port = t.opt_i64("Port");
+            let port = t.opt_i64(m::Port);
             let found: Vec<&Target> = tg
                 .targets
                 .iter()
@@ -347,7 +348,7 @@ pub fn describe_target_health(st: &mut RegionState, input: &Value) -> AwsResult<
                 let ghost = Target {
                     id: id.to_string(),
                     port: port.or(tg.port).unwrap_or_default(),
-                    az: t.opt_str("AvailabilityZone").map(str::to_string),
+                    az: t.opt_str(m::AvailabilityZone).map(str::to_string),
                     registered_at: st.now,
                     draining_until: None,
                 };

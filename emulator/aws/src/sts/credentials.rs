@@ -14,6 +14,7 @@ use super::{Caller, Session};
 use crate::aws_err;
 use crate::ec2::input::Input;
 use crate::error::AwsResult;
+use crate::members::sts as m;
 use crate::region::RegionState;
 use cloudbox_sim::IdGen;
 use serde_json::{json, Value};
@@ -91,7 +92,7 @@ pub fn check_session_name(name: &str) -> AwsResult<()> {
 
 /// `DurationSeconds` within `min..=max` (default `default`).
 fn duration(input: &Value, default: i64, min: i64, max: i64) -> AwsResult<i64> {
-    let d = input.opt_i64("DurationSeconds").unwrap_or(default);
+    let d = input.opt_i64(m::DurationSeconds).unwrap_or(default);
     if d < min {
         return Err(aws_err!(
             ValidationError,
@@ -185,8 +186,8 @@ fn assumed_role_user(s: &Session) -> Value {
 
 /// The role-session checks shared by AssumeRole and AssumeRoleWithWebIdentity.
 fn role_request(st: &RegionState, input: &Value) -> AwsResult<(Role, String, i64)> {
-    let role = parse_role_arn(input.req_str("RoleArn")?, st.region.partition)?;
-    let session_name = input.req_str("RoleSessionName")?;
+    let role = parse_role_arn(input.req_str(m::RoleArn)?, st.region.partition)?;
+    let session_name = input.req_str(m::RoleSessionName)?;
     check_session_name(session_name)?;
     let secs = duration(input, 3600, 900, 43200)?;
     Ok((role, session_name.to_string(), secs))
@@ -204,7 +205,7 @@ pub fn assume_role(st: &mut RegionState, input: &Value) -> AwsResult<Value> {
     let caller = role_caller(st, &role, &session_name);
     let s = issue(st, caller, secs as u64, None);
     let mut out = json!({"Credentials": credentials_json(&s), "AssumedRoleUser": assumed_role_user(&s), "PackedPolicySize": 6});
-    if let Some(src) = input.opt_str("SourceIdentity") {
+    if let Some(src) = input.opt_str(m::SourceIdentity) {
         out["SourceIdentity"] = json!(src);
     }
     Ok(out)
@@ -262,7 +263,7 @@ fn jwt_claims(token: &str) -> AwsResult<Value> {
 /// AssumeRoleWithWebIdentity (unsigned in AWS; the account is the role's).
 pub fn assume_role_with_web_identity(st: &mut RegionState, input: &Value) -> AwsResult<Value> {
     let (role, session_name, secs) = role_request(st, input)?;
-    let token = input.req_str("WebIdentityToken")?;
+    let token = input.req_str(m::WebIdentityToken)?;
     let claims = jwt_claims(token)?;
     let now_s = st.now.as_millis() / 1000;
     if let Some(exp) = claims.get("exp").and_then(Value::as_u64) {

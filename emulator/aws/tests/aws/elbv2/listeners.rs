@@ -380,7 +380,7 @@ async fn rules_priorities_default_rule_and_cascades() {
         .build();
     assert_eq!(code(rule(20, six).await), "ValidationError");
     assert_eq!(
-        code(
+        code_msg(
             w.elbv2
                 .create_rule()
                 .listener_arn(&l)
@@ -389,8 +389,11 @@ async fn rules_priorities_default_rule_and_cascades() {
                 .send()
                 .await
         ),
-        "MissingParameter",
-        "Conditions is required (the shared query codec's code for a missing member)"
+        (
+            "ValidationError".to_string(),
+            "1 validation error detected: Value null at 'conditions' failed to satisfy constraint: Member must not be null".to_string()
+        ),
+        "Conditions is required: the query services' framework answers a missing member this way"
     );
 
     let list = |w: &World| {
