@@ -449,6 +449,21 @@ fn profile_arn(st: &RegionState, spec: &Value) -> Option<String> {
     })
 }
 
+/// `MetadataOptions.HttpTokens` of a launch: `optional` (the default) or `required`.
+fn http_tokens(spec: &Value) -> AwsResult<String> {
+    match spec
+        .obj("MetadataOptions")
+        .and_then(|m| m.opt_str("HttpTokens"))
+    {
+        None => Ok("optional".into()),
+        Some(t @ ("optional" | "required")) => Ok(t.to_string()),
+        Some(t) => Err(aws_err!(
+            InvalidParameterValue,
+            "Value ({t}) for parameter HttpTokens is invalid. Valid values: optional, required."
+        )),
+    }
+}
+
 /// RunInstances.
 pub fn run_instances(st: &mut RegionState, input: &Value) -> AwsResult<Value> {
     check_tag_spec_types(
@@ -473,6 +488,7 @@ pub fn run_instances(st: &mut RegionState, input: &Value) -> AwsResult<Value> {
     }
     let (spec, lt) = effective_spec(st, input)?;
     let plan = plan_launch(st, &spec)?;
+    let http_tokens = http_tokens(&spec)?;
     let instance_tags = tag_specs(&spec, "instance")?;
     let volume_tags = tag_specs(&spec, "volume")?;
     let eni_tags = tag_specs(&spec, "network-interface")?;
@@ -575,6 +591,7 @@ pub fn run_instances(st: &mut RegionState, input: &Value) -> AwsResult<Value> {
                 architecture: arch,
                 seq: st.launch_seq,
                 running_since: None,
+                http_tokens: http_tokens.clone(),
             },
         );
         let mut tags = instance_tags.clone();
@@ -757,7 +774,7 @@ pub fn instance_json(st: &RegionState, i: &Instance) -> Value {
         "HibernationOptions": {"Configured": false},
         "MetadataOptions": {
             "State": "applied",
-            "HttpTokens": "optional",
+            "HttpTokens": i.http_tokens,
             "HttpPutResponseHopLimit": 1,
             "HttpEndpoint": "enabled",
             "HttpProtocolIpv6": "disabled",
