@@ -95,6 +95,7 @@ async fn assume_role_credentials_act_as_the_role_until_they_expire() {
     assert!(!c.session_token().is_empty());
     let start = DateTime::from_millis(w.state.clock().now().as_millis() as i64);
     assert_eq!(c.expiration().secs() - start.secs(), 900);
+    assert_eq!(out.packed_policy_size(), None, "no session policy, no size");
     let user = out.assumed_role_user().expect("user");
     assert_eq!(
         user.arn(),
@@ -209,6 +210,18 @@ async fn assume_role_rules() {
         assert!(m.contains(bound), "{m}");
     }
     try_(ROLE, "s1", Some(43200)).await.expect("12 hours");
+    let with_policy = w
+        .sts
+        .assume_role()
+        .role_arn(ROLE)
+        .role_session_name("p1")
+        .policy(r#"{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Action":"ec2:Describe*","Resource":"*"}]}"#)
+        .send()
+        .await
+        .expect("with a session policy");
+    assert!(with_policy
+        .packed_policy_size()
+        .is_some_and(|p| (1..=100).contains(&p)));
     try_(
         "arn:aws:iam::111122223333:role/path/to/Role_+=,.@-1",
         "a_+=,.@-1",
