@@ -53,6 +53,9 @@ elb() { aws elbv2 "$@" --output text; }
 expect_error "ALB in one subnet" ValidationError aws elbv2 create-load-balancer --name one-az --subnets "$SA"
 SA2=$(q create-subnet --vpc-id "$VPC" --cidr-block 192.168.195.0/25 --availability-zone cn-northwest-1a --query Subnet.SubnetId)
 expect_error "ALB with two subnets in one AZ" InvalidConfigurationRequest aws elbv2 create-load-balancer --name same-az --subnets "$SA" "$SA2"
+expect_error "internet-facing LB in a VPC without an internet gateway" InvalidSubnet aws elbv2 create-load-balancer --name no-igw --subnets "$SA" "$SB"
+IGW=$(q create-internet-gateway --query InternetGateway.InternetGatewayId)
+aws ec2 attach-internet-gateway --internet-gateway-id "$IGW" --vpc-id "$VPC"
 ALB=$(elb create-load-balancer --name int32bit-alb --subnets "$SA" "$SB" --query 'LoadBalancers[0].LoadBalancerArn')
 check "ALB DNS name in the China partition" "int32bit-alb-" "$(elb describe-load-balancers --load-balancer-arns "$ALB" --query 'LoadBalancers[0].DNSName' | grep -o '^int32bit-alb-')"
 check "ALB DNS suffix" ".cn-northwest-1.elb.amazonaws.com.cn" "$(elb describe-load-balancers --load-balancer-arns "$ALB" --query 'LoadBalancers[0].DNSName' | grep -o '\.cn-northwest-1\.elb\.amazonaws\.com\.cn$')"

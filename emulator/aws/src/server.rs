@@ -8,6 +8,7 @@
 //! | `POST /_cloudbox/clock/advance?by=90s` | moves the clock (state changes fire at their times) |
 //! | `POST /_cloudbox/reset` | forgets every resource of every account and region |
 //! | `GET /_cloudbox/state` | a JSON summary of every region's resources |
+//! | `GET`/`PUT /_cloudbox/imds/<instance-id>/…` | the instance's metadata service ([`crate::imds`]) |
 //!
 //! Handlers are thin: collect the parameters, find the service and operation, call the codec and
 //! the service. Only the codecs render errors.

@@ -194,7 +194,7 @@ pub fn write_instance(st: &RegionState, i: &Instance, s: &mut dyn Sink) {
     s.object(m::HibernationOptions, &mut |s| s.bool(m::Configured, false));
     s.object(m::MetadataOptions, &mut |s| {
         s.str(m::State, "applied");
-        s.str(m::HttpTokens, "optional");
+        s.str(m::HttpTokens, &i.http_tokens);
         s.int(m::HttpPutResponseHopLimit, 1);
         s.str(m::HttpEndpoint, "enabled");
         s.str(m::HttpProtocolIpv6, "disabled");

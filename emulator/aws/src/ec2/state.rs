@@ -299,6 +299,8 @@ pub struct Instance {
     pub seq: u64,
     /// When it last entered `running`.
     pub running_since: Option<SimTime>,
+    /// Metadata option `HttpTokens`: `optional` (IMDSv1 allowed) or `required` (IMDSv2 only).
+    pub http_tokens: String,
 }
 
 /// An ENI attachment.

@@ -5,9 +5,9 @@
 //!
 //! IMDSv2: `PUT latest/api/token` with `X-aws-ec2-metadata-token-ttl-seconds` (1-21600, else
 //! 400) answers a token bound to the instance; a GET with `X-aws-ec2-metadata-token` must carry a
-//! valid, unexpired token of that instance (else 401). A GET without a token is IMDSv1
-//! (accepted: instances' `HttpTokens` is `optional` in cloudbox). Unknown or terminated instances
-//! and unknown paths answer 404 with IMDS's HTML error body. The paths are in [`tree`].
+//! valid, unexpired token of that instance (else 401). A GET without a token is IMDSv1: accepted
+//! unless the instance was launched with `MetadataOptions.HttpTokens=required` (then 401).
+//! Unknown or terminated instances and unknown paths answer 404 with IMDS's HTML error body. The paths are in [`tree`].
 //!
 //! Tokens are stateless (instance id, expiry and a check value), so they survive nothing but
 //! also need no store; they are not secret.
@@ -143,6 +143,14 @@ async fn imds(
         return error(StatusCode::METHOD_NOT_ALLOWED);
     }
     let ttl_left = match headers.get(TOKEN_HEADER) {
+        None if with_instance(&s, id, |st| {
+            st.instances
+                .get(id)
+                .is_some_and(|i| i.http_tokens == "required")
+        }) == Some(true) =>
+        {
+            return error(StatusCode::UNAUTHORIZED)
+        }
         None => None,
         Some(v) => {
             let exp = v.to_str().ok().and_then(|t| token_expiry(id, t));

@@ -193,6 +193,18 @@ fn role_request(st: &RegionState, input: &Value) -> AwsResult<(Role, String, i64
     Ok((role, session_name.to_string(), secs))
 }
 
+/// `PackedPolicySize` (percent of the packed limit), answered only when session policies or
+/// tags were passed; a rough measure of their size.
+fn packed_policy_size(input: &Value) -> Option<i64> {
+    let policy = input.opt_str("Policy").map_or(0, str::len);
+    let arns = input.obj_list("PolicyArns").len();
+    let tags = input.obj_list("Tags").len();
+    if policy == 0 && arns == 0 && tags == 0 {
+        return None;
+    }
+    Some(((policy / 20 + arns * 5 + tags * 2) as i64).clamp(1, 100))
+}
+
 /// AssumeRole.
 pub fn assume_role(st: &mut RegionState, input: &Value) -> AwsResult<Value> {
     let (role, session_name, secs) = role_request(st, input)?;
@@ -204,7 +216,11 @@ pub fn assume_role(st: &mut RegionState, input: &Value) -> AwsResult<Value> {
     }
     let caller = role_caller(st, &role, &session_name);
     let s = issue(st, caller, secs as u64, None);
-    let mut out = json!({"Credentials": credentials_json(&s), "AssumedRoleUser": assumed_role_user(&s), "PackedPolicySize": 6});
+    let mut out =
+        json!({"Credentials": credentials_json(&s), "AssumedRoleUser": assumed_role_user(&s)});
+    if let Some(size) = packed_policy_size(input) {
+        out["PackedPolicySize"] = json!(size);
+    }
     if let Some(src) = input.opt_str(m::SourceIdentity) {
         out["SourceIdentity"] = json!(src);
     }
@@ -276,7 +292,11 @@ pub fn assume_role_with_web_identity(st: &mut RegionState, input: &Value) -> Aws
     }
     let caller = role_caller(st, &role, &session_name);
     let s = issue(st, caller, secs as u64, None);
-    let mut out = json!({"Credentials": credentials_json(&s), "AssumedRoleUser": assumed_role_user(&s), "PackedPolicySize": 6});
+    let mut out =
+        json!({"Credentials": credentials_json(&s), "AssumedRoleUser": assumed_role_user(&s)});
+    if let Some(size) = packed_policy_size(input) {
+        out["PackedPolicySize"] = json!(size);
+    }
     if let Some(sub) = claims.get("sub").and_then(Value::as_str) {
         out["SubjectFromWebIdentityToken"] = json!(sub);
     }

@@ -915,3 +915,140 @@ mod wire {
         assert!(body.contains("<Code>SubnetNotFound</Code>"), "{body}");
     }
 }
+
+mod properties {
+    //! Random sequences of classic ELB operations: every failure carries an ELB/EC2 code, every
+    //! load balancer holds exactly one ENI per subnet, subnet counts stay exact, and deleting
+    //! every load balancer gives every address back.
+
+    use crate::support::World;
+    use proptest::prelude::*;
+    use serde_json::{json, Value};
+
+    #[derive(Debug, Clone)]
+    enum Op {
+        Create(usize, Vec<usize>, bool),
+        Delete(usize),
+        Attach(usize, usize),
+        Detach(usize, usize),
+        Register(usize, usize),
+        Listener(usize, i64, i64),
+        Advance(u64),
+    }
+
+    fn op() -> impl Strategy<Value = Op> {
+        prop_oneof![
+            (
+                0..4usize,
+                proptest::collection::vec(0..4usize, 0..3),
+                any::<bool>()
+            )
+                .prop_map(|(n, s, i)| Op::Create(n, s, i)),
+            (0..4usize).prop_map(Op::Delete),
+            (0..4usize, 0..4usize).prop_map(|(n, s)| Op::Attach(n, s)),
+            (0..4usize, 0..4usize).prop_map(|(n, s)| Op::Detach(n, s)),
+            (0..4usize, 0..3usize).prop_map(|(n, i)| Op::Register(n, i)),
+            (0..4usize, 0..3i64, 0..3i64).prop_map(|(n, p, q)| Op::Listener(n, p, q)),
+            (1..60u64).prop_map(Op::Advance),
+        ]
+    }
+
+    fn ok_or_coded(r: Result<Value, cloudbox_aws::AwsError>) {
+        if let Err(e) = r {
+            assert!(e.status() == 400 || e.status() == 409, "{e}");
+            assert!(!e.message.is_empty());
+        }
+    }
+
+    fn used(w: &World, subnet: &str) -> i64 {
+        let s = &w
+            .aws
+            .call("ec2:DescribeSubnets", &json!({"SubnetIds": [subnet]}))
+            .expect("subnet")["Subnets"][0];
+        let size = 1i64
+            << (32
+                - s["CidrBlock"]
+                    .as_str()
+                    .and_then(|c| c.split('/').nth(1))
+                    .and_then(|p| p.parse::<u32>().ok())
+                    .expect("prefix"));
+        size - 5 - s["AvailableIpAddressCount"].as_i64().expect("count")
+    }
+
+    fn enis_in(w: &World, subnet: &str) -> i64 {
+        let out = w
+            .aws
+            .call(
+                "ec2:DescribeNetworkInterfaces",
+                &json!({"Filters": [{"Name": "subnet-id", "Values": [subnet]}]}),
+            )
+            .expect("enis");
+        out["NetworkInterfaces"]
+            .as_array()
+            .expect("list")
+            .iter()
+            .map(|e| e["PrivateIpAddresses"].as_array().map_or(0, Vec::len) as i64)
+            .sum()
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig { cases: 24, .. ProptestConfig::default() })]
+        #[test]
+        fn random_sequences_keep_eni_accounting(ops in proptest::collection::vec(op(), 1..40), seed in 0u64..1000) {
+            let w = World::with_seed("us-east-1", seed);
+            let vpc = w.aws.call("ec2:CreateVpc", &json!({"CidrBlock": "10.0.0.0/16"})).expect("vpc")["Vpc"]["VpcId"].as_str().expect("id").to_string();
+            if seed % 2 == 0 {
+                let igw = w.aws.call("ec2:CreateInternetGateway", &json!({})).expect("igw")["InternetGateway"]["InternetGatewayId"].as_str().expect("id").to_string();
+                w.aws.call("ec2:AttachInternetGateway", &json!({"InternetGatewayId": igw, "VpcId": vpc})).expect("attach");
+            }
+            let subnets: Vec<String> = [("10.0.0.0/28", "us-east-1a"), ("10.0.1.0/27", "us-east-1b"), ("10.0.2.0/26", "us-east-1a"), ("10.0.3.0/24", "us-east-1c")]
+                .iter()
+                .map(|(c, az)| w.aws.call("ec2:CreateSubnet", &json!({"VpcId": vpc, "CidrBlock": c, "AvailabilityZone": az})).expect("subnet")["Subnet"]["SubnetId"].as_str().expect("id").to_string())
+                .collect();
+            let instances: Vec<String> = (0..3)
+                .map(|i| w.aws.call("ec2:RunInstances", &json!({"ImageId": "ami-0abcdef1234567890", "InstanceType": "t3.micro", "MinCount": 1, "MaxCount": 1, "SubnetId": subnets[i % 2 + 1]})).expect("run")["Instances"][0]["InstanceId"].as_str().expect("id").to_string())
+                .collect();
+            let before: Vec<i64> = subnets.iter().map(|s| used(&w, s)).collect();
+            let name = |n: usize| format!("lb{n}");
+            for o in &ops {
+                let r = match o {
+                    Op::Create(n, s, internal) => w.aws.call("elb:CreateLoadBalancer", &json!({"LoadBalancerName": name(*n),
+                        "Listeners": [{"Protocol": "TCP", "LoadBalancerPort": 80, "InstancePort": 30080}],
+                        "Subnets": s.iter().map(|i| subnets[*i].clone()).collect::<Vec<_>>(),
+                        "Scheme": if *internal { "internal" } else { "internet-facing" }})),
+                    Op::Delete(n) => w.aws.call("elb:DeleteLoadBalancer", &json!({"LoadBalancerName": name(*n)})),
+                    Op::Attach(n, s) => w.aws.call("elb:AttachLoadBalancerToSubnets", &json!({"LoadBalancerName": name(*n), "Subnets": [subnets[*s]]})),
+                    Op::Detach(n, s) => w.aws.call("elb:DetachLoadBalancerFromSubnets", &json!({"LoadBalancerName": name(*n), "Subnets": [subnets[*s]]})),
+                    Op::Register(n, i) => w.aws.call("elb:RegisterInstancesWithLoadBalancer", &json!({"LoadBalancerName": name(*n), "Instances": [{"InstanceId": instances[*i]}]})),
+                    Op::Listener(n, p, q) => w.aws.call("elb:CreateLoadBalancerListeners", &json!({"LoadBalancerName": name(*n),
+                        "Listeners": [{"Protocol": "TCP", "LoadBalancerPort": 80 + p, "InstancePort": 30080 + q}]})),
+                    Op::Advance(s) => {
+                        w.advance(*s);
+                        w.aws.call("elb:DescribeLoadBalancers", &json!({}))
+                    }
+                };
+                ok_or_coded(r);
+                let lbs = w.aws.call("elb:DescribeLoadBalancers", &json!({})).expect("describe");
+                for (i, s) in subnets.iter().enumerate() {
+                    let holders = lbs["LoadBalancerDescriptions"].as_array().expect("list").iter()
+                        .filter(|d| d["Subnets"].as_array().is_some_and(|a| a.iter().any(|x| x == s.as_str()))).count() as i64;
+                    prop_assert_eq!(used(&w, s), before[i] + holders, "subnet {} after {:?}", s, o);
+                    prop_assert_eq!(used(&w, s), enis_in(&w, s));
+                }
+                for d in lbs["LoadBalancerDescriptions"].as_array().expect("list") {
+                    let mut azs: Vec<&str> = d["AvailabilityZones"].as_array().expect("azs").iter().filter_map(Value::as_str).collect();
+                    let n = azs.len();
+                    azs.sort_unstable();
+                    azs.dedup();
+                    prop_assert_eq!(n, azs.len(), "one subnet per AZ");
+                }
+            }
+            for n in 0..4 {
+                w.aws.call("elb:DeleteLoadBalancer", &json!({"LoadBalancerName": name(n)})).expect("delete");
+            }
+            for (i, s) in subnets.iter().enumerate() {
+                prop_assert_eq!(used(&w, s), before[i]);
+            }
+        }
+    }
+}

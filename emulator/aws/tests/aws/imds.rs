@@ -423,3 +423,43 @@ async fn instance_profile_credentials_are_accepted_by_sts() {
         "renewed 15 minutes before expiry"
     );
 }
+
+#[tokio::test]
+async fn http_tokens_required_refuses_imdsv1() {
+    let w = World::new("us-east-1");
+    let (_, a, _, _) = basic_world(&w).await;
+    let run = |tokens: &str| {
+        w.aws.call(
+            "ec2:RunInstances",
+            &json!({"ImageId": "ami-0abcdef1234567890", "InstanceType": "t3.micro", "MinCount": 1, "MaxCount": 1,
+                    "SubnetId": a, "MetadataOptions": {"HttpTokens": tokens}}),
+        )
+    };
+    let err = run("sometimes").expect_err("bad value");
+    assert_eq!(err.code.as_str(), "InvalidParameterValue");
+    let out = run("required").expect("RunInstances");
+    let id = out["Instances"][0]["InstanceId"]
+        .as_str()
+        .expect("id")
+        .to_string();
+    assert_eq!(
+        out["Instances"][0]["MetadataOptions"]["HttpTokens"],
+        "required"
+    );
+    let r = get(&w, &id, "latest/meta-data/instance-id").await;
+    assert_eq!(r.status, 401);
+    assert!(
+        r.body.contains("<title>401 - Unauthorized</title>"),
+        "{}",
+        r.body
+    );
+    let tok = token(&w, &id, "30").await.body;
+    let r = send(
+        &w,
+        "GET",
+        &format!("/_cloudbox/imds/{id}/latest/meta-data/instance-id"),
+        &[("x-aws-ec2-metadata-token", &tok)],
+    )
+    .await;
+    assert_eq!((r.status, r.body.as_str()), (200, id.as_str()));
+}

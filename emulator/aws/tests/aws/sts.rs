@@ -209,6 +209,26 @@ async fn assume_role_rules() {
         assert!(m.contains(bound), "{m}");
     }
     try_(ROLE, "s1", Some(43200)).await.expect("12 hours");
+    // PackedPolicySize only with a session policy (in-process: the SDK deprecates the member).
+    let plain = w
+        .aws
+        .call(
+            "sts:AssumeRole",
+            &serde_json::json!({"RoleArn": ROLE, "RoleSessionName": "p0"}),
+        )
+        .expect("plain");
+    assert!(plain.get("PackedPolicySize").is_none());
+    let with_policy = w
+        .aws
+        .call(
+            "sts:AssumeRole",
+            &serde_json::json!({"RoleArn": ROLE, "RoleSessionName": "p1",
+                "Policy": r#"{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Action":"ec2:Describe*","Resource":"*"}]}"#}),
+        )
+        .expect("with a session policy");
+    assert!(with_policy["PackedPolicySize"]
+        .as_i64()
+        .is_some_and(|p| (1..=100).contains(&p)));
     try_(
         "arn:aws:iam::111122223333:role/path/to/Role_+=,.@-1",
         "a_+=,.@-1",

@@ -399,6 +399,21 @@ fn plan_launch(st: &RegionState, spec: &Value) -> AwsResult<LaunchPlan> {
     })
 }
 
+/// `MetadataOptions.HttpTokens` of a launch: `optional` (the default) or `required`.
+fn http_tokens(spec: &Value) -> AwsResult<String> {
+    match spec
+        .obj(m::MetadataOptions)
+        .and_then(|o| o.opt_str(m::HttpTokens))
+    {
+        None => Ok("optional".into()),
+        Some(t @ ("optional" | "required")) => Ok(t.to_string()),
+        Some(t) => Err(aws_err!(
+            InvalidParameterValue,
+            "Value ({t}) for parameter HttpTokens is invalid. Valid values: optional, required."
+        )),
+    }
+}
+
 fn profile_arn(st: &RegionState, spec: &Value) -> Option<String> {
     let p = spec.obj(m::IamInstanceProfile)?;
     if let Some(arn) = p.opt_str(m::Arn) {
@@ -437,6 +452,7 @@ pub struct Launched {
 pub fn launch(st: &mut RegionState, req: &LaunchSpec<'_>) -> AwsResult<Launched> {
     let spec = req.request;
     let plan = plan_launch(st, spec)?;
+    let http_tokens = http_tokens(spec)?;
     let instance_tags = tag_specs(spec, "instance")?;
     let volume_tags = tag_specs(spec, "volume")?;
     let eni_tags = tag_specs(spec, "network-interface")?;
@@ -539,6 +555,7 @@ pub fn launch(st: &mut RegionState, req: &LaunchSpec<'_>) -> AwsResult<Launched>
                 architecture: arch,
                 seq: st.launch_seq,
                 running_since: None,
+                http_tokens: http_tokens.clone(),
             },
         );
         let mut tags = instance_tags.clone();
