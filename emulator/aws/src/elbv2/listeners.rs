@@ -2,7 +2,8 @@
 //! DescribeListenerCertificates.
 //!
 //! Rules as AWS has them: one listener per port of a load balancer (`DuplicateListener`; the
-//! same request twice answers the existing listener); the protocol must fit the load balancer
+//! same request twice answers the existing listener; ModifyListener onto a taken port is
+//! `ValidationError` "Listener port '80' is already in use"); the protocol must fit the load balancer
 //! (ALB: HTTP, HTTPS; NLB: TCP, TLS, UDP, TCP_UDP — otherwise `UnsupportedProtocol`); HTTPS and
 //! TLS need one certificate (`ValidationError`), an ACM or IAM certificate ARN
 //! (`CertificateNotFound`), and a known SSL policy (`SSLPolicyNotFound`, default
@@ -382,11 +383,9 @@ pub fn modify_listener(st: &mut RegionState, input: &Value) -> AwsResult<Value> 
         .values()
         .any(|l| l.lb_arn == current.lb_arn && l.port == port && l.arn != arn)
     {
-        return Err(aws_err!(
-            DuplicateListener,
-            "A listener already exists on this port for this load balancer '{}'",
-            current.lb_arn
-        ));
+        return Err(validation(format!(
+            "Listener port '{port}' is already in use"
+        )));
     }
     let Some(l) = st.elbv2.listeners.get_mut(arn) else {
         return Err(aws_err!(ListenerNotFound, "Listener '{arn}' not found"));

@@ -254,7 +254,7 @@ async fn listener_protocols_certificates_and_actions() {
         "ValidationError"
     );
     assert_eq!(
-        code(
+        code_msg(
             w.elbv2
                 .modify_listener()
                 .listener_arn(&l80_arn)
@@ -262,7 +262,10 @@ async fn listener_protocols_certificates_and_actions() {
                 .send()
                 .await
         ),
-        "DuplicateListener"
+        (
+            "ValidationError".to_string(),
+            "Listener port '443' is already in use".to_string()
+        )
     );
     let m = w
         .elbv2
