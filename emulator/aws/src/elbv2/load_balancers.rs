@@ -105,24 +105,27 @@ pub fn dns_name(st: &mut RegionState, name: &str, t: LbType, scheme: &str) -> St
 
 /// Checks a load balancer name against AWS's rules.
 pub fn check_name(name: &str) -> AwsResult<()> {
-    if name.is_empty() || name.chars().count() > 32 {
+    if name.is_empty() {
+        return Err(validation("The load balancer name cannot be empty"));
+    }
+    if name.chars().count() > 32 {
         return Err(validation(format!(
-            "Load balancer name '{name}' cannot be longer than '32' characters or empty"
+            "The load balancer name '{name}' cannot be longer than '32' characters"
         )));
     }
     if !name.chars().all(|c| c.is_ascii_alphanumeric() || c == '-') {
         return Err(validation(format!(
-            "Load balancer name '{name}' can only contain characters that are alphanumeric characters or hyphens(-)"
+            "The load balancer name '{name}' can only contain characters that are alphanumeric characters or hyphens(-)"
         )));
     }
     if name.starts_with('-') || name.ends_with('-') {
         return Err(validation(format!(
-            "Load balancer name '{name}' cannot begin or end with a hyphen(-)"
+            "The load balancer name '{name}' cannot begin or end with a hyphen(-)"
         )));
     }
     if name.starts_with("internal-") {
         return Err(validation(format!(
-            "Load balancer name '{name}' cannot begin with 'internal-'"
+            "The load balancer name '{name}' cannot begin with 'internal-'"
         )));
     }
     Ok(())

@@ -29,19 +29,22 @@ pub const MAX_TARGET_GROUPS: usize = 3000;
 
 /// Checks a target group name against AWS's rules.
 pub fn check_name(name: &str) -> AwsResult<()> {
-    if name.is_empty() || name.chars().count() > 32 {
+    if name.is_empty() {
+        return Err(validation("The target group name cannot be empty"));
+    }
+    if name.chars().count() > 32 {
         return Err(validation(format!(
-            "Target group name '{name}' cannot be longer than '32' characters or empty"
+            "The target group name '{name}' cannot be longer than '32' characters"
         )));
     }
     if !name.chars().all(|c| c.is_ascii_alphanumeric() || c == '-') {
         return Err(validation(format!(
-            "Target group name '{name}' can only contain characters that are alphanumeric characters or hyphens(-)"
+            "The target group name '{name}' can only contain characters that are alphanumeric characters or hyphens(-)"
         )));
     }
     if name.starts_with('-') || name.ends_with('-') {
         return Err(validation(format!(
-            "Target group name '{name}' cannot begin or end with '-'"
+            "The target group name '{name}' cannot begin or end with '-'"
         )));
     }
     Ok(())
@@ -493,7 +496,7 @@ pub fn modify_target_group(st: &mut RegionState, input: &Value) -> AwsResult<Val
     let Some(tg) = st.elbv2.target_groups.get_mut(arn) else {
         return Err(aws_err!(
             TargetGroupNotFound,
-            "Target group '{arn}' not found"
+            "Target groups '{arn}' not found"
         ));
     };
     tg.health = health;

@@ -93,7 +93,7 @@ async fn listener_protocols_certificates_and_actions() {
 
     let (c, m) = code_msg(create(ProtocolEnum::Http, 80, forward("arn:aws:elasticloadbalancing:us-east-1:123456789012:targetgroup/x/0000000000000000")).await);
     assert_eq!(c, "TargetGroupNotFound");
-    assert!(m.contains("targetgroup/x/"), "{m}");
+    assert_eq!(m, "Target groups 'arn:aws:elasticloadbalancing:us-east-1:123456789012:targetgroup/x/0000000000000000' not found");
     assert_eq!(
         code(create(ProtocolEnum::Http, 80, forward(&tcp)).await),
         "IncompatibleProtocols"
