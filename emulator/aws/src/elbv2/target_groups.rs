@@ -141,8 +141,9 @@ pub fn health_check(
     };
     let path = match input.opt_str("HealthCheckPath") {
         Some(_) if !hc_http => {
-            return Err(validation(
-                "A health check path can be specified only for HTTP and HTTPS health checks",
+            return Err(aws_err!(
+                InvalidConfigurationRequest,
+                "Health check paths are not supported for {hc_protocol} health checks"
             ))
         }
         Some(p) if !p.starts_with('/') || p.chars().count() > 1024 => {
@@ -208,10 +209,10 @@ pub fn health_check(
     .or(base.map(|b| b.unhealthy))
     .unwrap_or(2);
     let matcher = match input.obj("Matcher") {
-        Some(m) if !hc_http => {
-            let _ = m;
-            return Err(validation(
-                "A health check matcher can be specified only for HTTP and HTTPS health checks",
+        Some(_) if !hc_http => {
+            return Err(aws_err!(
+                InvalidConfigurationRequest,
+                "Health check matchers are not supported for {hc_protocol} health checks"
             ));
         }
         Some(m) => {

@@ -53,8 +53,11 @@ async fn listener_protocols_certificates_and_actions() {
             .send()
     };
     assert_eq!(
-        code(create(ProtocolEnum::Tcp, 80, forward(&http)).await),
-        "UnsupportedProtocol"
+        code_msg(create(ProtocolEnum::Tcp, 80, forward(&http)).await),
+        (
+            "ValidationError".to_string(),
+            "Listener protocol 'TCP' must be one of 'HTTPS, HTTP'".to_string()
+        )
     );
     assert_eq!(
         code(create(ProtocolEnum::Http, 0, forward(&http)).await),
@@ -224,8 +227,11 @@ async fn listener_protocols_certificates_and_actions() {
             .send()
     };
     assert_eq!(
-        code(nl(ProtocolEnum::Http, forward(&tcp)).await),
-        "UnsupportedProtocol"
+        code_msg(nl(ProtocolEnum::Http, forward(&tcp)).await),
+        (
+            "ValidationError".to_string(),
+            "Listener protocol 'HTTP' must be one of 'TLS, TCP, TCP_UDP, UDP'".to_string()
+        )
     );
     assert_eq!(
         code(nl(ProtocolEnum::Tcp, fixed("200")).await),

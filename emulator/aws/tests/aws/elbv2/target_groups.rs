@@ -177,7 +177,7 @@ async fn target_group_rules_and_lifecycle() {
                 .send()
                 .await
         ),
-        "ValidationError",
+        "InvalidConfigurationRequest",
         "path only for HTTP checks"
     );
     assert!(w
