@@ -198,7 +198,7 @@ pub fn health_check(
         10,
     )?
     .or(base.map(|b| b.healthy))
-    .unwrap_or(5);
+    .unwrap_or(if geneve { 3 } else { 5 });
     let unhealthy = range(
         input,
         "UnhealthyThresholdCount",
@@ -207,7 +207,7 @@ pub fn health_check(
         10,
     )?
     .or(base.map(|b| b.unhealthy))
-    .unwrap_or(2);
+    .unwrap_or(if geneve { 3 } else { 2 });
     let matcher = match input.obj("Matcher") {
         Some(_) if !hc_http => {
             return Err(aws_err!(

@@ -577,16 +577,31 @@ async fn tags_on_every_resource_kind() {
         .expect("arn")
         .to_string();
     let tag = |k: &str, v: &str| Tag::builder().key(k).value(v).build();
-    w.elbv2
-        .add_tags()
-        .resource_arns(&lb)
-        .resource_arns(&t)
-        .resource_arns(&l)
-        .resource_arns(&r)
-        .tags(tag("kubernetes.io/cluster/demo", "owned"))
-        .send()
-        .await
-        .expect("add tags");
+    let (c, m) = code_msg(
+        w.elbv2
+            .add_tags()
+            .resource_arns(&lb)
+            .resource_arns(&t)
+            .tags(tag("k", "v"))
+            .send()
+            .await,
+    );
+    assert_eq!(
+        (c.as_str(), m.as_str()),
+        (
+            "ValidationError",
+            "Only one resource can be tagged at a time"
+        )
+    );
+    for arn in [&lb, &t, &l, &r] {
+        w.elbv2
+            .add_tags()
+            .resource_arns(arn)
+            .tags(tag("kubernetes.io/cluster/demo", "owned"))
+            .send()
+            .await
+            .expect("add tags");
+    }
     let d = w
         .elbv2
         .describe_tags()
