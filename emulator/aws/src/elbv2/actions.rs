@@ -102,7 +102,7 @@ fn forward(
         if !compatible(listener_protocol, p) {
             return Err(aws_err!(
                 IncompatibleProtocols,
-                "Listener protocol '{listener_protocol}' is not compatible with target group protocol '{p}' of '{arn}'"
+                "The listener and its associated target group '{arn}' have incompatible protocols ('{listener_protocol}' and '{p}')"
             ));
         }
     }

@@ -2,8 +2,10 @@
 //! DescribeListenerCertificates.
 //!
 //! Rules as AWS has them: one listener per port of a load balancer (`DuplicateListener`; the
-//! same request twice answers the existing listener); the protocol must fit the load balancer
-//! (ALB: HTTP, HTTPS; NLB: TCP, TLS, UDP, TCP_UDP — otherwise `UnsupportedProtocol`); HTTPS and
+//! same request twice answers the existing listener; ModifyListener onto a taken port is
+//! `ValidationError` "Listener port '80' is already in use"); the protocol must fit the load balancer
+//! (ALB: HTTP, HTTPS; NLB: TCP, TLS, UDP, TCP_UDP — otherwise `ValidationError` "Listener
+//! protocol 'TCP' must be one of 'HTTPS, HTTP'", as AWS answers); HTTPS and
 //! TLS need one certificate (`ValidationError`), an ACM or IAM certificate ARN
 //! (`CertificateNotFound`), and a known SSL policy (`SSLPolicyNotFound`, default
 //! `ELBSecurityPolicy-2016-08`); at most 50 listeners per load balancer (`TooManyListeners`).
@@ -76,18 +78,16 @@ fn check_protocol(protocol: &str, t: LbType) -> AwsResult<()> {
             )))
         }
     }
-    let fits = match t {
-        LbType::Application => matches!(protocol, "HTTP" | "HTTPS"),
-        LbType::Network => matches!(protocol, "TCP" | "TLS" | "UDP" | "TCP_UDP"),
+    let allowed = match t {
+        LbType::Application => "HTTPS, HTTP",
+        LbType::Network => "TLS, TCP, TCP_UDP, UDP",
     };
-    if fits {
+    if allowed.split(", ").any(|a| a == protocol) {
         Ok(())
     } else {
-        Err(aws_err!(
-            UnsupportedProtocol,
-            "Protocol '{protocol}' is not supported for load balancers of type '{}'",
-            t.as_str()
-        ))
+        Err(validation(format!(
+            "Listener protocol '{protocol}' must be one of '{allowed}'"
+        )))
     }
 }
 
@@ -125,9 +125,14 @@ fn tls_settings(
     let given_policy = input.opt_str(m::SslPolicy);
     let alpn = input.str_list(m::AlpnPolicy);
     if !secure(protocol) {
-        if !given.is_empty() || given_policy.is_some() {
+        if !given.is_empty() {
             return Err(validation(format!(
-                "Certificates and SSL policies can be specified only for HTTPS and TLS listeners, not {protocol}"
+                "A certificate cannot be specified for {protocol} listeners"
+            )));
+        }
+        if given_policy.is_some() {
+            return Err(validation(format!(
+                "An SSL policy cannot be specified for {protocol} listeners"
             )));
         }
         if !alpn.is_empty() {
@@ -383,11 +388,9 @@ pub fn modify_listener(st: &mut RegionState, input: &Value) -> AwsResult<Value> 
         .values()
         .any(|l| l.lb_arn == current.lb_arn && l.port == port && l.arn != arn)
     {
-        return Err(aws_err!(
-            DuplicateListener,
-            "A listener already exists on this port for this load balancer '{}'",
-            current.lb_arn
-        ));
+        return Err(validation(format!(
+            "Listener port '{port}' is already in use"
+        )));
     }
     let Some(l) = st.elbv2.listeners.get_mut(arn) else {
         return Err(aws_err!(ListenerNotFound, "Listener '{arn}' not found"));

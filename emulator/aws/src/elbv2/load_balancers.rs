@@ -106,24 +106,27 @@ pub fn dns_name(st: &mut RegionState, name: &str, t: LbType, scheme: &str) -> St
 
 /// Checks a load balancer name against AWS's rules.
 pub fn check_name(name: &str) -> AwsResult<()> {
-    if name.is_empty() || name.chars().count() > 32 {
+    if name.is_empty() {
+        return Err(validation("The load balancer name cannot be empty"));
+    }
+    if name.chars().count() > 32 {
         return Err(validation(format!(
-            "Load balancer name '{name}' cannot be longer than '32' characters or empty"
+            "The load balancer name '{name}' cannot be longer than '32' characters"
         )));
     }
     if !name.chars().all(|c| c.is_ascii_alphanumeric() || c == '-') {
         return Err(validation(format!(
-            "Load balancer name '{name}' can only contain characters that are alphanumeric characters or hyphens(-)"
+            "The load balancer name '{name}' can only contain characters that are alphanumeric characters or hyphens(-)"
         )));
     }
     if name.starts_with('-') || name.ends_with('-') {
         return Err(validation(format!(
-            "Load balancer name '{name}' cannot begin or end with a hyphen(-)"
+            "The load balancer name '{name}' cannot begin or end with a hyphen(-)"
         )));
     }
     if name.starts_with("internal-") {
         return Err(validation(format!(
-            "Load balancer name '{name}' cannot begin with 'internal-'"
+            "The load balancer name '{name}' cannot begin with 'internal-'"
         )));
     }
     Ok(())
@@ -385,6 +388,16 @@ fn take_zone(
         .as_ref()
         .and_then(|a| st.addresses.get(a))
         .map(|a| a.public_ip.clone());
+    if let Some(a) = &z.allocation_id {
+        let assoc = st.new_id("eipassoc");
+        if let Some(addr) = st.addresses.get_mut(a) {
+            addr.association_id = Some(assoc);
+            addr.eni_id = Some(eni_id.clone());
+        }
+        if let Some(e) = st.enis.get_mut(&eni_id) {
+            e.public_ip = public_ip.clone();
+        }
+    }
     Ok(LbZone {
         subnet_id: z.subnet_id.clone(),
         az: z.az.clone(),
@@ -394,6 +407,19 @@ fn take_zone(
         public_ip,
         fixed_ip: z.private_ip.is_some(),
     })
+}
+
+/// Gives back the ENI (and the Elastic IP association) of a load balancer in one subnet.
+fn release_zone(st: &mut RegionState, z: &LbZone) {
+    if let Some(a) = z
+        .allocation_id
+        .as_ref()
+        .and_then(|a| st.addresses.get_mut(a))
+    {
+        a.association_id = None;
+        a.eni_id = None;
+    }
+    remove_eni(st, &z.eni_id);
 }
 
 fn zones_json(lb: &LoadBalancer) -> Value {
@@ -620,7 +646,7 @@ fn remove_lb(st: &mut RegionState, arn: &str) {
         super::listeners::remove_listener(st, &l);
     }
     for z in &lb.zones {
-        remove_eni(st, &z.eni_id);
+        release_zone(st, z);
     }
     st.elbv2.tags.remove(arn);
     refresh_usage(st);
@@ -698,7 +724,7 @@ pub fn set_subnets(st: &mut RegionState, input: &Value) -> AwsResult<Value> {
     }
     for o in &lb.zones {
         if !next_zones.iter().any(|z| z.eni_id == o.eni_id) {
-            remove_eni(st, &o.eni_id);
+            release_zone(st, o);
         }
     }
     let mut out_lb = lb;

@@ -456,7 +456,7 @@ pub fn get_tg<'a>(st: &'a RegionState, arn: &str) -> AwsResult<&'a TargetGroup> 
     st.elbv2
         .target_groups
         .get(arn)
-        .ok_or_else(|| aws_err!(TargetGroupNotFound, "Target group '{arn}' not found"))
+        .ok_or_else(|| aws_err!(TargetGroupNotFound, "Target groups '{arn}' not found"))
 }
 
 /// The listener or `ListenerNotFound`.

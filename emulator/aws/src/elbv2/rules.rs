@@ -5,7 +5,8 @@
 //! `http-request-method`, `query-string` and `source-ip`, in the legacy `Field`/`Values` form
 //! (host-header and path-pattern, one value) or with their `…Config`; at most one host-header,
 //! path-pattern, http-request-method and source-ip condition per rule and at most five condition
-//! values in all (`ValidationError`); at most 100 rules per listener (`TooManyRules`). Every
+//! values in all (`ValidationError`); at most 100 rules per load balancer, default rules aside
+//! (`TooManyRules`). Every
 //! listener has a default rule (`IsDefault`, priority `default`) that cannot be deleted or
 //! re-prioritised (`OperationNotPermitted`); unknown rules are `RuleNotFound`.
 //!
@@ -25,7 +26,7 @@ use crate::members::elbv2 as m;
 use crate::region::RegionState;
 use serde_json::{json, Value};
 
-/// The most rules (besides the default rule) on one listener.
+/// The most rules (besides default rules) on one load balancer (AWS's default quota).
 pub const MAX_RULES: usize = 100;
 
 /// The most condition values in one rule.
@@ -276,19 +277,31 @@ pub fn create_rule(st: &mut RegionState, input: &Value) -> AwsResult<Value> {
     let conditions = read_conditions(input.obj_list(m::Conditions))?;
     let actions = read_actions(st, input.obj_list(m::Actions), lb, &l.protocol)?;
     let tags = read_tags(input)?;
-    let siblings: Vec<&Rule> = st
+    if st
         .elbv2
         .rules
         .values()
-        .filter(|r| r.listener_arn == listener_arn && r.priority.is_some())
-        .collect();
-    if siblings.iter().any(|r| r.priority == Some(priority)) {
+        .any(|r| r.listener_arn == listener_arn && r.priority == Some(priority))
+    {
         return Err(priority_in_use(priority));
     }
-    if siblings.len() >= MAX_RULES {
+    let on_lb = st
+        .elbv2
+        .rules
+        .values()
+        .filter(|r| {
+            r.priority.is_some()
+                && st
+                    .elbv2
+                    .listeners
+                    .get(&r.listener_arn)
+                    .is_some_and(|o| o.lb_arn == lb.arn)
+        })
+        .count();
+    if on_lb >= MAX_RULES {
         return Err(aws_err!(
             TooManyRules,
-            "You've reached the limit on the number of rules per listener"
+            "You've reached the limit on the number of rules per load balancer"
         ));
     }
     let path = listener_arn

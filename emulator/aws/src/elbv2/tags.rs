@@ -3,7 +3,8 @@
 //!
 //! Rules as AWS has them: at most 50 tags per resource (`TooManyTags`), a key given twice in one
 //! request is `DuplicateTagKeys`, keys are 1–128 characters and values at most 256, the `aws:`
-//! prefix is reserved (`ValidationError`), at most 20 resources per request. Tags of a deleted
+//! prefix is reserved (`ValidationError`); AddTags and RemoveTags take one resource per request
+//! ("Only one resource can be tagged at a time"), DescribeTags at most 20. Tags of a deleted
 //! resource go with it.
 
 use super::{get_lb, get_listener, get_rule, get_tg, validation};
@@ -124,9 +125,12 @@ pub fn tag_list(st: &RegionState, arn: &str) -> Value {
     )
 }
 
-/// AddTags.
+/// AddTags (one resource per request, as AWS enforces despite the list in the model).
 pub fn add_tags(st: &mut RegionState, input: &Value) -> AwsResult<Value> {
     let arns = resource_arns(input)?;
+    if arns.len() > 1 {
+        return Err(validation("Only one resource can be tagged at a time"));
+    }
     let tags = read_tags(input)?;
     for arn in &arns {
         let what = resource_kind(st, arn)?;
@@ -145,9 +149,12 @@ pub fn add_tags(st: &mut RegionState, input: &Value) -> AwsResult<Value> {
     Ok(json!({}))
 }
 
-/// RemoveTags (keys not present are ignored).
+/// RemoveTags (one resource per request; keys not present are ignored).
 pub fn remove_tags(st: &mut RegionState, input: &Value) -> AwsResult<Value> {
     let arns = resource_arns(input)?;
+    if arns.len() > 1 {
+        return Err(validation("Only one resource can be untagged at a time"));
+    }
     for arn in &arns {
         resource_kind(st, arn)?;
     }

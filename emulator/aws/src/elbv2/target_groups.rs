@@ -30,19 +30,22 @@ pub const MAX_TARGET_GROUPS: usize = 3000;
 
 /// Checks a target group name against AWS's rules.
 pub fn check_name(name: &str) -> AwsResult<()> {
-    if name.is_empty() || name.chars().count() > 32 {
+    if name.is_empty() {
+        return Err(validation("The target group name cannot be empty"));
+    }
+    if name.chars().count() > 32 {
         return Err(validation(format!(
-            "Target group name '{name}' cannot be longer than '32' characters or empty"
+            "The target group name '{name}' cannot be longer than '32' characters"
         )));
     }
     if !name.chars().all(|c| c.is_ascii_alphanumeric() || c == '-') {
         return Err(validation(format!(
-            "Target group name '{name}' can only contain characters that are alphanumeric characters or hyphens(-)"
+            "The target group name '{name}' can only contain characters that are alphanumeric characters or hyphens(-)"
         )));
     }
     if name.starts_with('-') || name.ends_with('-') {
         return Err(validation(format!(
-            "Target group name '{name}' cannot begin or end with '-'"
+            "The target group name '{name}' cannot begin or end with '-'"
         )));
     }
     Ok(())
@@ -139,8 +142,9 @@ pub fn health_check(
     };
     let path = match input.opt_str(m::HealthCheckPath) {
         Some(_) if !hc_http => {
-            return Err(validation(
-                "A health check path can be specified only for HTTP and HTTPS health checks",
+            return Err(aws_err!(
+                InvalidConfigurationRequest,
+                "Health check paths are not supported for {hc_protocol} health checks"
             ))
         }
         Some(p) if !p.starts_with('/') || p.chars().count() > 1024 => {
@@ -195,7 +199,7 @@ pub fn health_check(
         10,
     )?
     .or(base.map(|b| b.healthy))
-    .unwrap_or(5);
+    .unwrap_or(if geneve { 3 } else { 5 });
     let unhealthy = range(
         input,
         "UnhealthyThresholdCount",
@@ -204,12 +208,12 @@ pub fn health_check(
         10,
     )?
     .or(base.map(|b| b.unhealthy))
-    .unwrap_or(2);
+    .unwrap_or(if geneve { 3 } else { 2 });
     let matcher = match input.obj(m::Matcher) {
-        Some(m) if !hc_http => {
-            let _ = m;
-            return Err(validation(
-                "A health check matcher can be specified only for HTTP and HTTPS health checks",
+        Some(_) if !hc_http => {
+            return Err(aws_err!(
+                InvalidConfigurationRequest,
+                "Health check matchers are not supported for {hc_protocol} health checks"
             ));
         }
         Some(m) => {
@@ -494,7 +498,7 @@ pub fn modify_target_group(st: &mut RegionState, input: &Value) -> AwsResult<Val
     let Some(tg) = st.elbv2.target_groups.get_mut(arn) else {
         return Err(aws_err!(
             TargetGroupNotFound,
-            "Target group '{arn}' not found"
+            "Target groups '{arn}' not found"
         ));
     };
     tg.health = health;

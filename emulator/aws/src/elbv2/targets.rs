@@ -2,7 +2,8 @@
 //! DescribeTargetHealth.
 //!
 //! Registration rules (AWS's `InvalidTarget`): an instance target must exist, be in the group's
-//! VPC and not be terminated; an IP target must be inside the VPC's CIDR, or — with
+//! VPC and be running ("The following targets are not in a running state and cannot be
+//! registered"); an IP target must be inside the VPC's CIDR, or — with
 //! `AvailabilityZone` `all` — a private (RFC 1918 or 100.64/10) address outside it.
 //!
 //! Health is computed from the clock, deterministically, each time it is asked for:
@@ -91,10 +92,7 @@ fn wanted(
                     ));
                 };
                 if registering {
-                    if matches!(
-                        i.state,
-                        InstanceState::Terminated | InstanceState::ShuttingDown
-                    ) {
+                    if i.state != InstanceState::Running {
                         return Err(aws_err!(
                             InvalidTarget,
                             "The following targets are not in a running state and cannot be registered: '{id}'"

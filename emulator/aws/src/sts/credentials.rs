@@ -196,9 +196,9 @@ fn role_request(st: &RegionState, input: &Value) -> AwsResult<(Role, String, i64
 /// `PackedPolicySize` (percent of the packed limit), answered only when session policies or
 /// tags were passed; a rough measure of their size.
 fn packed_policy_size(input: &Value) -> Option<i64> {
-    let policy = input.opt_str("Policy").map_or(0, str::len);
-    let arns = input.obj_list("PolicyArns").len();
-    let tags = input.obj_list("Tags").len();
+    let policy = input.opt_str(m::Policy).map_or(0, str::len);
+    let arns = input.obj_list(m::PolicyArns).len();
+    let tags = input.obj_list(m::Tags).len();
     if policy == 0 && arns == 0 && tags == 0 {
         return None;
     }

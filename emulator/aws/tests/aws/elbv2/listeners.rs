@@ -53,8 +53,11 @@ async fn listener_protocols_certificates_and_actions() {
             .send()
     };
     assert_eq!(
-        code(create(ProtocolEnum::Tcp, 80, forward(&http)).await),
-        "UnsupportedProtocol"
+        code_msg(create(ProtocolEnum::Tcp, 80, forward(&http)).await),
+        (
+            "ValidationError".to_string(),
+            "Listener protocol 'TCP' must be one of 'HTTPS, HTTP'".to_string()
+        )
     );
     assert_eq!(
         code(create(ProtocolEnum::Http, 0, forward(&http)).await),
@@ -93,7 +96,7 @@ async fn listener_protocols_certificates_and_actions() {
 
     let (c, m) = code_msg(create(ProtocolEnum::Http, 80, forward("arn:aws:elasticloadbalancing:us-east-1:123456789012:targetgroup/x/0000000000000000")).await);
     assert_eq!(c, "TargetGroupNotFound");
-    assert!(m.contains("targetgroup/x/"), "{m}");
+    assert_eq!(m, "Target groups 'arn:aws:elasticloadbalancing:us-east-1:123456789012:targetgroup/x/0000000000000000' not found");
     assert_eq!(
         code(create(ProtocolEnum::Http, 80, forward(&tcp)).await),
         "IncompatibleProtocols"
@@ -224,8 +227,11 @@ async fn listener_protocols_certificates_and_actions() {
             .send()
     };
     assert_eq!(
-        code(nl(ProtocolEnum::Http, forward(&tcp)).await),
-        "UnsupportedProtocol"
+        code_msg(nl(ProtocolEnum::Http, forward(&tcp)).await),
+        (
+            "ValidationError".to_string(),
+            "Listener protocol 'HTTP' must be one of 'TLS, TCP, TCP_UDP, UDP'".to_string()
+        )
     );
     assert_eq!(
         code(nl(ProtocolEnum::Tcp, fixed("200")).await),
@@ -254,7 +260,7 @@ async fn listener_protocols_certificates_and_actions() {
         "ValidationError"
     );
     assert_eq!(
-        code(
+        code_msg(
             w.elbv2
                 .modify_listener()
                 .listener_arn(&l80_arn)
@@ -262,7 +268,10 @@ async fn listener_protocols_certificates_and_actions() {
                 .send()
                 .await
         ),
-        "DuplicateListener"
+        (
+            "ValidationError".to_string(),
+            "Listener port '443' is already in use".to_string()
+        )
     );
     let m = w
         .elbv2
@@ -571,16 +580,31 @@ async fn tags_on_every_resource_kind() {
         .expect("arn")
         .to_string();
     let tag = |k: &str, v: &str| Tag::builder().key(k).value(v).build();
-    w.elbv2
-        .add_tags()
-        .resource_arns(&lb)
-        .resource_arns(&t)
-        .resource_arns(&l)
-        .resource_arns(&r)
-        .tags(tag("kubernetes.io/cluster/demo", "owned"))
-        .send()
-        .await
-        .expect("add tags");
+    let (c, m) = code_msg(
+        w.elbv2
+            .add_tags()
+            .resource_arns(&lb)
+            .resource_arns(&t)
+            .tags(tag("k", "v"))
+            .send()
+            .await,
+    );
+    assert_eq!(
+        (c.as_str(), m.as_str()),
+        (
+            "ValidationError",
+            "Only one resource can be tagged at a time"
+        )
+    );
+    for arn in [&lb, &t, &l, &r] {
+        w.elbv2
+            .add_tags()
+            .resource_arns(arn)
+            .tags(tag("kubernetes.io/cluster/demo", "owned"))
+            .send()
+            .await
+            .expect("add tags");
+    }
     let d = w
         .elbv2
         .describe_tags()

@@ -505,6 +505,19 @@ async fn names_duplicates_and_idempotency() {
             "{bad}"
         );
     }
+    let (_, m) = code_msg(
+        w.elbv2
+            .create_load_balancer()
+            .name("a234567890123456789012345678901233")
+            .subnets(&n.a)
+            .subnets(&n.b)
+            .send()
+            .await,
+    );
+    assert_eq!(
+        m,
+        "The load balancer name 'a234567890123456789012345678901233' cannot be longer than '32' characters"
+    );
     let first = alb(&w, &n, "web").await;
     assert_eq!(
         alb(&w, &n, "web").await,

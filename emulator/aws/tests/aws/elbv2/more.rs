@@ -249,6 +249,26 @@ async fn elastic_ips_on_internet_facing_nlbs() {
     let addr = &out.load_balancers()[0].availability_zones()[0].load_balancer_addresses()[0];
     assert_eq!(addr.ip_address(), Some(public.as_str()));
     assert_eq!(addr.allocation_id(), Some(alloc.as_str()));
+    // The Elastic IP is associated with the load balancer's ENI, and cannot be released.
+    let d = w
+        .ec2
+        .describe_addresses()
+        .allocation_ids(&alloc)
+        .send()
+        .await
+        .expect("addresses");
+    let eni = d.addresses()[0]
+        .network_interface_id()
+        .expect("associated")
+        .to_string();
+    assert!(d.addresses()[0].association_id().is_some());
+    assert!(w
+        .ec2
+        .release_address()
+        .allocation_id(&alloc)
+        .send()
+        .await
+        .is_err());
     assert_eq!(
         code(
             w.elbv2
@@ -287,6 +307,38 @@ async fn elastic_ips_on_internet_facing_nlbs() {
         "ValidationError",
         "no Elastic IPs on an ALB"
     );
+    // Deleting the load balancer frees the address.
+    let arn = out.load_balancers()[0].load_balancer_arn().expect("arn");
+    w.elbv2
+        .delete_load_balancer()
+        .load_balancer_arn(arn)
+        .send()
+        .await
+        .expect("delete");
+    let d = w
+        .ec2
+        .describe_addresses()
+        .allocation_ids(&alloc)
+        .send()
+        .await
+        .expect("addresses");
+    assert!(d.addresses()[0].association_id().is_none());
+    assert_eq!(
+        code(
+            w.ec2
+                .describe_network_interfaces()
+                .network_interface_ids(&eni)
+                .send()
+                .await
+        ),
+        "InvalidNetworkInterfaceID.NotFound"
+    );
+    w.ec2
+        .release_address()
+        .allocation_id(&alloc)
+        .send()
+        .await
+        .expect("release");
 }
 
 #[test]

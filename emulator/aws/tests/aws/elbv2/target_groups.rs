@@ -177,7 +177,7 @@ async fn target_group_rules_and_lifecycle() {
                 .send()
                 .await
         ),
-        "ValidationError",
+        "InvalidConfigurationRequest",
         "path only for HTTP checks"
     );
     assert!(w
@@ -355,6 +355,33 @@ async fn registration_rules() {
         .expect("terminate");
     w.advance(60);
     assert_eq!(code(reg(&doomed).await), "InvalidTarget");
+    let (c, m) = code_msg(reg(&doomed).await);
+    assert_eq!(c, "InvalidTarget");
+    assert_eq!(
+        m,
+        format!(
+            "The following targets are not in a running state and cannot be registered: '{doomed}'"
+        )
+    );
+    let stopped = instance(&w.ec2, &n.a, "t3.micro").await;
+    assert_eq!(
+        code(reg(&stopped).await),
+        "InvalidTarget",
+        "pending is not running"
+    );
+    w.advance(60);
+    w.ec2
+        .stop_instances()
+        .instance_ids(&stopped)
+        .send()
+        .await
+        .expect("stop");
+    w.advance(60);
+    assert_eq!(
+        code(reg(&stopped).await),
+        "InvalidTarget",
+        "stopped is not running"
+    );
     reg(&n.instance).await.expect("register");
     reg(&n.instance).await.expect("registering twice is fine");
     assert_eq!(
