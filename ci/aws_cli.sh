@@ -61,7 +61,8 @@ check "ALB DNS name in the China partition" "int32bit-alb-" "$(elb describe-load
 check "ALB DNS suffix" ".cn-northwest-1.elb.amazonaws.com.cn" "$(elb describe-load-balancers --load-balancer-arns "$ALB" --query 'LoadBalancers[0].DNSName' | grep -o '\.cn-northwest-1\.elb\.amazonaws\.com\.cn$')"
 check "ALB ARN partition" "arn:aws-cn:elasticloadbalancing:cn-northwest-1:" "$(echo "$ALB" | grep -o '^arn:aws-cn:elasticloadbalancing:cn-northwest-1:')"
 check "ALB provisioning first" "provisioning" "$(elb describe-load-balancers --names int32bit-alb --query 'LoadBalancers[0].State.Code')"
-expect_error "duplicate LB name" DuplicateLoadBalancerName aws elbv2 create-load-balancer --name int32bit-alb --subnets "$SA" "$SB"
+check "same name, same settings: idempotent, the same LB" "$ALB" "$(elb create-load-balancer --name int32bit-alb --subnets "$SA" "$SB" --query 'LoadBalancers[0].LoadBalancerArn')"
+expect_error "same name, other settings" DuplicateLoadBalancerName aws elbv2 create-load-balancer --name int32bit-alb --scheme internal --subnets "$SA" "$SB"
 NLB=$(elb create-load-balancer --name bootcamp-nlb --type network --subnets "$SA" --query 'LoadBalancers[0].LoadBalancerArn')
 check "NLB DNS name form" "bootcamp-nlb-" "$(elb describe-load-balancers --load-balancer-arns "$NLB" --query 'LoadBalancers[0].DNSName' | grep -o '^bootcamp-nlb-')"
 check "NLB DNS suffix" ".elb.cn-northwest-1.amazonaws.com.cn" "$(elb describe-load-balancers --load-balancer-arns "$NLB" --query 'LoadBalancers[0].DNSName' | grep -o '\.elb\.cn-northwest-1\.amazonaws\.com\.cn$')"
@@ -69,9 +70,10 @@ TG=$(elb create-target-group --name bootcamp-tg --protocol TCP --port 30080 --vp
 aws elbv2 register-targets --target-group-arn "$TG" --targets Id="$I" >/dev/null
 expect_error "unknown instance target" InvalidTarget aws elbv2 register-targets --target-group-arn "$TG" --targets Id=i-0123456789abcdef0
 aws elbv2 create-listener --load-balancer-arn "$NLB" --protocol TCP --port 8080 --default-actions Type=forward,TargetGroupArn="$TG" >/dev/null
-expect_error "second listener on one port" DuplicateListener aws elbv2 create-listener --load-balancer-arn "$NLB" --protocol TCP --port 8080 --default-actions Type=forward,TargetGroupArn="$TG"
+TG2=$(elb create-target-group --name bootcamp-tg2 --protocol TCP --port 30081 --vpc-id "$VPC" --target-type instance --query 'TargetGroups[0].TargetGroupArn')
+expect_error "another listener on a used port" DuplicateListener aws elbv2 create-listener --load-balancer-arn "$NLB" --protocol TCP --port 8080 --default-actions Type=forward,TargetGroupArn="$TG2"
 check "target initial after register" "initial" "$(elb describe-target-health --target-group-arn "$TG" --query 'TargetHealthDescriptions[0].TargetHealth.State')"
-cloudbox_advance 5m
+cloudbox_advance 10m
 check "target healthy on the clock" "healthy" "$(elb describe-target-health --target-group-arn "$TG" --query 'TargetHealthDescriptions[0].TargetHealth.State')"
 check "LB active on the clock" "active" "$(elb describe-load-balancers --names bootcamp-nlb --query 'LoadBalancers[0].State.Code')"
 expect_error "delete a target group in use" ResourceInUse aws elbv2 delete-target-group --target-group-arn "$TG"
