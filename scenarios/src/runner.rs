@@ -492,7 +492,11 @@ impl World {
 fn closest_details(expected: &Value, candidates: &[Value], out: &mut String) {
     match matching::closest(expected, candidates) {
         Some((best, d)) => {
-            let _ = writeln!(out, "closest actual object:\n{}", yaml(best));
+            let mut shown = best.clone();
+            if let Some(Value::Object(m)) = shown.get_mut("metadata") {
+                m.remove("managedFields");
+            }
+            let _ = writeln!(out, "closest actual object (managedFields left out):\n{}", yaml(&shown));
             let _ = writeln!(out, "differences:");
             for m in d {
                 let _ = writeln!(out, "  {m}");
