@@ -164,7 +164,9 @@ async fn run(args: RunArgs) -> anyhow::Result<bool> {
     }
     let passed = outcomes.iter().all(|o| o.passed());
     if let Some(world) = kept {
-        println!("cloudbox: keeping the failed scenario's world (virtual clock stopped); Ctrl-C to stop");
+        println!(
+            "cloudbox: keeping the failed scenario's world (virtual clock stopped); Ctrl-C to stop"
+        );
         let serve = Serve {
             bind: IpAddr::from([127, 0, 0, 1]),
             aws_port: args.aws_port,

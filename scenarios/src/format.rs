@@ -257,7 +257,7 @@ impl fmt::Display for ShowDur {
         if ms == 0 {
             return write!(f, "0s");
         }
-        if ms % 1000 != 0 {
+        if ms / 1000 * 1000 != ms {
             return write!(f, "{ms}ms");
         }
         let s = ms / 1000;
@@ -286,8 +286,7 @@ pub fn load(path: &Path) -> anyhow::Result<Scenario> {
 pub fn parse(path: &Path, text: &str) -> anyhow::Result<Scenario> {
     let file = path.display();
     let doc: Value = serde_yaml_ng::from_str(text).map_err(|e| anyhow::anyhow!("{file}: {e}"))?;
-    let env: Envelope =
-        serde_json::from_value(doc).map_err(|e| anyhow::anyhow!("{file}: {e}"))?;
+    let env: Envelope = serde_json::from_value(doc).map_err(|e| anyhow::anyhow!("{file}: {e}"))?;
     if env.api_version != API_VERSION {
         anyhow::bail!(
             "{file}: apiVersion is '{}', expected '{API_VERSION}'",
@@ -402,7 +401,11 @@ pub fn parse_step(raw: &Value) -> Result<Step, String> {
 }
 
 fn check_resource(r: &Value) -> Result<(), String> {
-    let ok = |k: &str| r.get(k).and_then(Value::as_str).is_some_and(|s| !s.is_empty());
+    let ok = |k: &str| {
+        r.get(k)
+            .and_then(Value::as_str)
+            .is_some_and(|s| !s.is_empty())
+    };
     if !ok("apiVersion") || !ok("kind") {
         return Err("`resource` needs `apiVersion` and `kind`".to_string());
     }
@@ -554,7 +557,10 @@ mod tests {
             .map(|e| e.to_string())
             .unwrap_or_default();
         assert!(e.contains("x.yaml:8: step 2"), "{e}");
-        assert!(e.contains("apply, delete, assert, refute, aws, advance"), "{e}");
+        assert!(
+            e.contains("apply, delete, assert, refute, aws, advance"),
+            "{e}"
+        );
         let e = p(&format!("{HEAD}  - http: {{}}\n"))
             .err()
             .map(|e| e.to_string())
@@ -564,10 +570,12 @@ mod tests {
 
     #[test]
     fn unknown_keys_are_errors() {
-        let e = p(&format!("{HEAD}  - assert: {{resource: {{apiVersion: v1, kind: Pod}}, timout: 1s}}\n"))
-            .err()
-            .map(|e| e.to_string())
-            .unwrap_or_default();
+        let e = p(&format!(
+            "{HEAD}  - assert: {{resource: {{apiVersion: v1, kind: Pod}}, timout: 1s}}\n"
+        ))
+        .err()
+        .map(|e| e.to_string())
+        .unwrap_or_default();
         assert!(e.contains("step 1") && e.contains("timout"), "{e}");
         let e = p(&HEAD.replace("topology: empty", "topology: empty\n  sed: 1"))
             .err()

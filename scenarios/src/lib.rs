@@ -57,9 +57,7 @@ fn walk(dir: &Path, out: &mut Vec<PathBuf>) -> anyhow::Result<()> {
 /// A `.yaml`/`.yml` file whose top level says `kind: Scenario` (manifests beside scenarios are
 /// skipped).
 pub fn is_scenario_file(p: &Path) -> bool {
-    let yaml = p
-        .extension()
-        .is_some_and(|e| e == "yaml" || e == "yml");
+    let yaml = p.extension().is_some_and(|e| e == "yaml" || e == "yml");
     yaml && std::fs::read_to_string(p).is_ok_and(|t| {
         t.lines()
             .any(|l| l.trim_end() == format!("kind: {}", format::KIND))

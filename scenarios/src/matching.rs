@@ -73,7 +73,10 @@ pub fn diff(expected: &Value, actual: &Value) -> Vec<Mismatch> {
 
 /// Among `candidates`, the one with the fewest differences from `expected`, with them
 /// (`None` when there are no candidates).
-pub fn closest<'a>(expected: &Value, candidates: &'a [Value]) -> Option<(&'a Value, Vec<Mismatch>)> {
+pub fn closest<'a>(
+    expected: &Value,
+    candidates: &'a [Value],
+) -> Option<(&'a Value, Vec<Mismatch>)> {
     candidates
         .iter()
         .map(|c| (c, diff(expected, c)))
@@ -278,20 +281,21 @@ mod tests {
             &ev
         ));
         assert!(matches(&json!({"(length(status.addresses))": 3}), &ev));
-        assert!(matches(
-            &json!({"status": {"(length(addresses))": 3}}),
-            &ev
-        ));
+        assert!(matches(&json!({"status": {"(length(addresses))": 3}}), &ev));
         assert!(!matches(&json!({"(length(status.addresses))": 4}), &ev));
         // The result is matched with the same rules (a partial list).
         assert!(matches(&json!({"(status.addresses[?@ > `1`])": [3]}), &ev));
         let d = diff(&json!({"(length(@)": 1}), &ev);
-        assert!(d[0].note.as_deref().unwrap_or("").contains("JMESPath"), "{d:?}");
+        assert!(
+            d[0].note.as_deref().unwrap_or("").contains("JMESPath"),
+            "{d:?}"
+        );
     }
 
     #[test]
     fn diff_paths_and_closest() {
-        let exp = json!({"metadata": {"name": "a"}, "spec": {"containers": [{"image": "nginx:2"}]}});
+        let exp =
+            json!({"metadata": {"name": "a"}, "spec": {"containers": [{"image": "nginx:2"}]}});
         let c1 = json!({"metadata": {"name": "b"}, "spec": {"containers": [{"image": "nginx:1"}]}});
         let c2 = json!({"metadata": {"name": "a"}, "spec": {"containers": [{"name": "c", "image": "nginx:1"}]}});
         let cands = [c1, c2.clone()];
@@ -301,12 +305,20 @@ mod tests {
         assert_eq!(d[0].path, "spec.containers[0].image");
         assert_eq!(d[0].expected, json!("nginx:2"));
         assert_eq!(d[0].actual, Some(json!("nginx:1")));
-        assert!(d[0].to_string().contains("expected \"nginx:2\", actual \"nginx:1\""));
+        assert!(d[0]
+            .to_string()
+            .contains("expected \"nginx:2\", actual \"nginx:1\""));
         let d = diff(&json!({"a": {"b": 1}}), &json!({}));
         assert_eq!(d[0].path, "a");
         assert_eq!(d[0].actual, None);
-        let d = diff(&json!({"l": [{"n": 1}, {"n": 1}]}), &json!({"l": [{"n": 1}]}));
-        assert!(d[0].note.as_deref().unwrap_or("").contains("distinct"), "{d:?}");
+        let d = diff(
+            &json!({"l": [{"n": 1}, {"n": 1}]}),
+            &json!({"l": [{"n": 1}]}),
+        );
+        assert!(
+            d[0].note.as_deref().unwrap_or("").contains("distinct"),
+            "{d:?}"
+        );
         assert!(closest(&exp, &[]).is_none());
     }
 }

@@ -254,7 +254,10 @@ mod tests {
             "2 scenarios: 1 passed, 1 failed (scenarios/aws/x.yaml)"
         );
         let t = o[1].failure_text().unwrap_or_default();
-        assert!(t.starts_with("scenarios/aws/x.yaml:12: step 3: no ConfigMap matched"), "{t}");
+        assert!(
+            t.starts_with("scenarios/aws/x.yaml:12: step 3: no ConfigMap matched"),
+            "{t}"
+        );
         assert!(o[0].line().contains("ok, 2/3 steps, +1m12s"));
     }
 

@@ -164,11 +164,7 @@ impl World {
         }
     }
 
-    async fn resolve(
-        &self,
-        api_version: &str,
-        kind: &str,
-    ) -> anyhow::Result<(ApiResource, bool)> {
+    async fn resolve(&self, api_version: &str, kind: &str) -> anyhow::Result<(ApiResource, bool)> {
         let (group, version) = api_version.split_once('/').unwrap_or(("", api_version));
         let gvk = GroupVersionKind::gvk(group, version, kind);
         let (ar, caps) = kube::discovery::pinned_kind(&self.client, &gvk)
@@ -247,7 +243,9 @@ impl World {
         };
         api.delete(&d.name, &DeleteParams::default())
             .await
-            .map_err(|e| StepErr::new(format!("delete {} {}: {}", d.kind, d.name, kube_error(&e))))?;
+            .map_err(|e| {
+                StepErr::new(format!("delete {} {}: {}", d.kind, d.name, kube_error(&e)))
+            })?;
         Ok(StepOk(String::new()))
     }
 
@@ -344,7 +342,11 @@ impl World {
             if !self.tick(deadline) {
                 let kind = kind_of(&r.resource);
                 let mut details = String::new();
-                let _ = writeln!(details, "must not match (partial object):\n{}", yaml(&r.resource));
+                let _ = writeln!(
+                    details,
+                    "must not match (partial object):\n{}",
+                    yaml(&r.resource)
+                );
                 let _ = writeln!(details, "but it matches:\n{}", yaml(matching[0]));
                 self.context_details(&mut details).await;
                 return Err(StepErr {
@@ -416,15 +418,13 @@ impl World {
                                 Value::String(s) => s,
                                 Value::Number(n) => n.to_string(),
                                 Value::Bool(b) => b.to_string(),
-                                other => {
-                                    return Err(StepErr {
-                                        message: format!(
-                                            "capture {name}: '{expr}' gives {}, not a string or number",
-                                            compact(&other)
-                                        ),
-                                        details: format!("output:\n{}", yaml(out)),
-                                    })
-                                }
+                                other => return Err(StepErr {
+                                    message: format!(
+                                        "capture {name}: '{expr}' gives {}, not a string or number",
+                                        compact(&other)
+                                    ),
+                                    details: format!("output:\n{}", yaml(out)),
+                                }),
                             };
                             self.vars.insert(name.clone(), s);
                         }
@@ -482,7 +482,11 @@ impl World {
                 }
             }
             Err(e) => {
-                let _ = writeln!(out, "recent Kubernetes events: unavailable ({})", kube_error(&e));
+                let _ = writeln!(
+                    out,
+                    "recent Kubernetes events: unavailable ({})",
+                    kube_error(&e)
+                );
             }
         }
         self.aws_calls(out);
@@ -496,7 +500,11 @@ fn closest_details(expected: &Value, candidates: &[Value], out: &mut String) {
             if let Some(Value::Object(m)) = shown.get_mut("metadata") {
                 m.remove("managedFields");
             }
-            let _ = writeln!(out, "closest actual object (managedFields left out):\n{}", yaml(&shown));
+            let _ = writeln!(
+                out,
+                "closest actual object (managedFields left out):\n{}",
+                yaml(&shown)
+            );
             let _ = writeln!(out, "differences:");
             for m in d {
                 let _ = writeln!(out, "  {m}");
@@ -556,7 +564,9 @@ fn kube_error(e: &kube::Error) -> String {
 pub fn describe(step: &Step) -> String {
     match step {
         Step::Apply(Apply { file: Some(f), .. }) => format!("apply {f}"),
-        Step::Apply(Apply { object: Some(o), .. }) => format!("apply {}", kind_of(o)),
+        Step::Apply(Apply {
+            object: Some(o), ..
+        }) => format!("apply {}", kind_of(o)),
         Step::Apply(_) => "apply".to_string(),
         Step::Delete(d) => format!("delete {} {}", d.kind, d.name),
         Step::Assert(a) => format!("assert {}", kind_of(&a.resource)),
