@@ -418,13 +418,15 @@ impl World {
                                 Value::String(s) => s,
                                 Value::Number(n) => n.to_string(),
                                 Value::Bool(b) => b.to_string(),
-                                other => return Err(StepErr {
-                                    message: format!(
+                                other => {
+                                    return Err(StepErr {
+                                        message: format!(
                                         "capture {name}: '{expr}' gives {}, not a string or number",
                                         compact(&other)
                                     ),
-                                    details: format!("output:\n{}", yaml(out)),
-                                }),
+                                        details: format!("output:\n{}", yaml(out)),
+                                    })
+                                }
                             };
                             self.vars.insert(name.clone(), s);
                         }
@@ -663,5 +665,131 @@ async fn run_step(
     match world.step(&step).await {
         Ok(ok) => Ok((what, ok)),
         Err(e) => Err((what, e)),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const HEAD: &str = "apiVersion: cloudbox.dev/v1alpha1\nkind: Scenario\nmetadata: {name: t}\nspec:\n  topology: empty\n  steps:\n";
+
+    async fn go(steps: &str) -> (Outcome, Vec<String>) {
+        let text = format!("{HEAD}{steps}");
+        let scenario = match format::parse(Path::new("t.yaml"), &text) {
+            Ok(s) => s,
+            Err(e) => panic!("{e:#}"),
+        };
+        let mut lines = Vec::new();
+        let (outcome, _) = run(&scenario, &Options::default(), &mut |l| {
+            lines.push(l.to_string())
+        })
+        .await;
+        (outcome, lines)
+    }
+
+    #[tokio::test]
+    async fn assert_times_out_in_virtual_time_with_closest_and_diff() {
+        let (o, lines) = go("  - apply: {object: {apiVersion: v1, kind: ConfigMap, metadata: {name: x}, data: {k: v}}}\n  - assert: {timeout: 2m, resource: {apiVersion: v1, kind: ConfigMap, metadata: {name: x}, data: {k: w}}}\n").await;
+        let f = o.failure.clone().unwrap_or_else(|| panic!("{lines:?}"));
+        assert_eq!(f.step, 2);
+        assert_eq!(f.line, Some(8));
+        assert_eq!(o.virtual_elapsed, Duration::from_secs(120));
+        assert!(
+            f.details.contains("data.k: expected \"w\", actual \"v\""),
+            "{}",
+            f.details
+        );
+        assert!(f.details.contains("closest actual object"), "{}", f.details);
+        assert!(
+            f.details.contains("recent Kubernetes events"),
+            "{}",
+            f.details
+        );
+        assert!(
+            lines[1].starts_with("[2/2] assert ConfigMap x ... FAILED at +2m (virtual)"),
+            "{lines:?}"
+        );
+    }
+
+    #[tokio::test]
+    async fn count_refute_delete() {
+        let (o, lines) = go("  - apply: {object: {apiVersion: v1, kind: ConfigMap, metadata: {name: a, labels: {t: x}}}}\n  - apply: {object: {apiVersion: v1, kind: ConfigMap, metadata: {name: b, labels: {t: x}}}}\n  - assert: {count: 2, resource: {apiVersion: v1, kind: ConfigMap, metadata: {labels: {t: x}}}}\n  - delete: {apiVersion: v1, kind: ConfigMap, name: a}\n  - refute: {resource: {apiVersion: v1, kind: ConfigMap, metadata: {name: a}}}\n  - assert: {count: 1, resource: {apiVersion: v1, kind: ConfigMap, metadata: {labels: {t: x}}}}\n").await;
+        assert!(o.passed(), "{lines:?} {:?}", o.failure_text());
+        let (o, _) = go("  - apply: {object: {apiVersion: v1, kind: ConfigMap, metadata: {name: a}}}\n  - refute: {timeout: 5s, resource: {apiVersion: v1, kind: ConfigMap, metadata: {name: a}}}\n").await;
+        let f = o.failure.unwrap_or_else(|| panic!("refute should fail"));
+        assert!(
+            f.message
+                .contains("1 ConfigMap a still matches (default/a)"),
+            "{}",
+            f.message
+        );
+        assert_eq!(o.virtual_elapsed, Duration::from_secs(5));
+        let (o, _) = go("  - delete: {apiVersion: v1, kind: ConfigMap, name: nope}\n").await;
+        assert!(o.failure.is_some_and(|f| f.message.contains("404")));
+    }
+
+    #[tokio::test]
+    async fn aws_capture_expect_and_waiting_for_timers() {
+        let (o, lines) = go("  - aws: {call: ec2:CreateVpc, params: {CidrBlock: 10.0.0.0/16}, capture: {vpc: Vpc.VpcId}}\n  - aws: {call: ec2:CreateSubnet, params: {VpcId: \"${vpc}\", CidrBlock: 10.0.1.0/24, AvailabilityZone: us-east-1a}, capture: {s: Subnet.SubnetId}}\n  - aws: {call: ec2:RunInstances, params: {ImageId: ami-0abcdef1234567890, InstanceType: t3.micro, SubnetId: \"${s}\", MinCount: 1, MaxCount: 1}}\n  - aws: {call: ec2:DescribeInstances, timeout: 5m, expect: {Reservations: [{Instances: [{State: {Name: running}}]}]}}\n").await;
+        assert!(o.passed(), "{lines:?} {:?}", o.failure_text());
+        // Held well before the timeout, at a virtual time, not after it.
+        assert!(o.virtual_elapsed > Duration::ZERO && o.virtual_elapsed < Duration::from_secs(300));
+        let (o, _) =
+            go("  - aws: {call: ec2:DescribeVpcs, expect: {Vpcs: [{IsDefault: false}]}}\n").await;
+        let f = o.failure.unwrap_or_else(|| panic!("expect should fail"));
+        assert!(
+            f.details
+                .contains("Vpcs[0].IsDefault: expected false, actual true"),
+            "{}",
+            f.details
+        );
+        assert!(f.details.contains("recent AWS calls (1):"), "{}", f.details);
+        let (o, _) =
+            go("  - aws: {call: ec2:DescribeVpcs, params: {VpcIds: [\"${nope}\"]}}\n").await;
+        assert!(o
+            .failure
+            .is_some_and(|f| f.message.contains("'${nope}' is not captured")));
+        let (o, _) =
+            go("  - aws: {call: ec2:DescribeVpcs, expectError: InvalidVpcID.NotFound}\n").await;
+        assert!(o
+            .failure
+            .is_some_and(|f| f.message.contains("succeeded, expected the error")));
+    }
+
+    #[tokio::test]
+    async fn unknown_topology_is_a_clear_error() {
+        let text = HEAD.replace("topology: empty", "topology: seed") + "  - advance: 1s\n";
+        let scenario = format::parse(Path::new("t.yaml"), &text);
+        let Ok(scenario) = scenario else {
+            panic!("parse")
+        };
+        let (o, _) = run(&scenario, &Options::default(), &mut |_| {}).await;
+        let f = o.failure.unwrap_or_else(|| panic!("should fail"));
+        assert_eq!(f.step, 0);
+        assert!(f.message.contains("world issue"), "{}", f.message);
+    }
+
+    #[tokio::test]
+    async fn apply_resolves_crds_through_discovery() {
+        let crd = r#"  - apply:
+      object:
+        apiVersion: apiextensions.k8s.io/v1
+        kind: CustomResourceDefinition
+        metadata: {name: widgets.example.com}
+        spec:
+          group: example.com
+          names: {kind: Widget, plural: widgets, singular: widget, listKind: WidgetList}
+          scope: Namespaced
+          versions:
+          - name: v1
+            served: true
+            storage: true
+            schema: {openAPIV3Schema: {type: object, x-kubernetes-preserve-unknown-fields: true}}
+  - apply: {object: {apiVersion: example.com/v1, kind: Widget, metadata: {name: w}, spec: {size: 3}}}
+  - assert: {resource: {apiVersion: example.com/v1, kind: Widget, metadata: {name: w, namespace: default}, spec: {size: 3}}}
+"#;
+        let (o, lines) = go(crd).await;
+        assert!(o.passed(), "{lines:?} {:?}", o.failure_text());
     }
 }
