@@ -85,7 +85,8 @@ impl From<anyhow::Error> for StepErr {
 }
 
 impl World {
-    /// A fresh world for `scenario`: its topology built, its seed and region chosen.
+    /// A fresh world for `scenario`: its topology built, its seed and region chosen. Call it
+    /// inside a tokio runtime (the in-process kube client spawns its buffer task).
     pub fn new(scenario: &Scenario, options: &Options) -> anyhow::Result<World> {
         let region = match scenario.topology.as_str() {
             "empty" => scenario
