@@ -1,6 +1,7 @@
 //! The `cloudbox` command line: parse arguments and call the crates.
 //!
 //! - `cloudbox up`: serve the fake AWS endpoint and the embedded Kubernetes API until Ctrl-C.
+//! - `cloudbox run PATH…`: run scenario files (docs/scenarios.md) on a virtual clock.
 
 use anyhow::Context;
 use clap::{Parser, Subcommand};
@@ -28,6 +29,35 @@ enum Command {
     /// the Kubernetes API for aws CLI, boto3, SDKs, kubectl,
     /// kube-rs and controllers.
     Up(UpArgs),
+    /// Run scenario files (files, or folders searched recursively): a line per step, a summary,
+    /// exit code 1 when one fails.
+    Run(RunArgs),
+}
+
+#[derive(clap::Args)]
+struct RunArgs {
+    /// Scenario files or folders.
+    #[arg(required = true)]
+    paths: Vec<PathBuf>,
+    /// Seed for every id and random choice (overrides each file's `spec.seed`).
+    #[arg(long)]
+    seed: Option<u64>,
+    /// Write a JUnit XML report here (one test case per scenario).
+    #[arg(long)]
+    junit: Option<PathBuf>,
+    /// After a failure, keep the failed scenario's world serving (AWS endpoint and Kubernetes API,
+    /// as `cloudbox up`) until Ctrl-C.
+    #[arg(long)]
+    keep: bool,
+    /// Port of the AWS endpoint with --keep (0 = any free port).
+    #[arg(long, default_value_t = 4566)]
+    aws_port: u16,
+    /// Port of the Kubernetes API server with --keep (0 = any free port).
+    #[arg(long, default_value_t = 6443)]
+    kube_port: u16,
+    /// Where --keep writes the kubeconfig.
+    #[arg(long, default_value = ".cloudbox/kubeconfig")]
+    kubeconfig: PathBuf,
 }
 
 #[derive(clap::Args)]
@@ -73,7 +103,81 @@ fn main() -> anyhow::Result<()> {
         .context("starting the async runtime")?;
     match cli.command {
         Command::Up(args) => runtime.block_on(up(args)),
+        Command::Run(args) => {
+            let passed = runtime.block_on(run(args))?;
+            if !passed {
+                std::process::exit(1);
+            }
+            Ok(())
+        }
     }
+}
+
+/// Runs every scenario under the paths; Ok(false) when one failed.
+async fn run(args: RunArgs) -> anyhow::Result<bool> {
+    let files = cloudbox_scenarios::collect(&args.paths)?;
+    if files.is_empty() {
+        anyhow::bail!("no scenario files (kind: Scenario) under the given paths");
+    }
+    let options = cloudbox_scenarios::Options { seed: args.seed };
+    let mut outcomes = Vec::new();
+    let mut kept = None;
+    for file in &files {
+        let scenario = match cloudbox_scenarios::load(file) {
+            Ok(s) => s,
+            Err(e) => {
+                println!("{e:#}");
+                outcomes.push(cloudbox_scenarios::Outcome {
+                    name: file.display().to_string(),
+                    file: file.clone(),
+                    passed_steps: 0,
+                    total_steps: 0,
+                    virtual_elapsed: std::time::Duration::ZERO,
+                    wall: std::time::Duration::ZERO,
+                    failure: Some(cloudbox_scenarios::report::Failure {
+                        step: 0,
+                        line: None,
+                        message: format!("{e:#}"),
+                        details: String::new(),
+                    }),
+                });
+                continue;
+            }
+        };
+        println!("scenario {} ({})", scenario.metadata.name, file.display());
+        let (outcome, world) =
+            cloudbox_scenarios::run(&scenario, &options, &mut |l| println!("{l}")).await;
+        if let Some(text) = outcome.failure_text() {
+            println!("{text}");
+        }
+        let failed = !outcome.passed();
+        outcomes.push(outcome);
+        if failed && args.keep {
+            kept = world;
+            break;
+        }
+    }
+    println!("{}", cloudbox_scenarios::report::summary(&outcomes));
+    if let Some(path) = &args.junit {
+        std::fs::write(path, cloudbox_scenarios::report::junit_xml(&outcomes))
+            .with_context(|| format!("writing {}", path.display()))?;
+    }
+    let passed = outcomes.iter().all(|o| o.passed());
+    if let Some(world) = kept {
+        println!(
+            "cloudbox: keeping the failed scenario's world (virtual clock stopped); Ctrl-C to stop"
+        );
+        let serve = Serve {
+            bind: IpAddr::from([127, 0, 0, 1]),
+            aws_port: args.aws_port,
+            kube_port: args.kube_port,
+            kubeconfig: args.kubeconfig,
+            kube_token: None,
+            region: world.region.clone(),
+        };
+        serve_until_ctrl_c(serve, world.aws.clone(), world.kube.clone()).await?;
+    }
+    Ok(passed)
 }
 
 async fn up(args: UpArgs) -> anyhow::Result<()> {
@@ -88,6 +192,33 @@ async fn up(args: UpArgs) -> anyhow::Result<()> {
         args.kube_token.clone(),
         cloudbox_kube::DEFAULT_HISTORY,
     );
+    let serve = Serve {
+        bind: args.bind,
+        aws_port: args.aws_port,
+        kube_port: args.kube_port,
+        kubeconfig: args.kubeconfig,
+        kube_token: args.kube_token,
+        region: args.region,
+    };
+    serve_until_ctrl_c(serve, aws, kube).await
+}
+
+/// Where and how to serve a world.
+struct Serve {
+    bind: IpAddr,
+    aws_port: u16,
+    kube_port: u16,
+    kubeconfig: PathBuf,
+    kube_token: Option<String>,
+    region: String,
+}
+
+/// Serves the AWS endpoint and the Kubernetes API, prints the export lines, and stops on Ctrl-C.
+async fn serve_until_ctrl_c(
+    args: Serve,
+    aws: cloudbox_aws::AwsState,
+    kube: cloudbox_kube::KubeState,
+) -> anyhow::Result<()> {
     let aws_listener = tokio::net::TcpListener::bind(SocketAddr::new(args.bind, args.aws_port))
         .await
         .with_context(|| {
