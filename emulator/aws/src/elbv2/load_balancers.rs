@@ -431,7 +431,7 @@ fn zones_json(lb: &LoadBalancer) -> Value {
                     let mut addrs = Vec::new();
                     if let (Some(a), Some(ip)) = (&z.allocation_id, &z.public_ip) {
                         addrs.push(json!({"IpAddress": ip, "AllocationId": a}));
-                    } else if lb.scheme == "internal" {
+                    } else if z.fixed_ip {
                         addrs.push(json!({"PrivateIPv4Address": ip_to_string(z.ip)}));
                     }
                     v["LoadBalancerAddresses"] = Value::Array(addrs);
