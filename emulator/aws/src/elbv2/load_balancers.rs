@@ -621,7 +621,7 @@ pub fn describe_load_balancers(st: &mut RegionState, input: &Value) -> AwsResult
         lbs
     };
     let items = picked.into_iter().map(lb_json).collect();
-    let (items, next) = page(items, offset, size);
+    let (items, next) = page(items, offset, size)?;
     let mut out = json!({"LoadBalancers": items});
     if let Some(n) = next {
         out["NextMarker"] = json!(n);
