@@ -353,7 +353,7 @@ pub fn describe_listeners(st: &mut RegionState, input: &Value) -> AwsResult<Valu
         }
     };
     let items = picked.into_iter().map(listener_json).collect();
-    let (items, next) = page(items, offset, size);
+    let (items, next) = page(items, offset, size)?;
     let mut out = json!({"Listeners": items});
     if let Some(n) = next {
         out["NextMarker"] = json!(n);
@@ -447,7 +447,7 @@ pub fn describe_listener_certificates(st: &mut RegionState, input: &Value) -> Aw
         .enumerate()
         .map(|(i, c)| json!({"CertificateArn": c, "IsDefault": i == 0}))
         .collect();
-    let (items, next) = page(items, offset, size);
+    let (items, next) = page(items, offset, size)?;
     let mut out = json!({"Certificates": items});
     if let Some(n) = next {
         out["NextMarker"] = json!(n);

@@ -432,7 +432,7 @@ fn zones_json(lb: &LoadBalancer) -> Value {
                     let mut addrs = Vec::new();
                     if let (Some(a), Some(ip)) = (&z.allocation_id, &z.public_ip) {
                         addrs.push(json!({"IpAddress": ip, "AllocationId": a}));
-                    } else if lb.scheme == "internal" {
+                    } else if z.fixed_ip {
                         addrs.push(json!({"PrivateIPv4Address": ip_to_string(z.ip)}));
                     }
                     v["LoadBalancerAddresses"] = Value::Array(addrs);
@@ -622,7 +622,7 @@ pub fn describe_load_balancers(st: &mut RegionState, input: &Value) -> AwsResult
         lbs
     };
     let items = picked.into_iter().map(lb_json).collect();
-    let (items, next) = page(items, offset, size);
+    let (items, next) = page(items, offset, size)?;
     let mut out = json!({"LoadBalancers": items});
     if let Some(n) = next {
         out["NextMarker"] = json!(n);

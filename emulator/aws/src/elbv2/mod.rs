@@ -381,12 +381,21 @@ pub fn page_window(input: &Value) -> AwsResult<(usize, usize)> {
     Ok((offset, size))
 }
 
-/// One page of items and the `NextMarker` that follows it.
-pub fn page(items: Vec<Value>, offset: usize, size: usize) -> (Vec<Value>, Option<String>) {
+/// One page of items and the `NextMarker` that follows it; a marker past the end is not one
+/// cloudbox issued (`ValidationError`).
+pub fn page(
+    items: Vec<Value>,
+    offset: usize,
+    size: usize,
+) -> AwsResult<(Vec<Value>, Option<String>)> {
     let total = items.len();
+    if offset > total {
+        return Err(validation("The specified marker is not valid"));
+    }
+    let end = offset.saturating_add(size);
     let page: Vec<Value> = items.into_iter().skip(offset).take(size).collect();
-    let next = (offset + size < total).then(|| format!("cbx-{}", offset + size));
-    (page, next)
+    let next = (end < total).then(|| format!("cbx-{end}"));
+    Ok((page, next))
 }
 
 /// The target groups an action forwards to.

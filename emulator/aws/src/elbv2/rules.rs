@@ -373,7 +373,7 @@ pub fn describe_rules(st: &mut RegionState, input: &Value) -> AwsResult<Value> {
     };
     sort_rules(&mut picked);
     let items = picked.into_iter().map(rule_json).collect();
-    let (items, next) = page(items, offset, size);
+    let (items, next) = page(items, offset, size)?;
     let mut out = json!({"Rules": items});
     if let Some(n) = next {
         out["NextMarker"] = json!(n);

@@ -481,7 +481,7 @@ pub fn describe_target_groups(st: &mut RegionState, input: &Value) -> AwsResult<
         all
     };
     let items = picked.into_iter().map(tg_json).collect();
-    let (items, next) = page(items, offset, size);
+    let (items, next) = page(items, offset, size)?;
     let mut out = json!({"TargetGroups": items});
     if let Some(n) = next {
         out["NextMarker"] = json!(n);

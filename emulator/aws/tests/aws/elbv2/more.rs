@@ -386,6 +386,14 @@ fn malformed_input_is_always_a_coded_4xx() {
         ("DescribeLoadBalancers", json!({"PageSize": -5})),
         ("DescribeRules", json!({})),
         (
+            "DescribeTargetGroups",
+            json!({"Marker": "cbx-18446744073709551615"}),
+        ),
+        (
+            "DescribeLoadBalancers",
+            json!({"Marker": "cbx-99999999999999999999999"}),
+        ),
+        (
             "AddTags",
             json!({"ResourceArns": [], "Tags": [{"Key": ""}]}),
         ),

@@ -382,3 +382,120 @@ proptest! {
         });
     }
 }
+
+/// Random values of random members for every operation, on a world that has real resources to
+/// name: never a 5xx, never a panic.
+mod fuzz {
+    use super::*;
+    use serde_json::{json, Value};
+
+    const OPS: [&str; 30] = [
+        "CreateLoadBalancer",
+        "DescribeLoadBalancers",
+        "DeleteLoadBalancer",
+        "SetSubnets",
+        "SetSecurityGroups",
+        "SetIpAddressType",
+        "DescribeLoadBalancerAttributes",
+        "ModifyLoadBalancerAttributes",
+        "CreateTargetGroup",
+        "DescribeTargetGroups",
+        "ModifyTargetGroup",
+        "DeleteTargetGroup",
+        "DescribeTargetGroupAttributes",
+        "ModifyTargetGroupAttributes",
+        "RegisterTargets",
+        "DeregisterTargets",
+        "DescribeTargetHealth",
+        "CreateListener",
+        "DescribeListeners",
+        "ModifyListener",
+        "DeleteListener",
+        "DescribeListenerCertificates",
+        "CreateRule",
+        "DescribeRules",
+        "ModifyRule",
+        "DeleteRule",
+        "SetRulePriorities",
+        "AddTags",
+        "RemoveTags",
+        "DescribeTags",
+    ];
+
+    const KEYS: [&str; 24] = [
+        "Name",
+        "Subnets",
+        "SubnetMappings",
+        "SecurityGroups",
+        "Scheme",
+        "Type",
+        "LoadBalancerArn",
+        "LoadBalancerArns",
+        "Names",
+        "Marker",
+        "PageSize",
+        "Protocol",
+        "Port",
+        "VpcId",
+        "TargetGroupArn",
+        "Targets",
+        "ListenerArn",
+        "DefaultActions",
+        "RuleArn",
+        "Conditions",
+        "Actions",
+        "Priority",
+        "ResourceArns",
+        "Attributes",
+    ];
+
+    fn value(pool: &[String], kind: u8, a: usize, n: i64) -> Value {
+        let s = || Value::from(pool[a % pool.len()].clone());
+        match kind % 8 {
+            0 => s(),
+            1 => Value::from(n),
+            2 => json!([s(), s()]),
+            3 => json!([{"Type": "forward", "TargetGroupArn": s(), "Id": s(), "Port": n}]),
+            4 => json!([{"Field": "path-pattern", "Values": [s()], "Key": s(), "Value": s()}]),
+            5 => json!([{"SubnetId": s(), "PrivateIPv4Address": "10.0.1.77"}]),
+            6 => Value::from(n % 2 == 0),
+            _ => json!({"HttpCode": s()}),
+        }
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig { cases: 48, .. ProptestConfig::default() })]
+        #[test]
+        fn random_input_is_always_a_coded_4xx(
+            calls in proptest::collection::vec(
+                (0..30usize, proptest::collection::vec((0..24usize, any::<u8>(), any::<usize>(), any::<i64>()), 0..6)),
+                1..25,
+            )
+        ) {
+            let rt = tokio::runtime::Builder::new_current_thread().enable_all().build().expect("runtime");
+            rt.block_on(async {
+                let w = World::new("us-east-1");
+                let n = net(&w).await;
+                let lb = alb(&w, &n, "fz").await;
+                let t = tg(&w, &n.vpc, "fz", ProtocolEnum::Http, 80).await;
+                let l = listener(&w, &lb, ProtocolEnum::Http, 80, &t).await;
+                let pool: Vec<String> = vec![
+                    lb.clone(), t.clone(), l.clone(), n.a.clone(), n.b.clone(), n.vpc.clone(),
+                    n.instance.clone(), "".into(), "x".into(), "HTTP".into(), "TCP".into(),
+                    "network".into(), "internal".into(), "idle_timeout.timeout_seconds".into(),
+                    "-1".into(), "arn:aws:elasticloadbalancing:us-east-1:1:loadbalancer/app/a/b".into(),
+                    "10.0.1.50".into(), "*".into(), "200-299".into(),
+                ];
+                for (op, members) in calls {
+                    let mut input = serde_json::Map::new();
+                    for (k, kind, a, v) in members {
+                        input.insert(KEYS[k].to_string(), value(&pool, kind, a, v));
+                    }
+                    if let Err(e) = w.aws.call(&format!("elbv2:{}", OPS[op]), &Value::Object(input.clone())) {
+                        assert!(e.status() < 500, "{} {:?}: {e}", OPS[op], input);
+                    }
+                }
+            });
+        }
+    }
+}
