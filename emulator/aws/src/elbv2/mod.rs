@@ -201,6 +201,8 @@ pub struct Listener {
     pub alpn: Vec<String>,
     /// Default actions, normalised to the `Action` output shape.
     pub default_actions: Vec<Value>,
+    /// Listener attributes by key.
+    pub attributes: BTreeMap<String, String>,
     /// Creation order.
     pub seq: u64,
 }
@@ -308,6 +310,10 @@ pub fn operation(name: &str) -> Option<Handler> {
         "ModifyListener" => listeners::modify_listener,
         "DeleteListener" => listeners::delete_listener,
         "DescribeListenerCertificates" => listeners::describe_listener_certificates,
+        "AddListenerCertificates" => listeners::add_listener_certificates,
+        "RemoveListenerCertificates" => listeners::remove_listener_certificates,
+        "DescribeListenerAttributes" => attributes::describe_listener_attributes,
+        "ModifyListenerAttributes" => attributes::modify_listener_attributes,
         "CreateRule" => rules::create_rule,
         "DescribeRules" => rules::describe_rules,
         "ModifyRule" => rules::modify_rule,
