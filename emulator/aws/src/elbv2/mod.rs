@@ -13,6 +13,7 @@
 
 pub mod actions;
 pub mod attributes;
+pub mod limits;
 pub mod listeners;
 pub mod load_balancers;
 pub mod rules;
@@ -319,6 +320,7 @@ pub fn operation(name: &str) -> Option<Handler> {
         "ModifyRule" => rules::modify_rule,
         "DeleteRule" => rules::delete_rule,
         "SetRulePriorities" => rules::set_rule_priorities,
+        "DescribeAccountLimits" => limits::describe_account_limits,
         "AddTags" => tags::add_tags,
         "RemoveTags" => tags::remove_tags,
         "DescribeTags" => tags::describe_tags,

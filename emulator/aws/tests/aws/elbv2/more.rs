@@ -405,6 +405,13 @@ fn malformed_input_is_always_a_coded_4xx() {
             .expect_err("malformed input fails");
         assert!(err.status() < 500, "{op}: {err}");
     }
+    let limits = w
+        .aws
+        .call("elbv2:DescribeAccountLimits", &json!({}))
+        .expect("limits");
+    assert!(limits["Limits"].as_array().is_some_and(|l| l
+        .iter()
+        .any(|x| x["Name"] == "target-groups" && x["Max"] == "3000")));
     let err = w
         .aws
         .call("elbv2:DescribeTrustStores", &json!({}))
