@@ -361,7 +361,11 @@ pub fn check_arn(arn: &str, kind: &str, what: &str) -> AwsResult<()> {
     if ok {
         Ok(())
     } else {
-        Err(validation(format!("'{arn}' is not a valid {what} ARN")))
+        if arn.starts_with("arn:") {
+            Err(validation(format!("'{arn}' is not a valid {what} ARN")))
+        } else {
+            Err(validation(format!("'{arn}' must be in ARN format")))
+        }
     }
 }
 

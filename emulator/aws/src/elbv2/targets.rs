@@ -85,6 +85,13 @@ fn wanted(
         match tg.target_type.as_str() {
             "instance" => {
                 let Some(i) = st.instances.get(&id) else {
+                    // Deregistering an instance that no longer exists is a ValidationError in
+                    // AWS; registering one is InvalidTarget.
+                    if !registering {
+                        return Err(validation(format!(
+                            "The target '{id}' is not a valid EC2 instance"
+                        )));
+                    }
                     return Err(aws_err!(
                         InvalidTarget,
                         "The following targets are not valid instances: '{id}'"

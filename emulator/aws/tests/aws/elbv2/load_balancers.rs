@@ -169,14 +169,17 @@ async fn alb_takes_enis_has_aws_names_and_becomes_active_on_the_clock() {
         "LoadBalancerNotFound"
     );
     assert_eq!(
-        code(
+        code_msg(
             w.elbv2
                 .delete_load_balancer()
                 .load_balancer_arn("not-an-arn")
                 .send()
                 .await
         ),
-        "ValidationError"
+        (
+            "ValidationError".to_string(),
+            "'not-an-arn' must be in ARN format".to_string()
+        )
     );
 }
 
