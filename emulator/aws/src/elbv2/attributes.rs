@@ -1,6 +1,8 @@
-//! Load balancer and target group attributes: Describe/ModifyLoadBalancerAttributes and
-//! Describe/ModifyTargetGroupAttributes, with AWS's default sets per load balancer type and per
-//! target group protocol family (application, network, GENEVE), as the API shows them in 2025.
+//! Load balancer, target group and listener attributes: Describe/ModifyLoadBalancerAttributes,
+//! Describe/ModifyTargetGroupAttributes and Describe/ModifyListenerAttributes, with AWS's
+//! default sets per load balancer type, per target group protocol family (application, network,
+//! GENEVE) and per listener protocol (ALB response headers, HTTPS mTLS/TLS header names, NLB TCP
+//! idle timeout), as the API shows them in 2025.
 //!
 //! A key the resource's type does not have is `ValidationError` ("… attribute key 'x' is not
 //! recognized"); booleans must be `true`/`false`, numbers within AWS's ranges, enumerations one
@@ -151,6 +153,68 @@ pub fn tg_defaults(protocol: Option<&str>, target_type: &str) -> BTreeMap<String
     m
 }
 
+/// The attributes a new listener of `protocol` has.
+pub fn listener_defaults(protocol: &str) -> BTreeMap<String, String> {
+    let response = [
+        "access_control_allow_credentials",
+        "access_control_allow_headers",
+        "access_control_allow_methods",
+        "access_control_allow_origin",
+        "access_control_expose_headers",
+        "access_control_max_age",
+        "content_security_policy",
+        "strict_transport_security",
+        "x_content_type_options",
+        "x_frame_options",
+    ];
+    let mut m = BTreeMap::new();
+    match protocol {
+        "HTTP" | "HTTPS" => {
+            for h in response {
+                m.insert(
+                    format!("routing.http.response.{h}.header_value"),
+                    String::new(),
+                );
+            }
+            m.insert("routing.http.response.server.enabled".into(), "true".into());
+            if protocol == "HTTPS" {
+                for (k, v) in [
+                    (
+                        "x_amzn_mtls_clientcert_serial_number",
+                        "X-Amzn-Mtls-Clientcert-Serial-Number",
+                    ),
+                    (
+                        "x_amzn_mtls_clientcert_issuer",
+                        "X-Amzn-Mtls-Clientcert-Issuer",
+                    ),
+                    (
+                        "x_amzn_mtls_clientcert_subject",
+                        "X-Amzn-Mtls-Clientcert-Subject",
+                    ),
+                    (
+                        "x_amzn_mtls_clientcert_validity",
+                        "X-Amzn-Mtls-Clientcert-Validity",
+                    ),
+                    ("x_amzn_mtls_clientcert_leaf", "X-Amzn-Mtls-Clientcert-Leaf"),
+                    ("x_amzn_mtls_clientcert", "X-Amzn-Mtls-Clientcert"),
+                    ("x_amzn_tls_version", "X-Amzn-Tls-Version"),
+                    ("x_amzn_tls_cipher_suite", "X-Amzn-Tls-Cipher-Suite"),
+                ] {
+                    m.insert(
+                        format!("routing.http.request.{k}.header_name"),
+                        v.to_string(),
+                    );
+                }
+            }
+        }
+        "TCP" => {
+            m.insert("tcp.idle_timeout.seconds".into(), "350".into());
+        }
+        _ => {}
+    }
+    m
+}
+
 fn bad_value(key: &str, value: &str) -> crate::error::AwsError {
     validation(format!(
         "'{value}' is not a valid value for the attribute '{key}'"
@@ -188,6 +252,7 @@ fn check_value(key: &str, value: &str, current: &BTreeMap<String, String>) -> Aw
         }
         "ipv6.deny_all_igw_traffic" => one_of(&["true", "false"]),
         "idle_timeout.timeout_seconds" => int_in(key, value, 1, 4000),
+        "tcp.idle_timeout.seconds" => int_in(key, value, 60, 6000),
         "client_keep_alive.seconds" => int_in(key, value, 60, 604800),
         "deregistration_delay.timeout_seconds" => int_in(key, value, 0, 3600),
         "slow_start.duration_seconds" => {
@@ -297,6 +362,23 @@ pub fn modify_target_group_attributes(st: &mut RegionState, input: &Value) -> Aw
     let out = attrs_json(&next);
     if let Some(tg) = st.elbv2.target_groups.get_mut(arn) {
         tg.attributes = next;
+    }
+    Ok(json!({"Attributes": out}))
+}
+
+/// DescribeListenerAttributes.
+pub fn describe_listener_attributes(st: &mut RegionState, input: &Value) -> AwsResult<Value> {
+    let l = super::get_listener(st, input.req_str("ListenerArn")?)?;
+    Ok(json!({"Attributes": attrs_json(&l.attributes)}))
+}
+
+/// ModifyListenerAttributes.
+pub fn modify_listener_attributes(st: &mut RegionState, input: &Value) -> AwsResult<Value> {
+    let arn = input.req_str("ListenerArn")?;
+    let next = apply(&super::get_listener(st, arn)?.attributes, input, "Listener")?;
+    let out = attrs_json(&next);
+    if let Some(l) = st.elbv2.listeners.get_mut(arn) {
+        l.attributes = next;
     }
     Ok(json!({"Attributes": out}))
 }

@@ -12,6 +12,10 @@
 //! Each listener has a default rule carrying its default actions; deleting a listener deletes
 //! its rules.
 //!
+//! AddListenerCertificates/RemoveListenerCertificates manage the extra (SNI) certificates of
+//! HTTPS/TLS listeners (at most 25; the default certificate is changed only by ModifyListener);
+//! DescribeListeners shows the default certificate only, DescribeListenerCertificates all.
+//!
 //! Simplified: a certificate ARN of the right form is taken as existing (cloudbox has no ACM);
 //! mutual TLS is refused.
 
@@ -153,11 +157,15 @@ fn tls_settings(
             return Err(aws_err!(CertificateNotFound, "Certificate '{c}' not found"));
         }
     }
-    let certs = if given.is_empty() {
-        current.map(|l| l.certificates.clone()).unwrap_or_default()
-    } else {
-        given
-    };
+    // The request's certificate becomes the default; extra (SNI) certificates stay.
+    let mut certs: Vec<String> = given;
+    if let Some(l) = current {
+        for c in &l.certificates {
+            if certs.is_empty() || (!certs.contains(c) && l.certificates.first() != Some(c)) {
+                certs.push(c.clone());
+            }
+        }
+    }
     if certs.is_empty() {
         return Err(validation(format!(
             "A certificate must be specified for {protocol} listeners"
@@ -201,13 +209,9 @@ pub fn listener_json(l: &Listener) -> Value {
         "Protocol": l.protocol,
         "DefaultActions": l.default_actions,
     });
-    if !l.certificates.is_empty() {
-        v["Certificates"] = Value::Array(
-            l.certificates
-                .iter()
-                .map(|c| json!({"CertificateArn": c}))
-                .collect(),
-        );
+    if let Some(c) = l.certificates.first() {
+        // DescribeListeners shows the default certificate only.
+        v["Certificates"] = json!([{"CertificateArn": c}]);
     }
     if let Some(p) = &l.ssl_policy {
         v["SslPolicy"] = json!(p);
@@ -252,7 +256,7 @@ pub fn create_listener(st: &mut RegionState, input: &Value) -> AwsResult<Value> 
         .find(|l| l.lb_arn == lb_arn && l.port == port)
     {
         if existing.protocol == protocol
-            && existing.certificates == certs
+            && existing.certificates.first() == certs.first()
             && existing.default_actions == actions
         {
             return Ok(json!({"Listeners": [listener_json(existing)]}));
@@ -296,6 +300,7 @@ pub fn create_listener(st: &mut RegionState, input: &Value) -> AwsResult<Value> 
         ssl_policy: policy,
         alpn,
         default_actions: actions.clone(),
+        attributes: super::attributes::listener_defaults(protocol),
         seq,
     };
     let out = listener_json(&listener);
@@ -396,6 +401,15 @@ pub fn modify_listener(st: &mut RegionState, input: &Value) -> AwsResult<Value> 
         return Err(aws_err!(ListenerNotFound, "Listener '{arn}' not found"));
     };
     l.port = port;
+    if l.protocol != protocol {
+        let mut attrs = super::attributes::listener_defaults(&protocol);
+        for (k, v) in attrs.iter_mut() {
+            if let Some(old) = l.attributes.get(k) {
+                v.clone_from(old);
+            }
+        }
+        l.attributes = attrs;
+    }
     l.protocol = protocol;
     l.certificates = certs;
     l.ssl_policy = policy;
@@ -453,4 +467,74 @@ pub fn describe_listener_certificates(st: &mut RegionState, input: &Value) -> Aw
         out["NextMarker"] = json!(n);
     }
     Ok(out)
+}
+
+/// The most certificates on one listener (default included).
+pub const MAX_CERTIFICATES: usize = 25;
+
+fn listed_certificates(input: &Value) -> AwsResult<Vec<String>> {
+    let list: Vec<String> = input
+        .obj_list("Certificates")
+        .iter()
+        .filter_map(|c| c.opt_str("CertificateArn").map(str::to_string))
+        .collect();
+    if list.is_empty() {
+        return Err(validation("At least one certificate must be specified"));
+    }
+    Ok(list)
+}
+
+/// AddListenerCertificates: extra certificates of an HTTPS or TLS listener.
+pub fn add_listener_certificates(st: &mut RegionState, input: &Value) -> AwsResult<Value> {
+    let arn = input.req_str("ListenerArn")?;
+    let l = get_listener(st, arn)?;
+    if !secure(&l.protocol) {
+        return Err(validation(format!(
+            "Certificates cannot be added to {} listeners",
+            l.protocol
+        )));
+    }
+    let list = listed_certificates(input)?;
+    for c in &list {
+        if !certificate_form(c) {
+            return Err(aws_err!(CertificateNotFound, "Certificate '{c}' not found"));
+        }
+    }
+    let mut certs = l.certificates.clone();
+    for c in list {
+        if !certs.contains(&c) {
+            certs.push(c);
+        }
+    }
+    if certs.len() > MAX_CERTIFICATES {
+        return Err(aws_err!(
+            TooManyCertificates,
+            "You've reached the limit on the number of certificates per load balancer"
+        ));
+    }
+    let out: Vec<Value> = certs
+        .iter()
+        .enumerate()
+        .map(|(i, c)| json!({"CertificateArn": c, "IsDefault": i == 0}))
+        .collect();
+    if let Some(l) = st.elbv2.listeners.get_mut(arn) {
+        l.certificates = certs;
+    }
+    Ok(json!({"Certificates": out}))
+}
+
+/// RemoveListenerCertificates: never the default certificate.
+pub fn remove_listener_certificates(st: &mut RegionState, input: &Value) -> AwsResult<Value> {
+    let arn = input.req_str("ListenerArn")?;
+    let l = get_listener(st, arn)?;
+    let list = listed_certificates(input)?;
+    if list.iter().any(|c| l.certificates.first() == Some(c)) {
+        return Err(validation(
+            "The default certificate of a listener cannot be removed; use ModifyListener to replace it",
+        ));
+    }
+    if let Some(l) = st.elbv2.listeners.get_mut(arn) {
+        l.certificates.retain(|c| !list.contains(c));
+    }
+    Ok(json!({}))
 }

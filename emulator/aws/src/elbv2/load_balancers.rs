@@ -461,6 +461,9 @@ pub fn lb_json(lb: &LoadBalancer) -> Value {
     if lb.lb_type == LbType::Application || !lb.security_groups.is_empty() {
         v["SecurityGroups"] = json!(lb.security_groups);
     }
+    if lb.lb_type == LbType::Network && !lb.security_groups.is_empty() {
+        v["EnforceSecurityGroupInboundRulesOnPrivateLinkTraffic"] = json!("on");
+    }
     v
 }
 
@@ -756,6 +759,7 @@ pub fn set_security_groups(st: &mut RegionState, input: &Value) -> AwsResult<Val
         });
     }
     let groups = resolve_groups(st, &asked, &lb.vpc_id)?;
+    let network = lb.lb_type == LbType::Network;
     let enis: Vec<String> = lb.zones.iter().map(|z| z.eni_id.clone()).collect();
     for e in enis {
         if let Some(eni) = st.enis.get_mut(&e) {
@@ -765,7 +769,11 @@ pub fn set_security_groups(st: &mut RegionState, input: &Value) -> AwsResult<Val
     if let Some(l) = st.elbv2.load_balancers.get_mut(arn) {
         l.security_groups = groups.clone();
     }
-    Ok(json!({"SecurityGroupIds": groups}))
+    let mut out = json!({"SecurityGroupIds": groups});
+    if network {
+        out["EnforceSecurityGroupInboundRulesOnPrivateLinkTraffic"] = json!("on");
+    }
+    Ok(out)
 }
 
 /// SetIpAddressType: `ipv4` only (dual-stack needs IPv6 subnets).

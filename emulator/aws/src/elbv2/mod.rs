@@ -13,6 +13,7 @@
 
 pub mod actions;
 pub mod attributes;
+pub mod limits;
 pub mod listeners;
 pub mod load_balancers;
 pub mod rules;
@@ -202,6 +203,8 @@ pub struct Listener {
     pub alpn: Vec<String>,
     /// Default actions, normalised to the `Action` output shape.
     pub default_actions: Vec<Value>,
+    /// Listener attributes by key.
+    pub attributes: BTreeMap<String, String>,
     /// Creation order.
     pub seq: u64,
 }
@@ -309,11 +312,16 @@ pub fn operation(name: &str) -> Option<Handler> {
         "ModifyListener" => listeners::modify_listener,
         "DeleteListener" => listeners::delete_listener,
         "DescribeListenerCertificates" => listeners::describe_listener_certificates,
+        "AddListenerCertificates" => listeners::add_listener_certificates,
+        "RemoveListenerCertificates" => listeners::remove_listener_certificates,
+        "DescribeListenerAttributes" => attributes::describe_listener_attributes,
+        "ModifyListenerAttributes" => attributes::modify_listener_attributes,
         "CreateRule" => rules::create_rule,
         "DescribeRules" => rules::describe_rules,
         "ModifyRule" => rules::modify_rule,
         "DeleteRule" => rules::delete_rule,
         "SetRulePriorities" => rules::set_rule_priorities,
+        "DescribeAccountLimits" => limits::describe_account_limits,
         "AddTags" => tags::add_tags,
         "RemoveTags" => tags::remove_tags,
         "DescribeTags" => tags::describe_tags,
@@ -354,7 +362,11 @@ pub fn check_arn(arn: &str, kind: &str, what: &str) -> AwsResult<()> {
     if ok {
         Ok(())
     } else {
-        Err(validation(format!("'{arn}' is not a valid {what} ARN")))
+        if arn.starts_with("arn:") {
+            Err(validation(format!("'{arn}' is not a valid {what} ARN")))
+        } else {
+            Err(validation(format!("'{arn}' must be in ARN format")))
+        }
     }
 }
 

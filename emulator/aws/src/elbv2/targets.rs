@@ -86,6 +86,13 @@ fn wanted(
         match tg.target_type.as_str() {
             "instance" => {
                 let Some(i) = st.instances.get(&id) else {
+                    // Deregistering an instance that no longer exists is a ValidationError in
+                    // AWS; registering one is InvalidTarget.
+                    if !registering {
+                        return Err(validation(format!(
+                            "The target '{id}' is not a valid EC2 instance"
+                        )));
+                    }
                     return Err(aws_err!(
                         InvalidTarget,
                         "The following targets are not valid instances: '{id}'"
@@ -213,6 +220,48 @@ pub fn deregister_targets(st: &mut RegionState, input: &Value) -> AwsResult<Valu
         st.schedule(Duration::from_secs(delay), RegionTimer::Elbv2(t));
     }
     Ok(json!({}))
+}
+
+/// An instance was terminated: AWS deregisters it from every target group by itself (draining
+/// for the deregistration delay where a load balancer uses the group). For the EC2 side to call
+/// from its termination step; until it does, terminated targets show `unused`
+/// `Target.InvalidState`.
+pub fn on_instance_terminated(st: &mut RegionState, instance_id: &str) {
+    let now = st.now;
+    let mut timers = Vec::new();
+    for tg in st.elbv2.target_groups.values_mut() {
+        if tg.target_type != "instance" {
+            continue;
+        }
+        let delay = deregistration_delay(&tg.attributes);
+        let drains = !tg.lb_arns.is_empty() && delay > 0;
+        if !drains {
+            tg.targets.retain(|t| t.id != instance_id);
+            continue;
+        }
+        for t in tg.targets.iter_mut() {
+            if t.id == instance_id && t.draining_until.is_none() {
+                timers.push((
+                    delay,
+                    Timer::TargetDrained(tg.arn.clone(), t.id.clone(), t.port),
+                ));
+                t.draining_until = Some(now);
+            }
+        }
+    }
+    for (delay, timer) in timers {
+        let until = st.now.plus(scaled(st, Duration::from_secs(delay)));
+        if let Timer::TargetDrained(tg, id, port) = &timer {
+            if let Some(t) = st.elbv2.target_groups.get_mut(tg).and_then(|g| {
+                g.targets
+                    .iter_mut()
+                    .find(|t| &t.id == id && t.port == *port)
+            }) {
+                t.draining_until = Some(until);
+            }
+        }
+        st.schedule(Duration::from_secs(delay), RegionTimer::Elbv2(timer));
+    }
 }
 
 /// The health of a registered target now: (state, reason, description).
@@ -461,5 +510,11 @@ mod tests {
         assert_eq!(states(&mut st), ["healthy", "healthy"]);
         st.elbv2.health_probe = Some(probe);
         assert_eq!(states(&mut st), ["healthy", "unhealthy"]);
+        // Termination deregisters the instance: draining for 300 s, then gone.
+        on_instance_terminated(&mut st, &instance);
+        assert_eq!(states(&mut st), ["draining", "draining"]);
+        let later = st.now.plus(Duration::from_secs(300));
+        st.settle(later);
+        assert!(states(&mut st).is_empty());
     }
 }

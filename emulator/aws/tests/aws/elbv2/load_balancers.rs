@@ -169,14 +169,17 @@ async fn alb_takes_enis_has_aws_names_and_becomes_active_on_the_clock() {
         "LoadBalancerNotFound"
     );
     assert_eq!(
-        code(
+        code_msg(
             w.elbv2
                 .delete_load_balancer()
                 .load_balancer_arn("not-an-arn")
                 .send()
                 .await
         ),
-        "ValidationError"
+        (
+            "ValidationError".to_string(),
+            "'not-an-arn' must be in ARN format".to_string()
+        )
     );
 }
 
@@ -755,6 +758,32 @@ async fn set_subnets_security_groups_and_ip_address_type() {
         ),
         "InvalidConfigurationRequest"
     );
+    let with_sg = w
+        .elbv2
+        .create_load_balancer()
+        .name("net-sg")
+        .r#type(LoadBalancerTypeEnum::Network)
+        .scheme(LoadBalancerSchemeEnum::Internal)
+        .subnets(&n.a)
+        .security_groups(&sg)
+        .send()
+        .await
+        .expect("nlb with a group");
+    let l = &with_sg.load_balancers()[0];
+    assert_eq!(l.security_groups(), std::slice::from_ref(&sg));
+    assert_eq!(
+        l.enforce_security_group_inbound_rules_on_private_link_traffic(),
+        Some("on")
+    );
+    let out = w
+        .elbv2
+        .set_security_groups()
+        .load_balancer_arn(l.load_balancer_arn().expect("arn"))
+        .security_groups(&sg)
+        .send()
+        .await
+        .expect("nlb created with groups may change them");
+    assert_eq!(out.security_group_ids(), std::slice::from_ref(&sg));
     assert_eq!(
         code(
             w.elbv2

@@ -20,7 +20,7 @@ fn docs_list_every_implemented_operation() {
     for op in cloudbox_aws::elbv2::implemented_operations() {
         assert!(doc.contains(op), "docs/elbv2.md does not mention {op}");
     }
-    assert_eq!(cloudbox_aws::elbv2::implemented_operations().len(), 30);
+    assert_eq!(cloudbox_aws::elbv2::implemented_operations().len(), 35);
 }
 
 /// A VPC 10.0.0.0/16 with an internet gateway, subnets in three AZs and a running instance.

@@ -405,9 +405,123 @@ fn malformed_input_is_always_a_coded_4xx() {
             .expect_err("malformed input fails");
         assert!(err.status() < 500, "{op}: {err}");
     }
+    let limits = w
+        .aws
+        .call("elbv2:DescribeAccountLimits", &json!({}))
+        .expect("limits");
+    assert!(limits["Limits"].as_array().is_some_and(|l| l
+        .iter()
+        .any(|x| x["Name"] == "target-groups" && x["Max"] == "3000")));
     let err = w
         .aws
         .call("elbv2:DescribeTrustStores", &json!({}))
         .expect_err("not served");
     assert_eq!(err.code.as_str(), "UnsupportedOperation");
+}
+
+#[tokio::test]
+async fn sni_certificates_and_listener_attributes() {
+    use aws_sdk_elasticloadbalancingv2::types::ListenerAttribute;
+    let w = World::new("us-east-1");
+    let n = net(&w).await;
+    let lb = alb(&w, &n, "web").await;
+    let t = tg(&w, &n.vpc, "web", ProtocolEnum::Http, 80).await;
+    let cert = |i: u32| {
+        format!(
+            "arn:aws:acm:us-east-1:123456789012:certificate/00000000-0000-0000-0000-00000000000{i}"
+        )
+    };
+    let l = w
+        .elbv2
+        .create_listener()
+        .load_balancer_arn(&lb)
+        .protocol(ProtocolEnum::Https)
+        .port(443)
+        .certificates(Certificate::builder().certificate_arn(cert(1)).build())
+        .default_actions(forward(&t))
+        .send()
+        .await
+        .expect("https")
+        .listeners()[0]
+        .listener_arn()
+        .expect("arn")
+        .to_string();
+    let added = w
+        .elbv2
+        .add_listener_certificates()
+        .listener_arn(&l)
+        .certificates(Certificate::builder().certificate_arn(cert(2)).build())
+        .send()
+        .await
+        .expect("add");
+    assert_eq!(added.certificates().len(), 2);
+    let all = w
+        .elbv2
+        .describe_listener_certificates()
+        .listener_arn(&l)
+        .send()
+        .await
+        .expect("certs");
+    let defaults: Vec<Option<bool>> = all.certificates().iter().map(|c| c.is_default()).collect();
+    assert_eq!(defaults, [Some(true), Some(false)]);
+    // DescribeListeners shows the default certificate only.
+    let d = w
+        .elbv2
+        .describe_listeners()
+        .listener_arns(&l)
+        .send()
+        .await
+        .expect("describe");
+    assert_eq!(d.listeners()[0].certificates().len(), 1);
+    assert_eq!(
+        code(
+            w.elbv2
+                .remove_listener_certificates()
+                .listener_arn(&l)
+                .certificates(Certificate::builder().certificate_arn(cert(1)).build())
+                .send()
+                .await
+        ),
+        "ValidationError",
+        "the default certificate stays"
+    );
+    w.elbv2
+        .remove_listener_certificates()
+        .listener_arn(&l)
+        .certificates(Certificate::builder().certificate_arn(cert(2)).build())
+        .send()
+        .await
+        .expect("remove");
+
+    // Listener attributes: ALB response headers, NLB TCP idle timeout.
+    let attrs = w
+        .elbv2
+        .describe_listener_attributes()
+        .listener_arn(&l)
+        .send()
+        .await
+        .expect("attrs");
+    assert!(attrs
+        .attributes()
+        .iter()
+        .any(|a| a.key() == Some("routing.http.response.server.enabled")
+            && a.value() == Some("true")));
+    let nlb = lb_internal_nlb(&w, &n).await;
+    let tcp = tg(&w, &n.vpc, "tcp", ProtocolEnum::Tcp, 80).await;
+    let nl = listener(&w, &nlb, ProtocolEnum::Tcp, 80, &tcp).await;
+    let set = |v: &str| {
+        w.elbv2
+            .modify_listener_attributes()
+            .listener_arn(&nl)
+            .attributes(
+                ListenerAttribute::builder()
+                    .key("tcp.idle_timeout.seconds")
+                    .value(v)
+                    .build(),
+            )
+            .send()
+    };
+    let m = set("600").await.expect("modify");
+    assert_eq!(m.attributes()[0].value(), Some("600"));
+    assert_eq!(code(set("30").await), "ValidationError");
 }

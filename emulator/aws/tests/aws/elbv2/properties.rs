@@ -389,7 +389,7 @@ mod fuzz {
     use super::*;
     use serde_json::{json, Value};
 
-    const OPS: [&str; 30] = [
+    const OPS: [&str; 34] = [
         "CreateLoadBalancer",
         "DescribeLoadBalancers",
         "DeleteLoadBalancer",
@@ -412,6 +412,10 @@ mod fuzz {
         "ModifyListener",
         "DeleteListener",
         "DescribeListenerCertificates",
+        "AddListenerCertificates",
+        "RemoveListenerCertificates",
+        "DescribeListenerAttributes",
+        "ModifyListenerAttributes",
         "CreateRule",
         "DescribeRules",
         "ModifyRule",
@@ -468,7 +472,7 @@ mod fuzz {
         #[test]
         fn random_input_is_always_a_coded_4xx(
             calls in proptest::collection::vec(
-                (0..30usize, proptest::collection::vec((0..24usize, any::<u8>(), any::<usize>(), any::<i64>()), 0..6)),
+                (0..34usize, proptest::collection::vec((0..24usize, any::<u8>(), any::<usize>(), any::<i64>()), 0..6)),
                 1..25,
             )
         ) {

@@ -535,6 +535,18 @@ async fn health_moves_through_aws_states_on_the_clock() {
         (S::Unused, Some(R::InvalidState))
     );
 
+    assert_eq!(
+        code(
+            w.elbv2
+                .deregister_targets()
+                .target_group_arn(&arn)
+                .targets(target("i-0123456789abcdef0", None))
+                .send()
+                .await
+        ),
+        "ValidationError",
+        "deregistering an instance that does not exist"
+    );
     // Deregistration drains for the deregistration delay, then the target is gone.
     w.elbv2
         .deregister_targets()
