@@ -267,7 +267,11 @@ impl RegionState {
         match t {
             Timer::InstanceRunning(id) => crate::ec2::instances::on_running(self, &id),
             Timer::InstanceStopped(id) => crate::ec2::instances::on_stopped(self, &id),
-            Timer::InstanceTerminated(id) => crate::ec2::instances::on_terminated(self, &id),
+            Timer::InstanceTerminated(id) => {
+                crate::ec2::instances::on_terminated(self, &id);
+                // ELBv2 deregisters a terminated instance from its target groups (draining).
+                crate::elbv2::targets::on_instance_terminated(self, &id);
+            }
             Timer::InstanceForgotten(id) => {
                 if self
                     .instances

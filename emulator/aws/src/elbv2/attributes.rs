@@ -368,13 +368,13 @@ pub fn modify_target_group_attributes(st: &mut RegionState, input: &Value) -> Aw
 
 /// DescribeListenerAttributes.
 pub fn describe_listener_attributes(st: &mut RegionState, input: &Value) -> AwsResult<Value> {
-    let l = super::get_listener(st, input.req_str("ListenerArn")?)?;
+    let l = super::get_listener(st, input.req_str(m::ListenerArn)?)?;
     Ok(json!({"Attributes": attrs_json(&l.attributes)}))
 }
 
 /// ModifyListenerAttributes.
 pub fn modify_listener_attributes(st: &mut RegionState, input: &Value) -> AwsResult<Value> {
-    let arn = input.req_str("ListenerArn")?;
+    let arn = input.req_str(m::ListenerArn)?;
     let next = apply(&super::get_listener(st, arn)?.attributes, input, "Listener")?;
     let out = attrs_json(&next);
     if let Some(l) = st.elbv2.listeners.get_mut(arn) {

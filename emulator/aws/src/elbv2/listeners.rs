@@ -474,9 +474,9 @@ pub const MAX_CERTIFICATES: usize = 25;
 
 fn listed_certificates(input: &Value) -> AwsResult<Vec<String>> {
     let list: Vec<String> = input
-        .obj_list("Certificates")
+        .obj_list(m::Certificates)
         .iter()
-        .filter_map(|c| c.opt_str("CertificateArn").map(str::to_string))
+        .filter_map(|c| c.opt_str(m::CertificateArn).map(str::to_string))
         .collect();
     if list.is_empty() {
         return Err(validation("At least one certificate must be specified"));
@@ -486,7 +486,7 @@ fn listed_certificates(input: &Value) -> AwsResult<Vec<String>> {
 
 /// AddListenerCertificates: extra certificates of an HTTPS or TLS listener.
 pub fn add_listener_certificates(st: &mut RegionState, input: &Value) -> AwsResult<Value> {
-    let arn = input.req_str("ListenerArn")?;
+    let arn = input.req_str(m::ListenerArn)?;
     let l = get_listener(st, arn)?;
     if !secure(&l.protocol) {
         return Err(validation(format!(
@@ -525,7 +525,7 @@ pub fn add_listener_certificates(st: &mut RegionState, input: &Value) -> AwsResu
 
 /// RemoveListenerCertificates: never the default certificate.
 pub fn remove_listener_certificates(st: &mut RegionState, input: &Value) -> AwsResult<Value> {
-    let arn = input.req_str("ListenerArn")?;
+    let arn = input.req_str(m::ListenerArn)?;
     let l = get_listener(st, arn)?;
     let list = listed_certificates(input)?;
     if list.iter().any(|c| l.certificates.first() == Some(c)) {
