@@ -9,7 +9,7 @@
 //! | DescribeInstanceTypes | none | every page, following `NextToken` to the end |
 //! | RunInstances | VPC + /16 subnet | one call launching 1 instance (+ its ENI and root volume) |
 //! | AssignPrivateIpAddresses | VPC + /16 subnet, 256 unattached ENIs | one call adding 1 IP to the next ENI |
-//! | CreateLoadBalancer | VPC + two /17 subnets in two AZs | one ELBv2 `CreateLoadBalancer` of an ALB over both subnets, a new name each call |
+//! | CreateLoadBalancer | VPC + two /17 subnets in two AZs | one ELBv2 `CreateLoadBalancer` of an internal ALB over both subnets (an internet-facing one would need an internet gateway), a new name each call |
 //! | DescribeTargetHealth | VPC + subnet, 20 running instances registered in one target group | one `DescribeTargetHealth` of that group (always computed anew: health depends on the time) |
 //! | DescribeAutoScalingGroups | a launch configuration and 50 groups (desired 0) over two subnets | one `DescribeAutoScalingGroups` listing all 50 |
 //! | DescribeAutoScalingGroupsUncached | the same | the same listing with `MaxRecords` cycling 50…100, so no rendered answer is reused |
@@ -251,7 +251,7 @@ impl Scenario {
                 let (a, b) = two_subnets(client, uri, cell).await?;
                 let bodies = (0..MUTATING_MAX_UNITS + 2_000)
                     .map(|i| {
-                        Bytes::from(format!("Action=CreateLoadBalancer&Version=2015-12-01&Name=lb-{cell}-{i}&Type=application&Subnets.member.1={a}&Subnets.member.2={b}"))
+                        Bytes::from(format!("Action=CreateLoadBalancer&Version=2015-12-01&Name=lb-{cell}-{i}&Type=application&Scheme=internal&Subnets.member.1={a}&Subnets.member.2={b}"))
                     })
                     .collect();
                 Ok(Prepared {
@@ -272,6 +272,9 @@ impl Scenario {
                 )
                 .await?;
                 let ids: Vec<&str> = elements(&text, "instanceId");
+                // ELBv2 registers only running instances: let them boot (cloudbox's admin API
+                // moves its clock; moto's instances run at once and it has no such route).
+                advance_clock(client, uri, "60s").await;
                 let text = load::call(
                     client,
                     uri,
@@ -362,6 +365,16 @@ fn elements<'a>(xml: &'a str, tag: &str) -> Vec<&'a str> {
         rest = &after[end..];
     }
     out
+}
+
+/// Moves cloudbox's simulation clock; a target without the admin API (moto) ignores it.
+async fn advance_clock(client: &HttpClient, uri: &Uri, by: &str) {
+    let Ok(target) = format!("{}_cloudbox/clock/advance?by={by}", uri).parse::<Uri>() else {
+        return;
+    };
+    if let Ok(req) = http::Request::post(target).body(http_body_util::Full::new(Bytes::new())) {
+        let _ = client.request(req).await;
+    }
 }
 
 /// The VPC of a subnet.
