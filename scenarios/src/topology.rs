@@ -333,9 +333,8 @@ pub struct Realized {
 /// Loads a topology: `reference` is a name under [`TOPOLOGIES_DIR`] (`seed`) or, when it has a
 /// `/` or ends in `.yaml`/`.yml`, a path relative to `base` (the scenario file's folder).
 pub fn load(reference: &str, base: &Path) -> anyhow::Result<Topology> {
-    let is_path = reference.contains('/')
-        || reference.ends_with(".yaml")
-        || reference.ends_with(".yml");
+    let is_path =
+        reference.contains('/') || reference.ends_with(".yaml") || reference.ends_with(".yml");
     let path = if is_path {
         base.join(reference)
     } else {
@@ -566,7 +565,8 @@ impl Topology {
             let what = format!("instance '{}'", i.name);
             let sn = subnet(&what, &i.subnet)?;
             if let Some(ip) = &i.private_ip {
-                let addr = ipv4(ip).ok_or_else(|| format!("{what}: '{ip}' is not an IPv4 address"))?;
+                let addr =
+                    ipv4(ip).ok_or_else(|| format!("{what}: '{ip}' is not an IPv4 address"))?;
                 let (net, len) = cidr("", &sn.cidr)?;
                 // AWS reserves the first four addresses and the last one of every subnet.
                 let last = net | !mask(len);
@@ -591,7 +591,11 @@ impl Topology {
         }
         for a in &s.auto_scaling_groups {
             let what = format!("Auto Scaling group '{}'", a.name);
-            if !s.launch_templates.iter().any(|l| l.name == a.launch_template) {
+            if !s
+                .launch_templates
+                .iter()
+                .any(|l| l.name == a.launch_template)
+            {
                 return Err(format!(
                     "{what}: no launch template named '{}'",
                     a.launch_template
@@ -691,11 +695,7 @@ impl Topology {
         let Some(vpc) = &s.vpc else {
             return Ok(r);
         };
-        let out = call(
-            "the VPC",
-            "ec2:CreateVpc",
-            json!({"CidrBlock": vpc.cidr}),
-        )?;
+        let out = call("the VPC", "ec2:CreateVpc", json!({"CidrBlock": vpc.cidr}))?;
         let vpc_id = id(&out, "/Vpc/VpcId", "CreateVpc")?;
         let mut vpc_tags = vpc.tags.clone();
         if vpc.cluster_tags {
@@ -716,7 +716,11 @@ impl Topology {
                 json!({"VpcId": vpc_id, "CidrBlock": sn.cidr, "AvailabilityZone": sn.zone}),
             )?;
             let sid = id(&out, "/Subnet/SubnetId", "CreateSubnet")?;
-            create_tags(&what, &sid, &self.tags(&sn.tags, sn.cluster_tags, Some(&sn.name)))?;
+            create_tags(
+                &what,
+                &sid,
+                &self.tags(&sn.tags, sn.cluster_tags, Some(&sn.name)),
+            )?;
             r.vars.insert(format!("subnet.{}", sn.name), sid.clone());
             subnet_ids.insert(sn.name.clone(), sid);
         }
@@ -729,15 +733,30 @@ impl Topology {
         };
         let public = of_kind(SubnetKind::Public);
         if !public.is_empty() {
-            let out = call("the internet gateway", "ec2:CreateInternetGateway", json!({}))?;
-            let igw = id(&out, "/InternetGateway/InternetGatewayId", "CreateInternetGateway")?;
+            let out = call(
+                "the internet gateway",
+                "ec2:CreateInternetGateway",
+                json!({}),
+            )?;
+            let igw = id(
+                &out,
+                "/InternetGateway/InternetGatewayId",
+                "CreateInternetGateway",
+            )?;
             call(
                 "the internet gateway",
                 "ec2:AttachInternetGateway",
                 json!({"InternetGatewayId": igw, "VpcId": vpc_id}),
             )?;
             r.vars.insert("igw".into(), igw.clone());
-            let rt = self.route_table(&call, &id, &vpc_id, "public", json!({"GatewayId": igw}), &public)?;
+            let rt = self.route_table(
+                &call,
+                &id,
+                &vpc_id,
+                "public",
+                json!({"GatewayId": igw}),
+                &public,
+            )?;
             r.vars.insert("routeTable.public".into(), rt);
         }
         if let Some(n) = &s.nat_gateway {
@@ -756,7 +775,14 @@ impl Topology {
             let nat = id(&out, "/NatGateway/NatGatewayId", "CreateNatGateway")?;
             r.vars.insert("nat".into(), nat.clone());
             let private = of_kind(SubnetKind::Private);
-            let rt = self.route_table(&call, &id, &vpc_id, "private", json!({"NatGatewayId": nat}), &private)?;
+            let rt = self.route_table(
+                &call,
+                &id,
+                &vpc_id,
+                "private",
+                json!({"NatGatewayId": nat}),
+                &private,
+            )?;
             r.vars.insert("routeTable.private".into(), rt);
         }
         let mut groups = BTreeMap::new();
@@ -795,9 +821,8 @@ impl Topology {
                 )?;
             }
         }
-        let group_ids = |names: &[String]| -> Vec<String> {
-            names.iter().map(|n| groups[n].clone()).collect()
-        };
+        let group_ids =
+            |names: &[String]| -> Vec<String> { names.iter().map(|n| groups[n].clone()).collect() };
         let profile = s
             .iam
             .as_ref()
@@ -847,7 +872,11 @@ impl Topology {
                 "ec2:CreateLaunchTemplate",
                 json!({"LaunchTemplateName": lt.name, "LaunchTemplateData": data}),
             )?;
-            let ltid = id(&out, "/LaunchTemplate/LaunchTemplateId", "CreateLaunchTemplate")?;
+            let ltid = id(
+                &out,
+                "/LaunchTemplate/LaunchTemplateId",
+                "CreateLaunchTemplate",
+            )?;
             r.vars.insert(format!("launchTemplate.{}", lt.name), ltid);
         }
         for a in &s.auto_scaling_groups {
@@ -905,5 +934,164 @@ impl Topology {
             )?;
         }
         Ok(rt)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use cloudbox_aws::AwsState;
+    use cloudbox_sim::Clock;
+
+    const HEAD: &str = "apiVersion: cloudbox.dev/v1alpha1\nkind: Topology\nmetadata: {name: t}\n";
+
+    fn err(text: &str) -> String {
+        match parse(Path::new("dir/t.yaml"), &format!("{HEAD}{text}")) {
+            Ok(_) => panic!("should fail: {text}"),
+            Err(e) => format!("{e:#}"),
+        }
+    }
+
+    fn seed_text() -> String {
+        match std::fs::read_to_string(Path::new(TOPOLOGIES_DIR).join("seed.yaml")) {
+            Ok(t) => t,
+            Err(e) => panic!("{e}"),
+        }
+    }
+
+    #[test]
+    fn named_topologies_parse() {
+        assert_eq!(names(), ["empty", "seed"]);
+        let seed = load("seed", Path::new("/nowhere")).unwrap_or_else(|e| panic!("{e:#}"));
+        let s = &seed.spec;
+        assert_eq!(s.region.as_deref(), Some("cn-northwest-1"));
+        let c = s.cluster.as_ref().unwrap_or_else(|| panic!("cluster"));
+        assert_eq!(
+            (c.name.as_str(), c.kubernetes_version.as_str(), c.max_pods),
+            ("int32bit-kubernetes", "v1.32.4", MaxPods::Kubeadm)
+        );
+        assert_eq!(c.pod_cidr, s.vpc.as_ref().map_or("", |v| v.cidr.as_str()));
+        assert_eq!(s.controllers["aws-node"]["WARM_ENI_TARGET"], json!(1));
+        let empty = load("empty", Path::new("/nowhere")).unwrap_or_else(|e| panic!("{e:#}"));
+        assert!(empty.spec.vpc.is_none() && empty.spec.region.is_none());
+        let e = load("nope", Path::new("/nowhere"))
+            .err()
+            .map(|e| format!("{e:#}"));
+        assert!(e.is_some_and(|e| e.contains("known: empty, seed")));
+        let e = load("../x.yaml", Path::new("/nowhere"))
+            .err()
+            .map(|e| format!("{e:#}"));
+        assert!(e.is_some_and(|e| e.contains("/nowhere/../x.yaml: cannot read")));
+    }
+
+    #[test]
+    fn unknown_keys_and_bad_envelopes_are_errors_naming_the_file() {
+        let e = err("spec: {regoin: us-east-1}\n");
+        assert!(e.starts_with("dir/t.yaml: ") && e.contains("regoin"), "{e}");
+        let e = err("spec: {vpc: {cidr: 10.0.0.0/16, tag: {}}}\n");
+        assert!(e.contains("unknown field `tag`"), "{e}");
+        let e = err("spec: {cluster: {name: c, kubernetesVersion: v1.32.4, podCidr: 10.0.0.0/16, serviceCidr: 10.96.0.0/12, maxPods: many}}\n");
+        assert!(e.contains("many"), "{e}");
+        let text = seed_text().replace("kind: Topology", "kind: Scenario");
+        let e = parse(Path::new("seed.yaml"), &text)
+            .err()
+            .map(|e| format!("{e:#}"));
+        assert!(e.is_some_and(|e| e.contains("expected 'Topology'")));
+    }
+
+    #[test]
+    fn validation_names_the_resource() {
+        let seed = seed_text();
+        let cases = [
+            ("privateIp: 192.168.193.172", "privateIp: 192.168.194.172", "not a usable address of subnet 'private-a'"),
+            ("privateIp: 192.168.193.10", "privateIp: 192.168.193.172", "192.168.193.172 is used twice"),
+            ("cidr: 192.168.194.0/24", "cidr: 192.168.196.0/24", "not inside the VPC's 192.168.192.0/22"),
+            ("cidr: 192.168.192.128/25", "cidr: 192.168.192.0/24", "overlaps subnet 'public-a'"),
+            ("zone: cn-northwest-1b, cidr: 192.168.194", "zone: us-east-1b, cidr: 192.168.194", "not a zone of cn-northwest-1"),
+            ("natGateway: {subnet: public-a}", "natGateway: {subnet: private-a}", "is not public"),
+            ("natGateway: {subnet: public-a}", "", "spec.natGateway is required"),
+            ("subnets: [private-a, private-b]", "subnets: [private-a, private-c]", "no subnet named 'private-c'"),
+            ("launchTemplate: k8s-workers", "launchTemplate: workers", "no launch template named 'workers'"),
+            ("min: 0", "min: 5", "min ≤ desired ≤ max"),
+            ("securityGroups: [int32bit-kubernetes-nodes]\n    clusterTags: true\n    tags: {Name: int32bit-kubernetes-control-plane}", "securityGroups: [nodes]", "no security group named 'nodes'"),
+            ("serviceCidr: 10.96.0.0/12", "serviceCidr: 10.96.0.1/12", "host bits set"),
+        ];
+        for (from, to, want) in cases {
+            assert!(seed.contains(from), "{from}");
+            let text = seed.replacen(from, to, 1);
+            let e = parse(Path::new("seed.yaml"), &text)
+                .err()
+                .map(|e| format!("{e:#}"))
+                .unwrap_or_else(|| panic!("{to} should fail"));
+            assert!(
+                e.starts_with("seed.yaml: ") && e.contains(want),
+                "{to}: {e}"
+            );
+        }
+        let e = err(
+            "spec: {subnets: [{name: a, kind: public, zone: us-east-1a, cidr: 10.0.0.0/24}]}\n",
+        );
+        assert!(e.contains("need spec.vpc"), "{e}");
+        let e = err("spec: {vpc: {cidr: 10.0.0.0/16, clusterTags: true}}\n");
+        assert!(e.contains("needs spec.cluster"), "{e}");
+    }
+
+    #[test]
+    fn realize_creates_everything_and_names_the_ids() {
+        let seed = load("seed", Path::new("/")).unwrap_or_else(|e| panic!("{e:#}"));
+        let state = AwsState::new(Clock::manual(), 3);
+        let aws = AwsClient::new(&state, "cn-northwest-1").unwrap_or_else(|e| panic!("{e:?}"));
+        let r = seed.realize(&aws).unwrap_or_else(|e| panic!("{e:#}"));
+        let keys: Vec<&str> = r.vars.keys().map(String::as_str).collect();
+        assert_eq!(
+            keys,
+            [
+                "asg.k8s-workers",
+                "cluster",
+                "eip",
+                "igw",
+                "instance.control-plane",
+                "instance.worker-a",
+                "instance.worker-b",
+                "launchTemplate.k8s-workers",
+                "nat",
+                "routeTable.private",
+                "routeTable.public",
+                "sg.bastion-baseline",
+                "sg.int32bit-kubernetes-nodes",
+                "subnet.private-a",
+                "subnet.private-b",
+                "subnet.public-a",
+                "subnet.public-b",
+                "vpc",
+            ]
+        );
+        assert!(r.vars["vpc"].starts_with("vpc-") && r.vars["instance.worker-a"].starts_with("i-"));
+        let out = aws
+            .call(
+                "ec2:DescribeInstances",
+                &json!({"InstanceIds": [r.vars["instance.worker-b"]]}),
+            )
+            .unwrap_or_else(|e| panic!("{e:?}"));
+        let i = &out["Reservations"][0]["Instances"][0];
+        assert_eq!(i["PrivateIpAddress"], "192.168.194.10");
+        assert_eq!(
+            i["IamInstanceProfile"]["Arn"],
+            "arn:aws-cn:iam::123456789012:instance-profile/int32bit-kubernetes-node"
+        );
+        // Same seed, same ids.
+        let again = AwsState::new(Clock::manual(), 3);
+        let aws2 = AwsClient::new(&again, "cn-northwest-1").unwrap_or_else(|e| panic!("{e:?}"));
+        let r2 = seed.realize(&aws2).unwrap_or_else(|e| panic!("{e:#}"));
+        assert_eq!(r.vars, r2.vars);
+        // A second realization in the same account fails at the first conflict, naming it.
+        let e = seed.realize(&aws).err().map(|e| format!("{e:#}"));
+        assert!(
+            e.as_ref()
+                .is_some_and(|e| e.contains("seed.yaml: ec2:") && e.contains(" for ")),
+            "{e:?}"
+        );
+        let empty = load("empty", Path::new("/")).unwrap_or_else(|e| panic!("{e:#}"));
+        assert!(empty.realize(&aws).is_ok_and(|r| r.vars.is_empty()));
     }
 }
