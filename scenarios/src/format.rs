@@ -67,7 +67,7 @@ pub struct Scenario {
     /// `metadata`.
     pub metadata: Metadata,
     /// `spec.topology`: a name under `fixtures/topologies/` or a path relative to the file.
-    /// Only `empty` exists yet.
+    /// See `docs/topologies.md`.
     pub topology: String,
     /// `spec.seed`: seed of every id and random choice (default 1; `--seed` overrides).
     pub seed: Option<u64>,

@@ -4,12 +4,14 @@
 //! - [`format`]: the YAML format, parsed with errors naming the file and the step;
 //! - [`matching`]: partial objects, lists, scalars and `(JMESPath)` keys; closest object + diff;
 //! - [`runner`]: a [`runner::World`] per scenario and the steps run in it;
-//! - [`report`]: step lines, summary, failure details, JUnit XML.
+//! - [`report`]: step lines, summary, failure details, JUnit XML;
+//! - [`topology`]: topology files (the starting world), realized through the AWS API.
 
 pub mod format;
 pub mod matching;
 pub mod report;
 pub mod runner;
+pub mod topology;
 
 pub use format::{load, Scenario};
 pub use report::Outcome;

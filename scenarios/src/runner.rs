@@ -11,6 +11,7 @@ use crate::format::{
 };
 use crate::matching::{self, compact};
 use crate::report::{Failure, Outcome, StepLine};
+use crate::topology::{self, Topology};
 use anyhow::Context as _;
 use cloudbox_aws::{AwsClient, AwsState};
 use cloudbox_kube::KubeState;
@@ -53,6 +54,9 @@ pub struct World {
     pub region: String,
     /// The seed in use.
     pub seed: u64,
+    /// The topology the world was built from (its cluster and controller settings are data for
+    /// controllers).
+    pub topology: Topology,
     client: kube::Client,
     aws_client: AwsClient,
     start: SimTime,
@@ -88,15 +92,22 @@ impl World {
     /// A fresh world for `scenario`: its topology built, its seed and region chosen. Call it
     /// inside a tokio runtime (the in-process kube client spawns its buffer task).
     pub fn new(scenario: &Scenario, options: &Options) -> anyhow::Result<World> {
-        let region = match scenario.topology.as_str() {
-            "empty" => scenario
-                .region
-                .clone()
-                .unwrap_or_else(|| EMPTY_REGION.to_string()),
-            other => anyhow::bail!(
-                "topology '{other}' is not available: only `empty` exists yet; named topologies \
-                 (fixtures/topologies/) and topology files come with the world issue"
+        let dir = scenario
+            .path
+            .parent()
+            .map(Path::to_path_buf)
+            .unwrap_or_default();
+        let topology = topology::load(&scenario.topology, &dir)?;
+        let region = match (&topology.spec.region, &scenario.region) {
+            (Some(t), Some(s)) if t != s => anyhow::bail!(
+                "spec.region is '{s}' but topology '{}' ({}) is in '{t}'; leave spec.region out \
+                 or make them agree",
+                scenario.topology,
+                topology.path.display()
             ),
+            (Some(t), _) => t.clone(),
+            (None, Some(s)) => s.clone(),
+            (None, None) => EMPTY_REGION.to_string(),
         };
         let seed = options.seed.or(scenario.seed).unwrap_or(DEFAULT_SEED);
         let clock = Clock::manual();
@@ -105,6 +116,7 @@ impl World {
         let client = kube::Client::new(cloudbox_kube::app(kube.clone()), "default");
         let aws_client = AwsClient::new(&aws, &region)
             .map_err(|e| anyhow::anyhow!("region '{region}': {}", e.message))?;
+        let realized = topology.realize(&aws_client)?;
         Ok(World {
             start: clock.now(),
             clock,
@@ -114,12 +126,9 @@ impl World {
             seed,
             client,
             aws_client,
-            dir: scenario
-                .path
-                .parent()
-                .map(Path::to_path_buf)
-                .unwrap_or_default(),
-            vars: BTreeMap::new(),
+            dir,
+            vars: realized.vars,
+            topology,
         })
     }
 
@@ -128,7 +137,8 @@ impl World {
         Duration::from_millis(self.clock.now().0.saturating_sub(self.start.0))
     }
 
-    /// The values captured so far by `aws` steps.
+    /// The values captured so far by `aws` steps, and the ids the topology created
+    /// (`vpc`, `subnet.<name>`, … — `docs/topologies.md`).
     pub fn captured(&self) -> &BTreeMap<String, String> {
         &self.vars
     }
@@ -760,7 +770,7 @@ mod tests {
 
     #[tokio::test]
     async fn unknown_topology_is_a_clear_error() {
-        let text = HEAD.replace("topology: empty", "topology: seed") + "  - advance: 1s\n";
+        let text = HEAD.replace("topology: empty", "topology: nope") + "  - advance: 1s\n";
         let scenario = format::parse(Path::new("t.yaml"), &text);
         let Ok(scenario) = scenario else {
             panic!("parse")
@@ -768,7 +778,29 @@ mod tests {
         let (o, _) = run(&scenario, &Options::default(), &mut |_| {}).await;
         let f = o.failure.unwrap_or_else(|| panic!("should fail"));
         assert_eq!(f.step, 0);
-        assert!(f.message.contains("world issue"), "{}", f.message);
+        assert!(f.message.contains("known: empty, seed"), "{}", f.message);
+    }
+
+    #[tokio::test]
+    async fn seed_topology_ids_are_variables_and_region_must_agree() {
+        let text = HEAD.replace("topology: empty", "topology: seed")
+            + "  - aws: {call: ec2:DescribeSubnets, params: {SubnetIds: [\"${subnet.public-a}\"]}, expect: {Subnets: [{VpcId: \"${vpc}\", AvailabilityZone: cn-northwest-1a}]}}\n";
+        let Ok(scenario) = format::parse(Path::new("t.yaml"), &text) else {
+            panic!("parse")
+        };
+        let (o, world) = run(&scenario, &Options::default(), &mut |_| {}).await;
+        assert!(o.passed(), "{:?}", o.failure_text());
+        let world = world.unwrap_or_else(|| panic!("world"));
+        assert_eq!(world.region, "cn-northwest-1");
+        assert!(world.captured().contains_key("instance.control-plane"));
+        let text = text.replace("topology: seed", "topology: seed\n  region: us-east-1");
+        let Ok(scenario) = format::parse(Path::new("t.yaml"), &text) else {
+            panic!("parse")
+        };
+        let (o, _) = run(&scenario, &Options::default(), &mut |_| {}).await;
+        let f = o.failure.unwrap_or_else(|| panic!("should fail"));
+        assert_eq!(f.step, 0);
+        assert!(f.message.contains("make them agree"), "{}", f.message);
     }
 
     #[tokio::test]
