@@ -119,7 +119,9 @@ pub async fn reconcile_once(ctx: &Context) -> Result<Summary, Error> {
                 }
             }
             _ => {
-                if ready_status(&live) == Some("True") && remove_taints(&nodes, &name, &live).await? {
+                if ready_status(&live) == Some("True")
+                    && remove_taints(&nodes, &name, &live).await?
+                {
                     summary.recovered.push(name);
                     summary.writes += 1;
                 }
@@ -138,19 +140,18 @@ fn ready_status(node: &Value) -> Option<&str> {
 }
 
 fn taints(node: &Value) -> Vec<Value> {
-    node["spec"]["taints"].as_array().cloned().unwrap_or_default()
+    node["spec"]["taints"]
+        .as_array()
+        .cloned()
+        .unwrap_or_default()
 }
 
 fn has_taint(list: &[Value], key: &str, effect: &str) -> bool {
-    list.iter().any(|t| t["key"] == key && t["effect"] == effect)
+    list.iter()
+        .any(|t| t["key"] == key && t["effect"] == effect)
 }
 
-async fn patch(
-    nodes: &Api<Node>,
-    name: &str,
-    body: &Value,
-    status: bool,
-) -> Result<(), Error> {
+async fn patch(nodes: &Api<Node>, name: &str, body: &Value, status: bool) -> Result<(), Error> {
     let pp = PatchParams::default();
     let r = if status {
         nodes.patch_status(name, &pp, &Patch::Merge(body)).await
@@ -187,7 +188,13 @@ async fn mark_unreachable(
         changed = true;
     }
     if changed {
-        patch(nodes, name, &json!({"status": {"conditions": conditions}}), true).await?;
+        patch(
+            nodes,
+            name,
+            &json!({"status": {"conditions": conditions}}),
+            true,
+        )
+        .await?;
         writes += 1;
     }
     let mut list = taints(live);
@@ -219,7 +226,11 @@ async fn remove_taints(nodes: &Api<Node>, name: &str, live: &Value) -> Result<bo
     if keep.len() == list.len() {
         return Ok(false);
     }
-    let taints = if keep.is_empty() { Value::Null } else { Value::Array(keep) };
+    let taints = if keep.is_empty() {
+        Value::Null
+    } else {
+        Value::Array(keep)
+    };
     patch(nodes, name, &json!({"spec": {"taints": taints}}), false).await?;
     Ok(true)
 }

@@ -157,7 +157,10 @@ pub(crate) async fn instance_types(
     for chunk in names.chunks(100) {
         let page = ctx
             .aws
-            .call("ec2:DescribeInstanceTypes", &json!({"InstanceTypes": chunk}))
+            .call(
+                "ec2:DescribeInstanceTypes",
+                &json!({"InstanceTypes": chunk}),
+            )
             .map_err(Error::DescribeInstanceTypes)?;
         for t in page["InstanceTypes"].as_array().into_iter().flatten() {
             let n = |v: &Value| v.as_u64().unwrap_or_default();
@@ -180,9 +183,9 @@ pub(crate) async fn instance_types(
 /// without tripping over fields the API server adds.
 pub(crate) fn contains(have: &Value, want: &Value) -> bool {
     match (have, want) {
-        (Value::Object(h), Value::Object(w)) => w
-            .iter()
-            .all(|(k, wv)| h.get(k).is_some_and(|hv| contains(hv, wv)) || wv.is_null() && h.get(k).is_none()),
+        (Value::Object(h), Value::Object(w)) => w.iter().all(|(k, wv)| {
+            h.get(k).is_some_and(|hv| contains(hv, wv)) || wv.is_null() && h.get(k).is_none()
+        }),
         (Value::Array(h), Value::Array(w)) => {
             h.len() == w.len() && h.iter().zip(w).all(|(a, b)| contains(a, b))
         }

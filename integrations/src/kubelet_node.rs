@@ -215,7 +215,12 @@ fn default_labels(ctx: &Context, i: &Ec2Instance) -> Map<String, Value> {
 }
 
 /// The Node the kubelet registers (`initialNode` plus the first status).
-fn initial_node(ctx: &Context, i: &Ec2Instance, ty: &TypeInfo, now: SimTime) -> Result<Node, Error> {
+fn initial_node(
+    ctx: &Context,
+    i: &Ec2Instance,
+    ty: &TypeInfo,
+    now: SimTime,
+) -> Result<Node, Error> {
     let mut labels = default_labels(ctx, i);
     let mut taints = Vec::new();
     if is_control_plane(i) {
@@ -315,7 +320,11 @@ fn desired_status(
     if !i.public_dns.is_empty() {
         addresses.push(json!({"type": "ExternalDNS", "address": i.public_dns}));
     }
-    let arch_suffix = if i.architecture == "arm64" { "aarch64" } else { "x86_64" };
+    let arch_suffix = if i.architecture == "arm64" {
+        "aarch64"
+    } else {
+        "x86_64"
+    };
     let seeded = |what: &str| IdGen::derived(c.seed, &format!("{what}/{}", i.id));
     let system_uuid = seeded("system-uuid").uuid();
     let boot_id = IdGen::derived(c.seed, &format!("boot-id/{}/{}", i.id, i.launch_ms)).uuid();
