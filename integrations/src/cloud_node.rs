@@ -3,7 +3,7 @@
 //! kubelet posts Ready loses those taints.
 //!
 //! Upstream: kubernetes/cloud-provider@v0.32.4 `controllers/nodelifecycle` with
-//! kubernetes/cloud-provider-aws@v1.32.1, and kube-controller-manager's node lifecycle controller
+//! kubernetes/cloud-provider-aws@63ec440c, and kube-controller-manager's node lifecycle controller
 //! of kubernetes/kubernetes@v1.32.4 for the NotReady marking
 //!
 //! Files modelled:
@@ -75,7 +75,7 @@ pub async fn reconcile_once(ctx: &Context) -> Result<Summary, Error> {
     let list = nodes
         .list(&ListParams::default())
         .await
-        .map_err(Error::ListNodes)?
+        .map_err(|e| Error::ListNodes(Box::new(e)))?
         .items;
     let mut by_node = Vec::new();
     for n in &list {
@@ -105,7 +105,12 @@ pub async fn reconcile_once(ctx: &Context) -> Result<Summary, Error> {
                 match nodes.delete(&name, &DeleteParams::default()).await {
                     Ok(_) => {}
                     Err(kube::Error::Api(s)) if s.code == 404 => continue,
-                    Err(source) => return Err(Error::DeleteNode { name, source }),
+                    Err(source) => {
+                        return Err(Error::DeleteNode {
+                            name,
+                            source: Box::new(source),
+                        })
+                    }
                 }
                 summary.deleted.push(name);
                 summary.writes += 1;
@@ -160,7 +165,7 @@ async fn patch(nodes: &Api<Node>, name: &str, body: &Value, status: bool) -> Res
     };
     r.map(|_| ()).map_err(|source| Error::PatchNode {
         name: name.to_string(),
-        source,
+        source: Box::new(source),
     })
 }
 

@@ -88,13 +88,13 @@ impl std::fmt::Debug for Context {
 pub enum Error {
     /// `ec2:DescribeInstances` failed.
     #[error("DescribeInstances: {0}")]
-    DescribeInstances(#[source] AwsError),
+    DescribeInstances(#[source] Box<AwsError>),
     /// `ec2:DescribeInstanceTypes` failed.
     #[error("DescribeInstanceTypes: {0}")]
-    DescribeInstanceTypes(#[source] AwsError),
+    DescribeInstanceTypes(#[source] Box<AwsError>),
     /// Listing Nodes failed.
     #[error("list Nodes: {0}")]
-    ListNodes(#[source] kube::Error),
+    ListNodes(#[source] Box<kube::Error>),
     /// Creating a Node failed.
     #[error("create Node {name}: {source}")]
     CreateNode {
@@ -102,7 +102,7 @@ pub enum Error {
         name: String,
         /// The API error.
         #[source]
-        source: kube::Error,
+        source: Box<kube::Error>,
     },
     /// Patching a Node (metadata, spec or status) failed.
     #[error("patch Node {name}: {source}")]
@@ -111,7 +111,7 @@ pub enum Error {
         name: String,
         /// The API error.
         #[source]
-        source: kube::Error,
+        source: Box<kube::Error>,
     },
     /// Deleting a Node failed.
     #[error("delete Node {name}: {source}")]
@@ -120,7 +120,7 @@ pub enum Error {
         name: String,
         /// The API error.
         #[source]
-        source: kube::Error,
+        source: Box<kube::Error>,
     },
     /// Reading, creating or renewing a node Lease failed.
     #[error("node Lease {name}: {source}")]
@@ -129,7 +129,7 @@ pub enum Error {
         name: String,
         /// The API error.
         #[source]
-        source: kube::Error,
+        source: Box<kube::Error>,
     },
     /// A Kubernetes object could not be built from JSON (a bug in the model).
     #[error("build {what}: {source}")]

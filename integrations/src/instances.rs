@@ -89,7 +89,7 @@ async fn describe(ctx: &Context, filters: Value) -> Result<Vec<Ec2Instance>, Err
         let page = ctx
             .aws
             .call("ec2:DescribeInstances", &input)
-            .map_err(Error::DescribeInstances)?;
+            .map_err(|e| Error::DescribeInstances(Box::new(e)))?;
         for r in page["Reservations"].as_array().into_iter().flatten() {
             for i in r["Instances"].as_array().into_iter().flatten() {
                 out.extend(Ec2Instance::from_json(i));
@@ -161,7 +161,7 @@ pub(crate) async fn instance_types(
                 "ec2:DescribeInstanceTypes",
                 &json!({"InstanceTypes": chunk}),
             )
-            .map_err(Error::DescribeInstanceTypes)?;
+            .map_err(|e| Error::DescribeInstanceTypes(Box::new(e)))?;
         for t in page["InstanceTypes"].as_array().into_iter().flatten() {
             let n = |v: &Value| v.as_u64().unwrap_or_default();
             out.insert(

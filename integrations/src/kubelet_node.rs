@@ -1,8 +1,8 @@
 //! The kubelet's node registration, node status and Lease heartbeats, for every running EC2
 //! instance that carries the cluster tag.
 //!
-//! Upstream: kubernetes/kubernetes@v1.32.4 (kubelet with the in-tree `--cloud-provider=aws` of
-//! kubeadm clusters, as in the seed; labels and provider id as cloud-provider-aws@v1.32.1 writes them)
+//! Upstream: kubernetes/kubernetes@v1.32.4 (the kubelet), with the labels, addresses and provider
+//! id of kubernetes/cloud-provider-aws@63ec440c
 //!
 //! Files modelled:
 //! - `pkg/kubelet/kubelet_node_status.go` (`registerWithAPIServer`, `initialNode`: hostname, os
@@ -27,6 +27,13 @@
 //! LaunchTime on the simulation clock and for the instance to be `running`; an instance that is
 //! not running posts nothing (its Node goes NotReady through [`crate::cloud_node`]).
 //!
+//! Deviation(upstream): the seed's kubeadm clusters ran the in-tree `--cloud-provider=aws`, where
+//! the kubelet itself set the provider id, the instance-type/zone/region labels and the addresses
+//! at registration. Since Kubernetes 1.27 a v1.32 kubelet runs `--cloud-provider=external`,
+//! registers with the taint `node.cloudprovider.kubernetes.io/uninitialized` and cloud-provider-aws's
+//! cloud node controller fills those in moments later. This module writes the end state at
+//! registration (the in-tree behaviour), so there is no uninitialized window.
+//!
 //! Not modelled:
 //! - cAdvisor's real numbers: memory capacity is the type's `SizeInMiB` (a real kubelet reports
 //!   MemTotal, a little less), ephemeral-storage is [`crate::Config::ephemeral_storage_gib`];
@@ -34,7 +41,6 @@
 //!   every ENI, which with the VPC CNI includes pod addresses);
 //! - images, volumesInUse/volumesAttached, node config, runtime handlers, `nodefs`/`imagefs`
 //!   pressure from real usage (the pressure conditions are always False);
-//! - `node.cloudprovider.kubernetes.io/uninitialized` (only an external cloud provider sets it);
 //! - kube-proxy itself: `kubeProxyVersion` is the kubelet's version.
 
 use crate::instances::{self, contains, Ec2Instance, TypeInfo};
@@ -100,7 +106,7 @@ pub async fn reconcile_once(ctx: &Context) -> Result<Summary, Error> {
     let existing: BTreeMap<String, Node> = nodes
         .list(&ListParams::default())
         .await
-        .map_err(Error::ListNodes)?
+        .map_err(|e| Error::ListNodes(Box::new(e)))?
         .items
         .into_iter()
         .filter_map(|n| Some((n.metadata.name.clone()?, n)))
@@ -111,7 +117,7 @@ pub async fn reconcile_once(ctx: &Context) -> Result<Summary, Error> {
         .await
         .map_err(|source| Error::Lease {
             name: "*".into(),
-            source,
+            source: Box::new(source),
         })?
         .items
         .into_iter()
@@ -130,7 +136,7 @@ pub async fn reconcile_once(ctx: &Context) -> Result<Summary, Error> {
                     .await
                     .map_err(|source| Error::CreateNode {
                         name: name.clone(),
-                        source,
+                        source: Box::new(source),
                     })?;
                 summary.registered.push(name.clone());
                 summary.writes += 1;
@@ -179,7 +185,7 @@ async fn patch(nodes: &Api<Node>, name: &str, body: &Value, status: bool) -> Res
     };
     r.map(|_| ()).map_err(|source| Error::PatchNode {
         name: name.to_string(),
-        source,
+        source: Box::new(source),
     })
 }
 
@@ -420,7 +426,7 @@ async fn renew_lease(
     let renew = micro_time(now);
     let err = |source| Error::Lease {
         name: name.to_string(),
-        source,
+        source: Box::new(source),
     };
     match live {
         Some(l) => {
