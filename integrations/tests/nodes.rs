@@ -450,3 +450,49 @@ async fn eni_max_pods() -> Result<()> {
     assert_eq!(w.node_of(&cp).await?["status"]["allocatable"]["pods"], "58");
     Ok(())
 }
+
+#[tokio::test]
+async fn legacy_master_tag_shared_clusters_and_provider_ids() -> Result<()> {
+    let w = world(Config::new(CLUSTER))?;
+    let master = w.run(
+        json!({"InstanceType": "t3.medium", "SubnetId": w.subnet_b}),
+        &[
+            ("kubernetes.io/cluster/int32bit-kubernetes", "shared"),
+            ("kubernetes.io/role", "master"),
+        ],
+    )?;
+    let other = w.run(
+        json!({"InstanceType": "t3.medium", "SubnetId": w.subnet_b}),
+        &[("kubernetes.io/cluster/another-cluster", "owned")],
+    )?;
+    w.advance(59);
+    assert!(w.step().await?.0.registered.is_empty());
+    w.advance(1);
+    let (k, _) = w.step().await?;
+    assert_eq!(k.registered.len(), 1, "only this cluster's instance: {k:?}");
+    let n = w.node_of(&master).await?;
+    assert_eq!(
+        n["metadata"]["labels"]["node-role.kubernetes.io/control-plane"],
+        ""
+    );
+    assert_eq!(
+        taint_keys(&n),
+        ["node-role.kubernetes.io/control-plane:NoSchedule"]
+    );
+    assert!(w.node_of(&other).await.is_err());
+
+    assert_eq!(
+        cloud_node::instance_id("aws:///cn-northwest-1a/i-0123456789abcdef0"),
+        Some("i-0123456789abcdef0")
+    );
+    assert_eq!(
+        cloud_node::instance_id("aws:////i-0123456789abcdef0"),
+        Some("i-0123456789abcdef0")
+    );
+    assert_eq!(cloud_node::instance_id("kwok://node-1"), None);
+    assert_eq!(
+        cloud_node::instance_id("aws:///cn-northwest-1a/fargate-192.168.1.1"),
+        None
+    );
+    Ok(())
+}
