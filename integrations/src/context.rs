@@ -1,0 +1,143 @@
+//! What every controller pass gets: the two public clients, the clock and the cluster's settings.
+
+use cloudbox_aws::{AwsClient, AwsError};
+use cloudbox_sim::Clock;
+use std::time::Duration;
+
+/// How the kubelet's `--max-pods` is chosen.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum MaxPods {
+    /// The kubelet's default (`maxPods: 110`), which kubeadm keeps.
+    Kubeadm,
+    /// The EKS AMI's `eni-max-pods.txt` rule for amazon-vpc-cni: `N × (M − 1) + 2`, N ENIs of M
+    /// IPv4 addresses each (c5.large 3 × 10 → 29).
+    Eni,
+}
+
+/// The cluster's settings (DESIGN.md "Topologies").
+#[derive(Debug, Clone)]
+pub struct Config {
+    /// The cluster name of the `kubernetes.io/cluster/<cluster>` tag (kubeadm's `clusterName`).
+    pub cluster: String,
+    /// The kubelet's and kube-proxy's version (`v1.32.4`).
+    pub kubernetes_version: String,
+    /// The max-pods policy.
+    pub max_pods: MaxPods,
+    /// From an instance's LaunchTime to its kubelet's registration (cloud-init, kubeadm join):
+    /// 60 s by default.
+    pub boot_delay: Duration,
+    /// The root filesystem's size, reported as `ephemeral-storage` capacity (GiB; the EKS AMI's
+    /// default root volume is 20 GiB).
+    pub ephemeral_storage_gib: u64,
+    /// `status.nodeInfo.osImage`.
+    pub os_image: String,
+    /// `status.nodeInfo.kernelVersion` (without the `.x86_64` / `.aarch64` suffix).
+    pub kernel_version: String,
+    /// `status.nodeInfo.containerRuntimeVersion`.
+    pub container_runtime_version: String,
+    /// Seed of the machine ids, system UUIDs and boot ids.
+    pub seed: u64,
+}
+
+impl Config {
+    /// The defaults for `cluster`: Kubernetes v1.32.4, kubeadm's 110 pods, a 60 s boot.
+    pub fn new(cluster: &str) -> Config {
+        Config {
+            cluster: cluster.to_string(),
+            kubernetes_version: "v1.32.4".to_string(),
+            max_pods: MaxPods::Kubeadm,
+            boot_delay: Duration::from_secs(60),
+            ephemeral_storage_gib: 20,
+            os_image: "Amazon Linux 2023.6.20250203".to_string(),
+            kernel_version: "6.1.127-135.201.amzn2023".to_string(),
+            container_runtime_version: "containerd://1.7.25".to_string(),
+            seed: 0,
+        }
+    }
+
+    /// The cluster tag's key, `kubernetes.io/cluster/<cluster>`.
+    pub fn cluster_tag(&self) -> String {
+        format!("kubernetes.io/cluster/{}", self.cluster)
+    }
+}
+
+/// The clients, clock and settings a controller pass uses. Cheap to clone.
+#[derive(Clone)]
+pub struct Context {
+    /// The Kubernetes API (`kube::Client::new(cloudbox_kube::app(state), "default")` in process).
+    pub kube: kube::Client,
+    /// The AWS endpoint of the cluster's region.
+    pub aws: AwsClient,
+    /// The simulation clock.
+    pub clock: Clock,
+    /// The cluster's settings.
+    pub config: Config,
+}
+
+impl std::fmt::Debug for Context {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Context")
+            .field("region", &self.aws.region())
+            .field("config", &self.config)
+            .finish_non_exhaustive()
+    }
+}
+
+/// What failed in a controller pass.
+#[derive(Debug, thiserror::Error)]
+pub enum Error {
+    /// `ec2:DescribeInstances` failed.
+    #[error("DescribeInstances: {0}")]
+    DescribeInstances(#[source] Box<AwsError>),
+    /// `ec2:DescribeInstanceTypes` failed.
+    #[error("DescribeInstanceTypes: {0}")]
+    DescribeInstanceTypes(#[source] Box<AwsError>),
+    /// Listing Nodes failed.
+    #[error("list Nodes: {0}")]
+    ListNodes(#[source] Box<kube::Error>),
+    /// Creating a Node failed.
+    #[error("create Node {name}: {source}")]
+    CreateNode {
+        /// The Node.
+        name: String,
+        /// The API error.
+        #[source]
+        source: Box<kube::Error>,
+    },
+    /// Patching a Node (metadata, spec or status) failed.
+    #[error("patch Node {name}: {source}")]
+    PatchNode {
+        /// The Node.
+        name: String,
+        /// The API error.
+        #[source]
+        source: Box<kube::Error>,
+    },
+    /// Deleting a Node failed.
+    #[error("delete Node {name}: {source}")]
+    DeleteNode {
+        /// The Node.
+        name: String,
+        /// The API error.
+        #[source]
+        source: Box<kube::Error>,
+    },
+    /// Reading, creating or renewing a node Lease failed.
+    #[error("node Lease {name}: {source}")]
+    Lease {
+        /// The Lease (the Node's name).
+        name: String,
+        /// The API error.
+        #[source]
+        source: Box<kube::Error>,
+    },
+    /// A Kubernetes object could not be built from JSON (a bug in the model).
+    #[error("build {what}: {source}")]
+    Build {
+        /// What was built.
+        what: &'static str,
+        /// The decoding error.
+        #[source]
+        source: serde_json::Error,
+    },
+}

@@ -1,0 +1,17 @@
+//! Models of the real controllers that join Kubernetes and AWS, one module per upstream component.
+//!
+//! Each controller exposes `reconcile_once(&Context) -> Result<Summary, Error>`: one deterministic
+//! pass that reads AWS through [`cloudbox_aws::AwsClient`] and Kubernetes through [`kube::Client`]
+//! and writes only what differs. There are no background tasks and no sleeps: a driver (the
+//! scenario runner) calls each pass on every virtual-time step.
+//!
+//! - [`kubelet_node`]: the kubelet's node registration, node status and Lease heartbeats;
+//! - [`cloud_node`]: cloud-provider-aws's node lifecycle controller (stopped and terminated
+//!   instances).
+
+pub mod cloud_node;
+mod context;
+mod instances;
+pub mod kubelet_node;
+
+pub use context::{Config, Context, Error, MaxPods};
