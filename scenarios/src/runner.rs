@@ -59,6 +59,10 @@ pub struct World {
     pub topology: Topology,
     client: kube::Client,
     aws_client: AwsClient,
+    /// The built-in controllers' context, when the topology declares a cluster.
+    controllers: Option<cloudbox_integrations::Context>,
+    /// The latest controller failures (shown with a failed step).
+    controller_errors: std::sync::Mutex<Vec<String>>,
     start: SimTime,
     dir: PathBuf,
     vars: BTreeMap<String, String>,
@@ -117,7 +121,23 @@ impl World {
         let aws_client = AwsClient::new(&aws, &region)
             .map_err(|e| anyhow::anyhow!("region '{region}': {}", e.message))?;
         let realized = topology.realize(&aws_client)?;
+        let controllers = topology.spec.cluster.as_ref().map(|c| {
+            let mut config = cloudbox_integrations::Config::new(&c.name);
+            config.kubernetes_version = c.kubernetes_version.clone();
+            config.seed = seed;
+            if c.max_pods == topology::MaxPods::Eni {
+                config.max_pods = cloudbox_integrations::MaxPods::Eni;
+            }
+            cloudbox_integrations::Context {
+                kube: client.clone(),
+                aws: aws_client.clone(),
+                clock: clock.clone(),
+                config,
+            }
+        });
         Ok(World {
+            controllers,
+            controller_errors: std::sync::Mutex::new(Vec::new()),
             start: clock.now(),
             clock,
             aws,
@@ -143,9 +163,36 @@ impl World {
         &self.vars
     }
 
-    /// Moves the clock one poll towards `deadline` (to the next AWS timer if that is sooner);
-    /// false when the deadline has been reached.
-    fn tick(&self, deadline: SimTime) -> bool {
+    /// Lets the built-in controllers (the kubelet's node registration and the cloud node
+    /// controller, `cloudbox-integrations`) observe the current time: one pass each, in a fixed
+    /// order, so a scenario and its seed always give the same result.
+    pub async fn run_controllers(&self) {
+        let Some(ctx) = &self.controllers else { return };
+        let mut errors = Vec::new();
+        if let Err(e) = cloudbox_integrations::kubelet_node::reconcile_once(ctx).await {
+            errors.push(format!("kubelet node registration: {e}"));
+        }
+        if let Err(e) = cloudbox_integrations::cloud_node::reconcile_once(ctx).await {
+            errors.push(format!("cloud node controller: {e}"));
+        }
+        if let Ok(mut last) = self.controller_errors.lock() {
+            if !errors.is_empty() {
+                *last = errors;
+            }
+        }
+    }
+
+    /// Moves the clock one poll towards `deadline` (to the next AWS timer if that is sooner)
+    /// and runs the controllers; false when the deadline has been reached.
+    async fn tick(&self, deadline: SimTime) -> bool {
+        if !self.advance_one(deadline) {
+            return false;
+        }
+        self.run_controllers().await;
+        true
+    }
+
+    fn advance_one(&self, deadline: SimTime) -> bool {
         let now = self.clock.now();
         if now >= deadline {
             return false;
@@ -167,9 +214,10 @@ impl World {
             Step::Delete(d) => self.delete(d).await,
             Step::Assert(a) => self.assert(a).await,
             Step::Refute(r) => self.refute(r).await,
-            Step::Aws(a) => self.aws_step(a),
+            Step::Aws(a) => self.aws_step(a).await,
             Step::Advance(d) => {
                 self.clock.advance(*d);
+                self.run_controllers().await;
                 Ok(StepOk(String::new()))
             }
         }
@@ -309,7 +357,7 @@ impl World {
             if holds {
                 return Ok(StepOk(format!("{matched} matched")));
             }
-            if !self.tick(deadline) {
+            if !self.tick(deadline).await {
                 let kind = kind_of(&a.resource);
                 let message = match a.count {
                     Some(n) => format!(
@@ -350,7 +398,7 @@ impl World {
             if matching.is_empty() {
                 return Ok(StepOk(format!("none of {} matched", items.len())));
             }
-            if !self.tick(deadline) {
+            if !self.tick(deadline).await {
                 let kind = kind_of(&r.resource);
                 let mut details = String::new();
                 let _ = writeln!(
@@ -373,7 +421,7 @@ impl World {
         }
     }
 
-    fn aws_step(&mut self, a: &AwsStep) -> Result<StepOk, StepErr> {
+    async fn aws_step(&mut self, a: &AwsStep) -> Result<StepOk, StepErr> {
         let params = a.params.clone().unwrap_or_else(|| json!({}));
         let deadline = a.timeout.map(|t| self.clock.now().plus(t.0));
         loop {
@@ -445,8 +493,10 @@ impl World {
                     return Ok(ok);
                 }
                 Err(mut e) => {
-                    if deadline.is_some_and(|d| self.tick(d)) {
-                        continue;
+                    if let Some(d) = deadline {
+                        if self.tick(d).await {
+                            continue;
+                        }
                     }
                     self.aws_calls(&mut e.details);
                     return Err(e);
@@ -456,6 +506,11 @@ impl World {
     }
 
     fn aws_calls(&self, out: &mut String) {
+        if let Ok(errors) = self.controller_errors.lock() {
+            for e in errors.iter() {
+                let _ = writeln!(out, "controller error: {e}");
+            }
+        }
         let calls = self.aws.recent_calls(20);
         let _ = writeln!(out, "recent AWS calls ({}):", calls.len());
         for c in calls {
@@ -612,7 +667,10 @@ pub async fn run(
         failure: None,
     };
     let mut world = match World::new(scenario, options) {
-        Ok(w) => w,
+        Ok(w) => {
+            w.run_controllers().await;
+            w
+        }
         Err(e) => {
             outcome.failure = Some(Failure {
                 step: 0,

@@ -1013,7 +1013,7 @@ mod tests {
             ("subnets: [private-a, private-b]", "subnets: [private-a, private-c]", "no subnet named 'private-c'"),
             ("launchTemplate: k8s-workers", "launchTemplate: workers", "no launch template named 'workers'"),
             ("min: 0", "min: 5", "min ≤ desired ≤ max"),
-            ("securityGroups: [int32bit-kubernetes-nodes]\n    clusterTags: true\n    tags: {Name: int32bit-kubernetes-control-plane}", "securityGroups: [nodes]", "no security group named 'nodes'"),
+            ("securityGroups: [int32bit-kubernetes-nodes]\n    clusterTags: true\n    tags: {Name: int32bit-kubernetes-control-plane, kubernetes.io/role: master}", "securityGroups: [nodes]", "no security group named 'nodes'"),
             ("serviceCidr: 10.96.0.0/12", "serviceCidr: 10.96.0.1/12", "host bits set"),
         ];
         for (from, to, want) in cases {

@@ -125,6 +125,17 @@ pub enum Work {
         /// An element the answer must contain near its start.
         expect: Option<&'static str>,
     },
+    /// A create and its delete: send `bodies[n % len]`, take the text of `<{id_tag}>` from the
+    /// answer and send `{delete}{url-encoded id}` (so a quota on live resources is never hit).
+    /// Two HTTP requests per unit; both must be HTTP 200.
+    CreateThenDelete {
+        /// Create bodies, used round-robin.
+        bodies: Vec<Bytes>,
+        /// The element holding the new resource's id.
+        id_tag: &'static str,
+        /// The delete body up to the id (`Action=DeleteLoadBalancer&…&LoadBalancerArn=`).
+        delete: String,
+    },
     /// A listing: send `body`, then `body&NextToken=…` while the answer has a `<nextToken>`.
     /// Every page must be HTTP 200 and contain `expect` near its start.
     Paged {
@@ -154,6 +165,26 @@ impl Work {
                 let reply = post(client, uri, body).await?;
                 check(&reply, *expect)?;
                 Ok(1)
+            }
+            Work::CreateThenDelete {
+                bodies,
+                id_tag,
+                delete,
+            } => {
+                let len = bodies.len().max(1) as u64;
+                let body = bodies
+                    .get((n % len) as usize)
+                    .cloned()
+                    .context("no request body")?;
+                let reply = post(client, uri, body).await?;
+                check(&reply, None)?;
+                let text = String::from_utf8_lossy(&reply.body);
+                let id = first_element(&text, id_tag)
+                    .with_context(|| format!("no <{id_tag}> in the answer"))?;
+                let enc: String = form_urlencoded::byte_serialize(id.as_bytes()).collect();
+                let reply = post(client, uri, Bytes::from(format!("{delete}{enc}"))).await?;
+                check(&reply, None)?;
+                Ok(2)
             }
             Work::Paged { body, expect } => {
                 let mut pages = 0;

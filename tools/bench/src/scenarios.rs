@@ -9,7 +9,7 @@
 //! | DescribeInstanceTypes | none | every page, following `NextToken` to the end |
 //! | RunInstances | VPC + /16 subnet | one call launching 1 instance (+ its ENI and root volume) |
 //! | AssignPrivateIpAddresses | VPC + /16 subnet, 256 unattached ENIs | one call adding 1 IP to the next ENI |
-//! | CreateLoadBalancer | VPC + two /17 subnets in two AZs | one ELBv2 `CreateLoadBalancer` of an internal ALB over both subnets (an internet-facing one would need an internet gateway), a new name each call |
+//! | CreateLoadBalancer | VPC + two /17 subnets in two AZs | one ELBv2 `CreateLoadBalancer` of an internal ALB over both subnets (an internet-facing one would need an internet gateway), a new name each call, then its `DeleteLoadBalancer` (cloudbox enforces AWS's quota of 50 live load balancers); rates count both requests |
 //! | DescribeTargetHealth | VPC + subnet, 20 running instances registered in one target group | one `DescribeTargetHealth` of that group (always computed anew: health depends on the time) |
 //! | DescribeAutoScalingGroups | a launch configuration and 50 groups (desired 0) over two subnets | one `DescribeAutoScalingGroups` listing all 50 |
 //! | DescribeAutoScalingGroupsUncached | the same | the same listing with `MaxRecords` cycling 50…100, so no rendered answer is reused |
@@ -109,7 +109,7 @@ impl Scenario {
                 "AssignPrivateIpAddresses, SecondaryPrivateIpAddressCount=1, 256 unattached ENIs, /16 subnet"
             }
             Scenario::CreateLoadBalancer => {
-                "ELBv2 CreateLoadBalancer, an ALB over two AZs, a new name per call"
+                "ELBv2 CreateLoadBalancer + DeleteLoadBalancer, an internal ALB over two AZs, a new name per unit (HTTP req/s counts both calls)"
             }
             Scenario::DescribeTargetHealth => {
                 "ELBv2 DescribeTargetHealth, one target group with 20 instance targets"
@@ -255,11 +255,14 @@ impl Scenario {
                     })
                     .collect();
                 Ok(Prepared {
-                    work: Work::Single {
+                    work: Work::CreateThenDelete {
                         bodies,
-                        expect: Some("<LoadBalancerArn>"),
+                        id_tag: "LoadBalancerArn",
+                        delete: "Action=DeleteLoadBalancer&Version=2015-12-01&LoadBalancerArn="
+                            .to_string(),
                     },
-                    note: "ALB over 2 AZs".to_string(),
+                    note: "internal ALB over 2 AZs, deleted again (AWS's quota: 50 live)"
+                        .to_string(),
                 })
             }
             Scenario::DescribeTargetHealth => {
