@@ -6,7 +6,9 @@ CLOUDBOX_BIN=${CLOUDBOX_BIN:-${CARGO_TARGET_DIR:-target}/debug/cloudbox}
 cloudbox_start() {
   CB_DIR=$(mktemp -d)
   CB_LOG="$CB_DIR/up.log"
-  "$CLOUDBOX_BIN" up --aws-port 0 --kube-port 0 --kubeconfig "$CB_DIR/kubeconfig" "$@" >"$CB_LOG" 2>&1 &
+  # The conformance scripts build their own resources on a bare endpoint unless told otherwise
+  # (CB_TOPOLOGY=seed brings up the seed cluster, as `cloudbox up` does by default).
+  "$CLOUDBOX_BIN" up --aws-port 0 --kube-port 0 --kubeconfig "$CB_DIR/kubeconfig" --topology "${CB_TOPOLOGY:-empty}" "$@" >"$CB_LOG" 2>&1 &
   CB_PID=$!
   trap cloudbox_stop EXIT
   for _ in $(seq 1 200); do

@@ -83,9 +83,15 @@ struct UpArgs {
     /// Seed for every id and random choice.
     #[arg(long, default_value_t = 1)]
     seed: u64,
-    /// Region printed in the export lines.
-    #[arg(long, default_value = "us-east-1")]
-    region: String,
+    /// Region printed in the export lines (default: the topology's region, else us-east-1).
+    #[arg(long)]
+    region: Option<String>,
+    /// The starting world: a name under fixtures/topologies/ (`seed`, `empty`) or a topology
+    /// file. `seed` (the default) brings up the seed's VPC, subnets and instances, with Ready
+    /// nodes, before the export lines print; `empty` is a bare AWS endpoint and API server with no
+    /// controllers running.
+    #[arg(long, default_value = "seed")]
+    topology: String,
 }
 
 fn main() -> anyhow::Result<()> {
@@ -174,6 +180,7 @@ async fn run(args: RunArgs) -> anyhow::Result<bool> {
             kubeconfig: args.kubeconfig,
             kube_token: None,
             region: world.region.clone(),
+            controllers: None,
         };
         serve_until_ctrl_c(serve, world.aws.clone(), world.kube.clone()).await?;
     }
@@ -187,18 +194,41 @@ async fn up(args: UpArgs) -> anyhow::Result<()> {
     let clock = Clock::wall(args.time_scale);
     let aws = cloudbox_aws::AwsState::new(clock.clone(), args.seed);
     let kube = cloudbox_kube::KubeState::with_options(
-        clock,
+        clock.clone(),
         args.seed,
         args.kube_token.clone(),
         cloudbox_kube::DEFAULT_HISTORY,
     );
+    // The topology's bring-up runs in virtual time: the clock is moved past the instances' boot
+    // and the kubelets' registration, so the nodes are Ready when the export lines print; from
+    // then on the clock follows the wall clock.
+    let mut controllers = None;
+    let mut region = args.region.clone();
+    if args.topology != "empty" {
+        let up =
+            cloudbox_scenarios::bring_up::bring_up(&args.topology, &aws, &kube, &clock, args.seed)
+                .await
+                .with_context(|| format!("bringing up topology '{}'", args.topology))?;
+        println!(
+            "cloudbox: topology {}: {} instances in {}, {} nodes Ready (bring-up took {}s of virtual time)",
+            args.topology,
+            up.instances,
+            up.region,
+            up.ready_nodes,
+            up.virtual_elapsed.as_secs()
+        );
+        region.get_or_insert(up.region);
+        controllers = up.controllers;
+    }
+    let region = region.unwrap_or_else(|| "us-east-1".to_string());
     let serve = Serve {
         bind: args.bind,
         aws_port: args.aws_port,
         kube_port: args.kube_port,
         kubeconfig: args.kubeconfig,
         kube_token: args.kube_token,
-        region: args.region,
+        region,
+        controllers,
     };
     serve_until_ctrl_c(serve, aws, kube).await
 }
@@ -211,6 +241,8 @@ struct Serve {
     kubeconfig: PathBuf,
     kube_token: Option<String>,
     region: String,
+    /// The built-in controllers to run on the wall clock (a topology with a cluster).
+    controllers: Option<cloudbox_integrations::Context>,
 }
 
 /// Serves the AWS endpoint and the Kubernetes API, prints the export lines, and stops on Ctrl-C.
@@ -219,6 +251,8 @@ async fn serve_until_ctrl_c(
     aws: cloudbox_aws::AwsState,
     kube: cloudbox_kube::KubeState,
 ) -> anyhow::Result<()> {
+    let region = args.region;
+    let controllers = args.controllers;
     let aws_listener = tokio::net::TcpListener::bind(SocketAddr::new(args.bind, args.aws_port))
         .await
         .with_context(|| {
@@ -254,8 +288,8 @@ async fn serve_until_ctrl_c(
     println!("cloudbox: AWS endpoint listening on http://{aws_addr}");
     println!("cloudbox: Kubernetes API listening on {kube_url}");
     println!("export AWS_ENDPOINT_URL=http://{aws_addr}");
-    println!("export AWS_REGION={}", args.region);
-    println!("export AWS_DEFAULT_REGION={}", args.region);
+    println!("export AWS_REGION={region}");
+    println!("export AWS_DEFAULT_REGION={region}");
     println!("export AWS_ACCESS_KEY_ID=cloudbox");
     println!("export AWS_SECRET_ACCESS_KEY=cloudbox");
     println!("export KUBECONFIG={}", kubeconfig.display());
@@ -270,7 +304,24 @@ async fn serve_until_ctrl_c(
         stopped(stop_rx.clone()),
     ));
     let kube_task = tokio::spawn(cloudbox_kube::serve(kube_listener, kube, stopped(stop_rx)));
+    // The built-in controllers follow the wall clock in `up`: a pass a second (the kubelet's and
+    // the node controller's own sync periods are longer; a pass that changes nothing writes
+    // nothing).
+    let controller_task = controllers.map(|ctx| {
+        tokio::spawn(async move {
+            let mut every = tokio::time::interval(std::time::Duration::from_secs(1));
+            loop {
+                every.tick().await;
+                for e in cloudbox_scenarios::controller_pass(&ctx).await {
+                    tracing::warn!("{e}");
+                }
+            }
+        })
+    });
     let _ = tokio::signal::ctrl_c().await;
+    if let Some(t) = controller_task {
+        t.abort();
+    }
     let _ = stop_tx.send(true);
     // In-flight requests get a moment to finish; open watches would otherwise hold shutdown
     // until their own timeouts (minutes), so after the grace period the servers are dropped.

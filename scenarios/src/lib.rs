@@ -7,6 +7,7 @@
 //! - [`report`]: step lines, summary, failure details, JUnit XML;
 //! - [`topology`]: topology files (the starting world), realized through the AWS API.
 
+pub mod bring_up;
 pub mod format;
 pub mod matching;
 pub mod report;
@@ -15,7 +16,7 @@ pub mod topology;
 
 pub use format::{load, Scenario};
 pub use report::Outcome;
-pub use runner::{run, Options, World};
+pub use runner::{controller_pass, controllers_for, run, Options, World};
 
 use std::path::{Path, PathBuf};
 

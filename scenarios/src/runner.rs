@@ -68,6 +68,42 @@ pub struct World {
     vars: BTreeMap<String, String>,
 }
 
+/// The built-in controllers' context for a topology that declares a cluster (None otherwise).
+pub fn controllers_for(
+    topology: &Topology,
+    kube: kube::Client,
+    aws: AwsClient,
+    clock: Clock,
+    seed: u64,
+) -> Option<cloudbox_integrations::Context> {
+    topology.spec.cluster.as_ref().map(|c| {
+        let mut config = cloudbox_integrations::Config::new(&c.name);
+        config.kubernetes_version = c.kubernetes_version.clone();
+        config.seed = seed;
+        if c.max_pods == topology::MaxPods::Eni {
+            config.max_pods = cloudbox_integrations::MaxPods::Eni;
+        }
+        cloudbox_integrations::Context {
+            kube,
+            aws,
+            clock,
+            config,
+        }
+    })
+}
+
+/// One pass of each built-in controller, in a fixed order; the failures, if any.
+pub async fn controller_pass(ctx: &cloudbox_integrations::Context) -> Vec<String> {
+    let mut errors = Vec::new();
+    if let Err(e) = cloudbox_integrations::kubelet_node::reconcile_once(ctx).await {
+        errors.push(format!("kubelet node registration: {e}"));
+    }
+    if let Err(e) = cloudbox_integrations::cloud_node::reconcile_once(ctx).await {
+        errors.push(format!("cloud node controller: {e}"));
+    }
+    errors
+}
+
 /// How a step ended.
 struct StepOk(String);
 
@@ -121,20 +157,13 @@ impl World {
         let aws_client = AwsClient::new(&aws, &region)
             .map_err(|e| anyhow::anyhow!("region '{region}': {}", e.message))?;
         let realized = topology.realize(&aws_client)?;
-        let controllers = topology.spec.cluster.as_ref().map(|c| {
-            let mut config = cloudbox_integrations::Config::new(&c.name);
-            config.kubernetes_version = c.kubernetes_version.clone();
-            config.seed = seed;
-            if c.max_pods == topology::MaxPods::Eni {
-                config.max_pods = cloudbox_integrations::MaxPods::Eni;
-            }
-            cloudbox_integrations::Context {
-                kube: client.clone(),
-                aws: aws_client.clone(),
-                clock: clock.clone(),
-                config,
-            }
-        });
+        let controllers = controllers_for(
+            &topology,
+            client.clone(),
+            aws_client.clone(),
+            clock.clone(),
+            seed,
+        );
         Ok(World {
             controllers,
             controller_errors: std::sync::Mutex::new(Vec::new()),
@@ -168,13 +197,7 @@ impl World {
     /// order, so a scenario and its seed always give the same result.
     pub async fn run_controllers(&self) {
         let Some(ctx) = &self.controllers else { return };
-        let mut errors = Vec::new();
-        if let Err(e) = cloudbox_integrations::kubelet_node::reconcile_once(ctx).await {
-            errors.push(format!("kubelet node registration: {e}"));
-        }
-        if let Err(e) = cloudbox_integrations::cloud_node::reconcile_once(ctx).await {
-            errors.push(format!("cloud node controller: {e}"));
-        }
+        let errors = controller_pass(ctx).await;
         if let Ok(mut last) = self.controller_errors.lock() {
             if !errors.is_empty() {
                 *last = errors;

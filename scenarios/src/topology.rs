@@ -340,6 +340,10 @@ pub fn load(reference: &str, base: &Path) -> anyhow::Result<Topology> {
     } else {
         let p = Path::new(TOPOLOGIES_DIR).join(format!("{reference}.yaml"));
         if !p.exists() {
+            // A binary run away from its source tree still knows the shipped topologies.
+            if let Some((_, text)) = EMBEDDED.iter().find(|(name, _)| *name == reference) {
+                return parse(&p, text);
+            }
             anyhow::bail!(
                 "topology '{reference}' is not a name under fixtures/topologies/ (known: {}) \
                  nor a path (a path has a '/' or ends in .yaml)",
@@ -352,6 +356,15 @@ pub fn load(reference: &str, base: &Path) -> anyhow::Result<Topology> {
         .map_err(|e| anyhow::anyhow!("topology {}: cannot read: {e}", path.display()))?;
     parse(&path, &text)
 }
+
+/// The shipped topologies, built into the binary.
+const EMBEDDED: &[(&str, &str)] = &[
+    (
+        "empty",
+        include_str!("../../fixtures/topologies/empty.yaml"),
+    ),
+    ("seed", include_str!("../../fixtures/topologies/seed.yaml")),
+];
 
 /// The named topologies (file stems under [`TOPOLOGIES_DIR`]), sorted.
 pub fn names() -> Vec<String> {

@@ -1,0 +1,31 @@
+#!/usr/bin/env bash
+# `cloudbox up` on its default topology, the seed's (§2): the real kubectl and aws CLI see the
+# cluster the walkthrough built — Ready nodes named after the instances' private DNS names, the
+# control plane's role and taint, instances in two AZs with the cluster tags. Exits non-zero on
+# any failure.
+set -euo pipefail
+cd "$(dirname "$0")"
+source ./lib.sh
+CB_TOPOLOGY=seed cloudbox_start
+export AWS_PAGER=""
+check "region of the export lines" "cn-northwest-1" "$AWS_REGION"
+check "three Ready nodes" "3" "$(kubectl get nodes --no-headers | awk '$2 == "Ready"' | wc -l | tr -d ' ')"
+check "control plane node name" "ip-192-168-193-172.cn-northwest-1.compute.internal" \
+  "$(kubectl get nodes -l node-role.kubernetes.io/control-plane -o jsonpath='{.items[0].metadata.name}')"
+check "control plane ROLES column" "control-plane" \
+  "$(kubectl get node ip-192-168-193-172.cn-northwest-1.compute.internal --no-headers | awk '{print $3}')"
+check "control plane taint" "node-role.kubernetes.io/control-plane:NoSchedule" \
+  "$(kubectl get node ip-192-168-193-172.cn-northwest-1.compute.internal -o jsonpath='{.spec.taints[0].key}:{.spec.taints[0].effect}')"
+check "INTERNAL-IP column" "192.168.193.172" \
+  "$(kubectl get node ip-192-168-193-172.cn-northwest-1.compute.internal -o wide --no-headers | awk '{print $6}')"
+check "provider id" "aws:///cn-northwest-1a/" \
+  "$(kubectl get node ip-192-168-193-172.cn-northwest-1.compute.internal -o jsonpath='{.spec.providerID}' | grep -o '^aws:///cn-northwest-1a/')"
+check "nodes in two zones" "2" \
+  "$(kubectl get nodes -o jsonpath='{range .items[*]}{.metadata.labels.topology\.kubernetes\.io/zone}{"\n"}{end}' | sort -u | wc -l | tr -d ' ')"
+check "cluster instances running" "3" \
+  "$(aws ec2 describe-instances --filters Name=tag:KubernetesCluster,Values=int32bit-kubernetes Name=instance-state-name,Values=running --query 'length(Reservations[].Instances[])' --output text)"
+check "worker group found by the autoscaler's tag" "k8s-workers" \
+  "$(aws autoscaling describe-auto-scaling-groups --filters Name=tag-key,Values=k8s.io/cluster-autoscaler/enabled --query 'AutoScalingGroups[0].AutoScalingGroupName' --output text)"
+# (Stopped and terminated workers are covered in virtual time by scenarios/cluster/seed-cluster-up.yaml.)
+echo "seed up: $PASS passed, $FAIL failed"
+[ "$FAIL" -eq 0 ]
