@@ -58,12 +58,9 @@ pub fn envelope(model: &ServiceModel, op: &Operation, members: &str, request_id:
 /// The text before and after the members of a response, so that shared (cached) members can be
 /// sent between them without being copied.
 pub fn envelope_parts(model: &ServiceModel, op: &Operation, request_id: &str) -> (String, String) {
-    let mut head = String::with_capacity(160);
-    head.push_str("<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n<");
-    head.push_str(&op.name);
-    head.push_str("Response xmlns=\"");
-    head.push_str(&model.xml_namespace);
-    head.push_str("/\"><requestId>");
+    // EC2's model names the namespace without the trailing slash its responses carry.
+    let mut head = xml::open_response(&op.name, &model.xml_namespace, true);
+    head.push_str("<requestId>");
     xml::escape(&mut head, request_id);
     head.push_str("</requestId>");
     (head, format!("</{}Response>", op.name))

@@ -78,12 +78,7 @@ pub fn serialize_members(model: &ServiceModel, op: &Operation, output: &Value) -
 /// <DeleteLoadBalancerResponse xmlns="…"><ResponseMetadata><RequestId>…</RequestId></ResponseMetadata></DeleteLoadBalancerResponse>
 /// ```
 pub fn envelope_parts(model: &ServiceModel, op: &Operation, request_id: &str) -> (String, String) {
-    let mut head = String::with_capacity(160);
-    head.push_str("<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n<");
-    head.push_str(&op.name);
-    head.push_str("Response xmlns=\"");
-    head.push_str(&model.xml_namespace);
-    head.push_str("\">");
+    let mut head = xml::open_response(&op.name, &model.xml_namespace, false);
     let wrapper = op
         .result_wrapper
         .clone()

@@ -27,6 +27,20 @@ pub fn escape(out: &mut String, s: &str) {
     }
 }
 
+/// Opens a response document: the XML declaration and `<{Op}Response xmlns="{namespace}">`.
+pub fn open_response(op: &str, namespace: &str, trailing_slash: bool) -> String {
+    let mut head = String::with_capacity(160);
+    head.push_str("<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n<");
+    head.push_str(op);
+    head.push_str("Response xmlns=\"");
+    head.push_str(namespace);
+    if trailing_slash {
+        head.push('/');
+    }
+    head.push_str("\">");
+    head
+}
+
 fn open(out: &mut String, tag: &str) {
     out.push('<');
     out.push_str(tag);
