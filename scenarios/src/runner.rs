@@ -906,4 +906,51 @@ mod tests {
         let (o, lines) = go(crd).await;
         assert!(o.passed(), "{lines:?} {:?}", o.failure_text());
     }
+
+    /// Same scenario, same seed: the same AWS calls at the same virtual times, the same ids, the
+    /// same Nodes (names, provider ids, machine ids, timestamps); another seed changes the ids.
+    #[tokio::test]
+    async fn same_seed_same_world() {
+        let path = Path::new(concat!(
+            env!("CARGO_MANIFEST_DIR"),
+            "/cluster/seed-cluster-up.yaml"
+        ));
+        let Ok(scenario) = format::load(path) else {
+            panic!("scenario loads")
+        };
+        async fn snapshot(scenario: &Scenario, seed: Option<u64>) -> (Vec<String>, String) {
+            let (o, world) = run(scenario, &Options { seed }, &mut |_| {}).await;
+            assert!(o.passed(), "{:?}", o.failure_text());
+            let Some(world) = world else {
+                panic!("the world is returned")
+            };
+            let calls = world
+                .aws
+                .recent_calls(1000)
+                .into_iter()
+                .map(|c| format!("{} {} {:?}", c.time, c.operation, c.error))
+                .collect();
+            let nodes: Api<k8s_openapi::api::core::v1::Node> = Api::all(world.client.clone());
+            let list = nodes
+                .list(&ListParams::default())
+                .await
+                .unwrap_or_else(|e| panic!("list nodes: {e}"));
+            let mut text = String::new();
+            for n in list.items {
+                let mut v = serde_json::to_value(&n).unwrap_or_default();
+                if let Some(m) = v.get_mut("metadata").and_then(|m| m.as_object_mut()) {
+                    m.remove("managedFields");
+                }
+                text.push_str(&v.to_string());
+            }
+            (calls, text)
+        }
+        let a = snapshot(&scenario, None).await;
+        let b = snapshot(&scenario, None).await;
+        assert!(a.0.len() > 20);
+        assert_eq!(a.0, b.0, "same AWS calls at the same virtual times");
+        assert_eq!(a.1, b.1, "same Nodes");
+        let c = snapshot(&scenario, Some(8)).await;
+        assert_ne!(a.1, c.1, "another seed gives other ids");
+    }
 }
