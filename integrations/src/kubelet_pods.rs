@@ -346,11 +346,16 @@ fn to_json<T: k8s_openapi::serde::Serialize>(o: &T, what: &'static str) -> Resul
 }
 
 fn time_at(v: &Value, ptr: &str) -> Option<u64> {
-    v.pointer(ptr).and_then(Value::as_str).and_then(parse_iso8601)
+    v.pointer(ptr)
+        .and_then(Value::as_str)
+        .and_then(parse_iso8601)
 }
 
 fn containers(pod: &Value) -> Vec<Value> {
-    pod["spec"]["containers"].as_array().cloned().unwrap_or_default()
+    pod["spec"]["containers"]
+        .as_array()
+        .cloned()
+        .unwrap_or_default()
 }
 
 fn all_running(pod: &Value) -> bool {
@@ -399,8 +404,8 @@ pub fn normalize_image(image: &str) -> String {
         }
     };
     let first = name.split('/').next().unwrap_or_default();
-    let has_domain = name.contains('/')
-        && (first.contains('.') || first.contains(':') || first == "localhost");
+    let has_domain =
+        name.contains('/') && (first.contains('.') || first.contains(':') || first == "localhost");
     let full = if has_domain {
         name
     } else if name.contains('/') {
@@ -487,16 +492,14 @@ impl<'a> PodCtx<'a> {
         Ok(())
     }
 
-    /// Records a Normal event about container `container` at `at` (ms).
-    async fn event(
-        &mut self,
+    fn build_event(
+        &self,
         container: &str,
         reason: &str,
-        message: String,
+        message: &str,
         at: u64,
-    ) -> Result<(), Error> {
-        let nanos = at * 1_000_000 + self.seq;
-        self.seq += 1;
+        nanos: u64,
+    ) -> Result<Event, Error> {
         let t = rfc3339_secs(at);
         let ev = json!({
             "apiVersion": "v1",
@@ -521,17 +524,38 @@ impl<'a> PodCtx<'a> {
             "reportingComponent": "kubelet",
             "reportingInstance": self.node,
         });
-        let ev: Event = serde_json::from_value(ev).map_err(|source| Error::Build {
+        serde_json::from_value(ev).map_err(|source| Error::Build {
             what: "Event",
             source,
-        })?;
+        })
+    }
+
+    /// Records a Normal event about container `container` at `at` (ms).
+    async fn event(
+        &mut self,
+        container: &str,
+        reason: &str,
+        message: String,
+        at: u64,
+    ) -> Result<(), Error> {
         let api: Api<Event> = Api::namespaced(self.ctx.kube.clone(), &self.ns);
-        api.create(&PostParams::default(), &ev)
-            .await
-            .map_err(|source| Error::Event {
-                name: self.key.clone(),
-                source: Box::new(source),
-            })?;
+        loop {
+            // The recorder names events `<pod>.<hex UnixNano>`; a name taken by an event of an
+            // earlier pass at the same instant moves on by a nanosecond.
+            let nanos = at * 1_000_000 + self.seq;
+            self.seq += 1;
+            let ev = self.build_event(container, reason, &message, at, nanos)?;
+            match api.create(&PostParams::default(), &ev).await {
+                Ok(_) => break,
+                Err(kube::Error::Api(e)) if e.code == 409 && self.seq < 1_000 => continue,
+                Err(source) => {
+                    return Err(Error::Event {
+                        name: self.key.clone(),
+                        source: Box::new(source),
+                    })
+                }
+            }
+        }
         self.events += 1;
         self.writes += 1;
         Ok(())
@@ -540,10 +564,8 @@ impl<'a> PodCtx<'a> {
     /// The containers named in this pod's events of `reason`.
     async fn event_containers(&self, reason: &str) -> Result<BTreeSet<String>, Error> {
         let api: Api<Event> = Api::namespaced(self.ctx.kube.clone(), &self.ns);
-        let lp = ListParams::default().fields(&format!(
-            "involvedObject.uid={},reason={reason}",
-            self.uid
-        ));
+        let lp = ListParams::default()
+            .fields(&format!("involvedObject.uid={},reason={reason}", self.uid));
         let list = api.list(&lp).await.map_err(|source| Error::Event {
             name: self.key.clone(),
             source: Box::new(source),
@@ -585,7 +607,12 @@ async fn accept(
     let cs = containers(pod);
     let pulls: Vec<bool> = cs
         .iter()
-        .map(|c| must_pull(c, node.images.contains(&normalize_image(str_at(c, "/image")))))
+        .map(|c| {
+            must_pull(
+                c,
+                node.images.contains(&normalize_image(str_at(c, "/image"))),
+            )
+        })
         .collect();
     let now = p.now;
     if pulls.iter().any(|&x| x) {
@@ -752,8 +779,10 @@ fn desired_status(
             let image = str_at(c, "/image");
             match started {
                 Some(t) => {
-                    let mut ids = IdGen::derived(0, &format!("container/{}/{name}", pod["metadata"]["uid"]));
-                    let mut digest = IdGen::derived(0, &format!("image/{}", normalize_image(image)));
+                    let mut ids =
+                        IdGen::derived(0, &format!("container/{}/{name}", pod["metadata"]["uid"]));
+                    let mut digest =
+                        IdGen::derived(0, &format!("image/{}", normalize_image(image)));
                     let repo = normalize_image(image);
                     let repo = repo
                         .rsplit_once('@')
@@ -854,8 +883,14 @@ mod tests {
     #[test]
     fn images_normalize_like_containerd() {
         assert_eq!(normalize_image("nginx"), "docker.io/library/nginx:latest");
-        assert_eq!(normalize_image("nginx:1.27"), "docker.io/library/nginx:1.27");
-        assert_eq!(normalize_image("bitnami/redis"), "docker.io/bitnami/redis:latest");
+        assert_eq!(
+            normalize_image("nginx:1.27"),
+            "docker.io/library/nginx:1.27"
+        );
+        assert_eq!(
+            normalize_image("bitnami/redis"),
+            "docker.io/bitnami/redis:latest"
+        );
         assert_eq!(
             normalize_image("public.ecr.aws/eks/coredns:v1.11"),
             "public.ecr.aws/eks/coredns:v1.11"
