@@ -414,3 +414,36 @@ async fn unmanaged_and_not_ready_nodes_are_left_alone() -> Result<()> {
     assert_eq!(s.accepted, vec!["default/stuck"]);
     Ok(())
 }
+
+#[tokio::test]
+async fn unstarted_pod_is_deleted_at_once_and_other_providers_ignored() -> Result<()> {
+    let w = world()?;
+    w.node(NODE_A, "192.168.193.10", None, true).await?;
+    // A node of another provider: not this model's.
+    let other: Node = serde_json::from_value(json!({
+        "apiVersion": "v1", "kind": "Node",
+        "metadata": {"name": "kind-worker"},
+        "spec": {"providerID": "kind://docker/kind/kind-worker"},
+        "status": {"conditions": [{"type": "Ready", "status": "True"}],
+            "addresses": [{"type": "InternalIP", "address": "172.18.0.2"}]},
+    }))?;
+    Api::<Node>::all(w.ctx.kube.clone())
+        .create(&PostParams::default(), &other)
+        .await?;
+    w.pod("elsewhere", "kind-worker", json!({})).await?;
+    w.pod("early", NODE_A, json!({})).await?;
+    w.pass().await?;
+    assert!(w.get("elsewhere").await?["status"]["hostIP"].is_null());
+    assert!(w.events("elsewhere").await?.is_empty());
+    // Deleted while still pulling: nothing runs, so it goes at the next pass.
+    Api::<Pod>::namespaced(w.ctx.kube.clone(), "default")
+        .delete("early", &DeleteParams::default())
+        .await?;
+    assert!(w.exists("early").await?);
+    let s = w.pass().await?;
+    assert_eq!(s.deleted, vec!["default/early"]);
+    assert!(s.killing.is_empty());
+    assert!(!w.exists("early").await?);
+    assert_eq!(w.pass().await?.writes, 0);
+    Ok(())
+}
