@@ -140,4 +140,22 @@ pub enum Error {
         #[source]
         source: serde_json::Error,
     },
+    /// Listing, patching or deleting a Pod failed.
+    #[error("Pod {name}: {source}")]
+    Pod {
+        /// The Pod (`namespace/name`, `*` for the list).
+        name: String,
+        /// The API error.
+        #[source]
+        source: Box<kube::Error>,
+    },
+    /// Creating or listing a Pod's Events failed.
+    #[error("Events of Pod {name}: {source}")]
+    Event {
+        /// The Pod (`namespace/name`).
+        name: String,
+        /// The API error.
+        #[source]
+        source: Box<kube::Error>,
+    },
 }

@@ -7,11 +7,13 @@
 //!
 //! - [`kubelet_node`]: the kubelet's node registration, node status and Lease heartbeats;
 //! - [`cloud_node`]: cloud-provider-aws's node lifecycle controller (stopped and terminated
-//!   instances).
+//!   instances);
+//! - [`kubelet_pods`]: the kubelet's pod lifecycle (accept, pull, start, ready, graceful delete).
 
 pub mod cloud_node;
 mod context;
 mod instances;
 pub mod kubelet_node;
+pub mod kubelet_pods;
 
 pub use context::{Config, Context, Error, MaxPods};
