@@ -7,11 +7,14 @@
 //!
 //! - [`kubelet_node`]: the kubelet's node registration, node status and Lease heartbeats;
 //! - [`cloud_node`]: cloud-provider-aws's node lifecycle controller (stopped and terminated
-//!   instances).
+//!   instances);
+//! - [`scheduler`]: kube-scheduler's default plugins (filters, LeastAllocated score, binding,
+//!   FailedScheduling events).
 
 pub mod cloud_node;
 mod context;
 mod instances;
 pub mod kubelet_node;
+pub mod scheduler;
 
 pub use context::{Config, Context, Error, MaxPods};
