@@ -36,6 +36,11 @@
 //!   rules", "node(s) didn't match pod anti-affinity rules", "node(s) didn't satisfy existing pods
 //!   anti-affinity rules"; required terms by topologyKey, a first pod of a group may match its own
 //!   affinity term);
+//! - `framework/plugins/podtopologyspread/filtering.go` (`DoNotSchedule` constraints: skew =
+//!   matching pods in the Node's domain + self match − the minimum over the domains of the
+//!   eligible Nodes (0 when fewer than `minDomains`), "node(s) didn't match pod topology spread
+//!   constraints", and "(missing required label)" for a Node without the key; nodeAffinityPolicy
+//!   Honor, nodeTaintsPolicy Ignore);
 //! - the queue's `PrioritySort`: higher `spec.priority` first, then creation time.
 //!
 //! Deviation(upstream): kube-scheduler picks among equally scored Nodes at random (reservoir
@@ -45,20 +50,26 @@
 //! every pass re-evaluates every pending Pod (reads only) and writes the condition and a new
 //! `FailedScheduling` Event only when the message differs from the Pod's current `PodScheduled`
 //! condition: at most one Event per distinct outcome, none when nothing changed.
-//! Deviation(upstream): the filter order is upstream's (NodeUnschedulable, NodeName,
-//! TaintToleration, NodeAffinity, NodeResourcesFit, InterPodAffinity) but only those plugins run;
-//! the first failing filter gives a Node's reasons, as upstream (no `runAllFilters`).
+//! Deviation(upstream): only these filters run, in upstream's order (NodeUnschedulable,
+//! TaintToleration, NodeAffinity, NodeResourcesFit, PodTopologySpread, InterPodAffinity; NodeName
+//! never applies to a Pod without `spec.nodeName`); the first failing filter gives a Node's
+//! reasons, as upstream (no `runAllFilters`).
+//!
+//! The message ends in ".." as upstream's does: the PostFilter message ("preemption: …pod.")
+//! ends in "." and `FitError.Error` closes every section with " %v.".
 //!
 //! Not modelled:
 //! - preemption itself (no victim is ever evicted: every Node that might be helped reports "No
 //!   preemption victims found for incoming pod"), nominated nodes;
 //! - NodePorts, volume plugins (VolumeBinding, VolumeZone, VolumeRestrictions, NodeVolumeLimits),
-//!   PodTopologySpread, DynamicResources, scalar/extended resources and hugepages;
+//!   DynamicResources, scalar/extended resources and hugepages; `ScheduleAnyway` spread
+//!   constraints, `matchLabelKeys`, the non-default node inclusion policies;
 //! - the other score plugins (BalancedAllocation, ImageLocality, TaintToleration, NodeAffinity,
 //!   PodTopologySpread, InterPodAffinity preferred terms) and score normalisation;
 //! - `namespaceSelector` and `matchLabelKeys` of pod (anti-)affinity terms;
-//! - `percentageOfNodesToScore` (every Node is evaluated), scheduling gates, multiple profiles
-//!   (only `default-scheduler`), the 1024-character truncation of event notes.
+//! - `percentageOfNodesToScore` (every Node is evaluated), multiple profiles
+//!   (only `default-scheduler`), the 1024-character truncation of event notes;
+//! - the `SchedulingGated` condition: a Pod with `spec.schedulingGates` is skipped untouched.
 
 use crate::{Context, Error};
 use k8s_openapi::api::core::v1::{Node, Pod};
@@ -81,6 +92,9 @@ const ERR_AFFINITY: &str = "node(s) didn't match Pod's node affinity/selector";
 const ERR_POD_AFFINITY: &str = "node(s) didn't match pod affinity rules";
 const ERR_POD_ANTI_AFFINITY: &str = "node(s) didn't match pod anti-affinity rules";
 const ERR_EXISTING_ANTI_AFFINITY: &str = "node(s) didn't satisfy existing pods anti-affinity rules";
+const ERR_SPREAD: &str = "node(s) didn't match pod topology spread constraints";
+const ERR_SPREAD_LABEL: &str =
+    "node(s) didn't match pod topology spread constraints (missing required label)";
 const NOT_HELPFUL: &str = "Preemption is not helpful for scheduling";
 const NO_VICTIMS: &str = "No preemption victims found for incoming pod";
 const NO_NODES: &str = "no nodes available to schedule pods";
@@ -479,6 +493,69 @@ fn inter_pod_affinity(pod: &Value, nodes: &[NodeInfo], i: usize) -> Option<(Code
     None
 }
 
+/// PodTopologySpread's Filter for the `DoNotSchedule` constraints of `pod` on `nodes[i]`.
+fn topology_spread(pod: &Value, nodes: &[NodeInfo], i: usize) -> Option<(Code, &'static str)> {
+    let constraints: Vec<&Value> = pod["spec"]["topologySpreadConstraints"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .filter(|c| c["whenUnsatisfiable"] == "DoNotSchedule")
+        .collect();
+    if constraints.is_empty() {
+        return None;
+    }
+    let keys: Vec<&str> = constraints
+        .iter()
+        .map(|c| c["topologyKey"].as_str().unwrap_or(""))
+        .collect();
+    let here = labels(&nodes[i].node);
+    if keys.iter().any(|k| !here.contains_key(*k)) {
+        return Some((Code::UnschedulableAndUnresolvable, ERR_SPREAD_LABEL));
+    }
+    let ns = str_of(pod, "/metadata/namespace");
+    // Nodes that count: they pass the pod's node affinity (nodeAffinityPolicy Honor) and carry
+    // every key (nodeTaintsPolicy Ignore).
+    let eligible: Vec<(&NodeInfo, BTreeMap<String, String>)> = nodes
+        .iter()
+        .map(|n| (n, labels(&n.node)))
+        .filter(|(n, l)| {
+            node_affinity_matches(pod, &n.node) && keys.iter().all(|k| l.contains_key(*k))
+        })
+        .collect();
+    for c in constraints {
+        let key = c["topologyKey"].as_str().unwrap_or("");
+        let max_skew = c["maxSkew"].as_i64().unwrap_or(1);
+        let min_domains = c["minDomains"].as_i64().unwrap_or(1);
+        let selector = &c["labelSelector"];
+        let mut counts: BTreeMap<&str, i64> = BTreeMap::new();
+        for (n, l) in &eligible {
+            let matched = n
+                .pods
+                .iter()
+                .filter(|p| {
+                    str_of(p, "/metadata/namespace") == ns
+                        && p["metadata"]
+                            .get("deletionTimestamp")
+                            .is_none_or(Value::is_null)
+                        && selector_matches(selector, &labels(p))
+                })
+                .count() as i64;
+            *counts.entry(l[key].as_str()).or_default() += matched;
+        }
+        let min_match = if (counts.len() as i64) < min_domains {
+            0
+        } else {
+            counts.values().copied().min().unwrap_or(0)
+        };
+        let self_match = i64::from(selector_matches(selector, &labels(pod)));
+        let here_count = counts.get(here[key].as_str()).copied().unwrap_or(0);
+        if here_count + self_match - min_match > max_skew {
+            return Some((Code::Unschedulable, ERR_SPREAD));
+        }
+    }
+    None
+}
+
 /// The filters in upstream's order; `Ok` when the Node fits, else its status code and reasons.
 fn filter(
     pod: &Value,
@@ -544,6 +621,10 @@ fn filter(
     }
     if !reasons.is_empty() {
         return Err((code, reasons));
+    }
+    // PodTopologySpread.
+    if let Some((code, r)) = topology_spread(pod, nodes, i) {
+        return Err((code, vec![r.to_string()]));
     }
     // InterPodAffinity.
     if let Some((code, r)) = inter_pod_affinity(pod, nodes, i) {
@@ -694,6 +775,9 @@ fn pending(pod: &Value) -> bool {
             .get("deletionTimestamp")
             .is_none_or(Value::is_null)
         && !terminal(pod)
+        && pod["spec"]["schedulingGates"]
+            .as_array()
+            .is_none_or(|g| g.is_empty())
 }
 
 /// One scheduling pass over every pending Pod.

@@ -468,3 +468,108 @@ async fn placement_is_deterministic() -> Result<()> {
     }
     Ok(())
 }
+
+async fn spread_pods(ctx: &Context, n: usize) -> Result<()> {
+    let spread = json!({"topologySpreadConstraints": [{"maxSkew": 1,
+        "topologyKey": "topology.kubernetes.io/zone", "whenUnsatisfiable": "DoNotSchedule",
+        "labelSelector": {"matchLabels": {"app": "spread"}}}]});
+    for i in 0..n {
+        pod(
+            ctx,
+            &format!("spread-{i}"),
+            json!({"cpu": "100m"}),
+            spread.clone(),
+        )
+        .await?;
+    }
+    Ok(())
+}
+
+#[tokio::test]
+async fn topology_spread_do_not_schedule() -> Result<()> {
+    let zone = "topology.kubernetes.io/zone";
+    let (ctx, _clock) = context()?;
+    node(
+        &ctx,
+        "a-1",
+        "8",
+        "16Gi",
+        "110",
+        json!({zone: "a"}),
+        json!(null),
+    )
+    .await?;
+    node(
+        &ctx,
+        "b-1",
+        "2",
+        "4Gi",
+        "110",
+        json!({zone: "b"}),
+        json!(null),
+    )
+    .await?;
+    node(&ctx, "x-1", "8", "16Gi", "110", json!({}), json!(null)).await?;
+    spread_pods(&ctx, 4).await?;
+    scheduler::reconcile_once(&ctx).await?;
+    let p = placements(&ctx).await?;
+    let got: Vec<&str> = (0..4).map(|i| p[&format!("spread-{i}")].as_str()).collect();
+    assert_eq!(got, ["a-1", "b-1", "a-1", "b-1"]);
+
+    // Zone b cordoned: the second pod would skew zone a by 2.
+    let (ctx, _clock) = context()?;
+    node(
+        &ctx,
+        "a-1",
+        "8",
+        "16Gi",
+        "110",
+        json!({zone: "a"}),
+        json!(null),
+    )
+    .await?;
+    node(
+        &ctx,
+        "b-1",
+        "2",
+        "4Gi",
+        "110",
+        json!({zone: "b"}),
+        json!(null),
+    )
+    .await?;
+    node(&ctx, "x-1", "8", "16Gi", "110", json!({}), json!(null)).await?;
+    let nodes: Api<Node> = Api::all(ctx.kube.clone());
+    nodes
+        .patch(
+            "b-1",
+            &PatchParams::default(),
+            &Patch::Merge(&json!({"spec": {"unschedulable": true}})),
+        )
+        .await?;
+    spread_pods(&ctx, 2).await?;
+    scheduler::reconcile_once(&ctx).await?;
+    let p = placements(&ctx).await?;
+    assert_eq!(p["spread-0"], "a-1");
+    assert_eq!(p["spread-1"], "");
+    let msg = "0/3 nodes are available: 1 node(s) didn't match pod topology spread constraints, \
+        1 node(s) didn't match pod topology spread constraints (missing required label), 1 node(s) \
+        were unschedulable. preemption: 0/3 nodes are available: 1 No preemption victims found \
+        for incoming pod, 2 Preemption is not helpful for scheduling..";
+    assert_eq!(scheduled(&ctx, "spread-1").await?, unschedulable(msg));
+    Ok(())
+}
+
+#[test]
+fn quantities() {
+    let q = scheduler::parse_quantity_milli;
+    assert_eq!(q("100m"), Some(100));
+    assert_eq!(q("2"), Some(2000));
+    assert_eq!(q("0.5"), Some(500));
+    assert_eq!(q("2G"), Some(2_000_000_000_000));
+    assert_eq!(q("4Gi"), Some(4 * 1024 * 1024 * 1024 * 1000));
+    assert_eq!(q("3996Ki"), Some(3996 * 1024 * 1000));
+    assert_eq!(q("1e3"), Some(1_000_000));
+    assert_eq!(q("1.5Mi"), Some(1_572_864_000));
+    assert_eq!(q("x"), None);
+}
