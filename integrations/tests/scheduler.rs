@@ -191,6 +191,20 @@ async fn seed_insufficient_memory() -> Result<()> {
     assert_eq!(ok["type"], "Normal");
     assert_eq!(ok["reportingController"], "default-scheduler");
 
+    // The same events through the core v1 API (what `kubectl describe pod` reads).
+    let core: Api<k8s_openapi::api::core::v1::Event> = Api::namespaced(ctx.kube.clone(), "default");
+    let core_events = core.list(&ListParams::default()).await?.items;
+    let warning = core_events
+        .iter()
+        .find(|e| e.reason.as_deref() == Some("FailedScheduling"))
+        .ok_or_else(|| anyhow!("no core FailedScheduling event"))?;
+    assert_eq!(warning.message.as_deref(), Some(msg));
+    assert_eq!(
+        warning.reporting_component.as_deref(),
+        Some("default-scheduler")
+    );
+    assert_eq!(warning.involved_object.kind.as_deref(), Some("Pod"));
+
     // Nothing changed: nothing written, no second event.
     clock.advance(Duration::from_secs(10));
     let again = scheduler::reconcile_once(&ctx).await?;
@@ -572,4 +586,40 @@ fn quantities() {
     assert_eq!(q("1e3"), Some(1_000_000));
     assert_eq!(q("1.5Mi"), Some(1_572_864_000));
     assert_eq!(q("x"), None);
+}
+
+#[tokio::test]
+async fn no_nodes_and_preemption_policy_never() -> Result<()> {
+    let (ctx, _clock) = context()?;
+    pod(&ctx, "early-0", json!({}), json!({})).await?;
+    scheduler::reconcile_once(&ctx).await?;
+    let none = "no nodes available to schedule pods";
+    assert_eq!(scheduled(&ctx, "early-0").await?, unschedulable(none));
+    node(&ctx, "tiny", "1", "1Gi", "110", json!({}), json!(null)).await?;
+    pod(
+        &ctx,
+        "never-0",
+        json!({"memory": "512Mi"}),
+        json!({"preemptionPolicy": "Never"}),
+    )
+    .await?;
+    pod(
+        &ctx,
+        "never-1",
+        json!({"memory": "768Mi"}),
+        json!({"preemptionPolicy": "Never"}),
+    )
+    .await?;
+    let s = scheduler::reconcile_once(&ctx).await?;
+    assert_eq!(
+        s.bound,
+        vec![
+            ("default/early-0".to_string(), "tiny".to_string()),
+            ("default/never-0".to_string(), "tiny".to_string()),
+        ]
+    );
+    let msg = "0/1 nodes are available: 1 Insufficient memory. preemption: not eligible due to \
+        preemptionPolicy=Never..";
+    assert_eq!(scheduled(&ctx, "never-1").await?, unschedulable(msg));
+    Ok(())
 }
