@@ -158,4 +158,34 @@ pub enum Error {
         #[source]
         source: Box<kube::Error>,
     },
+    /// Listing Pods failed.
+    #[error("list Pods: {0}")]
+    ListPods(#[source] Box<kube::Error>),
+    /// Binding a Pod to a Node (`pods/binding`) failed.
+    #[error("bind Pod {name}: {source}")]
+    BindPod {
+        /// The Pod (`namespace/name`).
+        name: String,
+        /// The API error.
+        #[source]
+        source: Box<kube::Error>,
+    },
+    /// Patching a Pod's status failed.
+    #[error("patch Pod {name}: {source}")]
+    PatchPod {
+        /// The Pod (`namespace/name`).
+        name: String,
+        /// The API error.
+        #[source]
+        source: Box<kube::Error>,
+    },
+    /// Creating an Event failed.
+    #[error("create Event {name}: {source}")]
+    CreateEvent {
+        /// The Event.
+        name: String,
+        /// The API error.
+        #[source]
+        source: Box<kube::Error>,
+    },
 }

@@ -9,11 +9,14 @@
 //! - [`cloud_node`]: cloud-provider-aws's node lifecycle controller (stopped and terminated
 //!   instances);
 //! - [`kubelet_pods`]: the kubelet's pod lifecycle (accept, pull, start, ready, graceful delete).
+//! - [`scheduler`]: kube-scheduler's default plugins (filters, LeastAllocated score, binding,
+//!   FailedScheduling events).
 
 pub mod cloud_node;
 mod context;
 mod instances;
 pub mod kubelet_node;
 pub mod kubelet_pods;
+pub mod scheduler;
 
 pub use context::{Config, Context, Error, MaxPods};
