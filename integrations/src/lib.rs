@@ -7,11 +7,13 @@
 //!
 //! - [`kubelet_node`]: the kubelet's node registration, node status and Lease heartbeats;
 //! - [`cloud_node`]: cloud-provider-aws's node lifecycle controller (stopped and terminated
-//!   instances).
+//!   instances);
+//! - [`workloads`]: kube-controller-manager's Deployment and ReplicaSet controllers.
 
 pub mod cloud_node;
 mod context;
 mod instances;
 pub mod kubelet_node;
+pub mod workloads;
 
 pub use context::{Config, Context, Error, MaxPods};
