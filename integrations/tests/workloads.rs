@@ -447,7 +447,7 @@ async fn recreate_stops_old_pods_before_new_ones() -> Result<()> {
     for _ in 0..40 {
         let s = w.pass().await?;
         let pods = w.pods().await?;
-        let hashes: std::collections::BTreeSet<String> = pods.iter().map(|p| hash_of(p)).collect();
+        let hashes: std::collections::BTreeSet<String> = pods.iter().map(hash_of).collect();
         assert!(hashes.len() <= 1, "old and new pods together: {hashes:?}");
         saw_none |= pods.is_empty();
         let marked = w.mark_ready().await?;

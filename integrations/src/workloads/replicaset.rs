@@ -73,7 +73,7 @@ pub(crate) fn is_available(pod: &Value, min_ready_seconds: i64, now_ms: u64) -> 
 async fn sync(
     ctx: &Context,
     rs: &Value,
-    pods: &mut Vec<Value>,
+    pods: &mut [Value],
     summary: &mut Summary,
 ) -> Result<(), Error> {
     let ns = meta(rs, "namespace");
