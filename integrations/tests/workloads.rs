@@ -550,3 +550,65 @@ async fn replicaset_adopts_orphans_and_honours_min_ready_seconds() -> Result<()>
     assert_eq!(w.pass().await?.writes, 0);
     Ok(())
 }
+
+#[tokio::test]
+async fn paused_deployment_scales_but_does_not_roll_out() -> Result<()> {
+    let w = world()?;
+    w.create_deployment(deployment_json("p", 2, "p:1", rolling()))
+        .await?;
+    w.settle().await?;
+    w.patch_deployment("p", json!({"spec": {"paused": true}}))
+        .await?;
+    w.set_image("p", "p:2").await?;
+    w.settle().await?;
+    assert_eq!(w.rss().await?.len(), 1, "no new ReplicaSet while paused");
+    w.patch_deployment("p", json!({"spec": {"replicas": 3}}))
+        .await?;
+    w.settle().await?;
+    let rss = w.rss().await?;
+    assert_eq!(rss.len(), 1);
+    assert_eq!(rss[0]["spec"]["replicas"], 3);
+    assert_eq!(w.pods().await?.len(), 3);
+    w.patch_deployment("p", json!({"spec": {"paused": false}}))
+        .await?;
+    w.settle().await?;
+    let rss = w.rss().await?;
+    assert_eq!(rss.len(), 2);
+    let d = w.deployment("p").await?;
+    assert_eq!(d["status"]["updatedReplicas"], 3);
+    assert_eq!(d["metadata"]["annotations"][deployment::REVISION], "2");
+    Ok(())
+}
+
+#[tokio::test]
+async fn progress_deadline_exceeded_without_ready_pods() -> Result<()> {
+    let w = world()?;
+    let mut d = deployment_json("slow", 2, "slow:1", rolling());
+    d["spec"]["progressDeadlineSeconds"] = json!(60);
+    w.create_deployment(d).await?;
+    for _ in 0..3 {
+        w.pass().await?;
+    }
+    let d = w.deployment("slow").await?;
+    let av = cond(&d, "Available");
+    assert_eq!(av["status"], "False");
+    assert_eq!(av["reason"], "MinimumReplicasUnavailable");
+    assert_eq!(
+        av["message"],
+        "Deployment does not have minimum availability."
+    );
+    assert_eq!(d["status"]["unavailableReplicas"], 2);
+    w.clock.advance(Duration::from_secs(61));
+    w.pass().await?;
+    let d = w.deployment("slow").await?;
+    let pr = cond(&d, "Progressing");
+    assert_eq!(pr["status"], "False");
+    assert_eq!(pr["reason"], "ProgressDeadlineExceeded");
+    let rs = &w.rss().await?[0];
+    assert_eq!(
+        pr["message"],
+        format!("ReplicaSet \"{}\" has timed out progressing.", name(rs))
+    );
+    assert_eq!(w.pass().await?.writes, 0);
+    Ok(())
+}

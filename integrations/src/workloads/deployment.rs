@@ -601,11 +601,13 @@ impl Sync<'_> {
                 self.scale(i, 0).await?;
             }
         } else {
-            // Proportional scaling is not modelled: the rollout path converges instead.
-            return if is_rolling(&self.d) {
+            // Proportional scaling is not modelled: the rollout path converges instead (a
+            // paused Deployment only gets its status).
+            return if is_rolling(&self.d) && !paused {
                 self.rollout_rolling().await
             } else {
-                Ok(())
+                let status = self.calculate_status(new);
+                self.write_status(status).await
             };
         }
         if paused {
