@@ -188,4 +188,13 @@ pub enum Error {
         #[source]
         source: Box<kube::Error>,
     },
+    /// A read or write of a workload object (Deployment, ReplicaSet, Pod) failed.
+    #[error("{what}: {source}")]
+    Workload {
+        /// The operation and object (`create Pod default/web-`).
+        what: String,
+        /// The API error.
+        #[source]
+        source: Box<kube::Error>,
+    },
 }

@@ -11,6 +11,7 @@
 //! - [`kubelet_pods`]: the kubelet's pod lifecycle (accept, pull, start, ready, graceful delete).
 //! - [`scheduler`]: kube-scheduler's default plugins (filters, LeastAllocated score, binding,
 //!   FailedScheduling events).
+//! - [`workloads`]: kube-controller-manager's Deployment and ReplicaSet controllers.
 
 pub mod cloud_node;
 mod context;
@@ -18,5 +19,6 @@ mod instances;
 pub mod kubelet_node;
 pub mod kubelet_pods;
 pub mod scheduler;
+pub mod workloads;
 
 pub use context::{Config, Context, Error, MaxPods};

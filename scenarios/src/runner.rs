@@ -92,14 +92,26 @@ pub fn controllers_for(
     })
 }
 
-/// One pass of each built-in controller, in a fixed order; the failures, if any.
+/// One pass of each built-in controller, in a fixed order (nodes, then the workload
+/// controllers that create pods, the scheduler that binds them, and the kubelets that run them);
+/// the failures, if any.
 pub async fn controller_pass(ctx: &cloudbox_integrations::Context) -> Vec<String> {
+    use cloudbox_integrations::{cloud_node, kubelet_node, kubelet_pods, scheduler, workloads};
     let mut errors = Vec::new();
-    if let Err(e) = cloudbox_integrations::kubelet_node::reconcile_once(ctx).await {
+    if let Err(e) = kubelet_node::reconcile_once(ctx).await {
         errors.push(format!("kubelet node registration: {e}"));
     }
-    if let Err(e) = cloudbox_integrations::cloud_node::reconcile_once(ctx).await {
+    if let Err(e) = cloud_node::reconcile_once(ctx).await {
         errors.push(format!("cloud node controller: {e}"));
+    }
+    if let Err(e) = workloads::reconcile_once(ctx).await {
+        errors.push(format!("deployment/replicaset controllers: {e}"));
+    }
+    if let Err(e) = scheduler::reconcile_once(ctx).await {
+        errors.push(format!("scheduler: {e}"));
+    }
+    if let Err(e) = kubelet_pods::reconcile_once(ctx).await {
+        errors.push(format!("kubelet pods: {e}"));
     }
     errors
 }
