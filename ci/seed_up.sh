@@ -26,6 +26,17 @@ check "cluster instances running" "3" \
   "$(aws ec2 describe-instances --filters Name=tag:KubernetesCluster,Values=int32bit-kubernetes Name=instance-state-name,Values=running --query 'length(Reservations[].Instances[])' --output text)"
 check "worker group found by the autoscaler's tag" "k8s-workers" \
   "$(aws autoscaling describe-auto-scaling-groups --filters Name=tag-key,Values=k8s.io/cluster-autoscaler/enabled --query 'AutoScalingGroups[0].AutoScalingGroupName' --output text)"
+# Seed §7, first half, with the real kubectl: the 2G nginx replicas that fit run, the rest stay
+# Pending with the scheduler's message (the controllers follow the wall clock in `up`, a pass a
+# second; `kubectl wait` watches for it).
+kubectl apply -f ../fixtures/seed/deployment-nginx.yaml >/dev/null
+kubectl wait deployment/nginx --for=jsonpath='{.status.readyReplicas}'=4 --timeout=60s >/dev/null
+check "nginx replicas ready" "4" "$(kubectl get deployment nginx -o jsonpath='{.status.readyReplicas}')"
+check "nginx pods Pending" "6" "$(kubectl get pods -l app=nginx --field-selector status.phase=Pending --no-headers | wc -l | tr -d ' ')"
+check "FailedScheduling names the memory shortage" "2 Insufficient memory" \
+  "$(kubectl get events --field-selector reason=FailedScheduling -o jsonpath='{.items[0].message}' | grep -o '2 Insufficient memory')"
+check "no nginx pod on the control plane" "0" \
+  "$(kubectl get pods -l app=nginx --field-selector spec.nodeName=ip-192-168-193-172.cn-northwest-1.compute.internal --no-headers 2>/dev/null | wc -l | tr -d ' ')"
 # (Stopped and terminated workers are covered in virtual time by scenarios/cluster/seed-cluster-up.yaml.)
 echo "seed up: $PASS passed, $FAIL failed"
 [ "$FAIL" -eq 0 ]
