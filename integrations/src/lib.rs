@@ -12,9 +12,11 @@
 //! - [`scheduler`]: kube-scheduler's default plugins (filters, LeastAllocated score, binding,
 //!   FailedScheduling events).
 //! - [`workloads`]: kube-controller-manager's Deployment and ReplicaSet controllers.
+//! - [`endpoints`]: kube-controller-manager's Endpoints and EndpointSlice controllers.
 
 pub mod cloud_node;
 mod context;
+pub mod endpoints;
 mod instances;
 pub mod kubelet_node;
 pub mod kubelet_pods;
