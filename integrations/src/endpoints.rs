@@ -97,7 +97,12 @@ pub async fn reconcile_once(ctx: &Context) -> Result<Summary, Error> {
     let mut s = Summary::default();
     let svc_keys: BTreeSet<(String, String)> = services
         .iter()
-        .map(|v| (meta(v, "namespace").to_string(), meta(v, "name").to_string()))
+        .map(|v| {
+            (
+                meta(v, "namespace").to_string(),
+                meta(v, "name").to_string(),
+            )
+        })
         .collect();
 
     for svc in &services {
@@ -127,7 +132,10 @@ pub async fn reconcile_once(ctx: &Context) -> Result<Summary, Error> {
 
     // Endpoints left over from a deleted Service (`syncService` on NotFound).
     for ep in &endpoints {
-        let key = (meta(ep, "namespace").to_string(), meta(ep, "name").to_string());
+        let key = (
+            meta(ep, "namespace").to_string(),
+            meta(ep, "name").to_string(),
+        );
         if svc_keys.contains(&key) || !ep["metadata"]["annotations"][ANNOTATION_LEADER].is_null() {
             continue;
         }
@@ -182,8 +190,13 @@ fn should_be_in_endpoints(pod: &Value, include_terminating: bool) -> bool {
     if phase == "Succeeded" || phase == "Failed" {
         return false;
     }
-    let no_ip = pod["status"]["podIP"].as_str().unwrap_or_default().is_empty()
-        && pod["status"]["podIPs"].as_array().is_none_or(|a| a.is_empty());
+    let no_ip = pod["status"]["podIP"]
+        .as_str()
+        .unwrap_or_default()
+        .is_empty()
+        && pod["status"]["podIPs"]
+            .as_array()
+            .is_none_or(|a| a.is_empty());
     if no_ip {
         return false;
     }
@@ -423,7 +436,13 @@ fn repack(entries: Vec<(Value, bool, Vec<Value>)>) -> Vec<Value> {
             .as_str()
             .and_then(|i| i.parse().ok())
             .unwrap_or(std::net::Ipv4Addr::UNSPECIFIED);
-        (ip, a["targetRef"]["uid"].as_str().unwrap_or_default().to_string())
+        (
+            ip,
+            a["targetRef"]["uid"]
+                .as_str()
+                .unwrap_or_default()
+                .to_string(),
+        )
     };
     // port (or the -1 sentinel) → address key → (address, ready)
     type Addrs = BTreeMap<(std::net::Ipv4Addr, String), (Value, bool)>;
@@ -436,7 +455,9 @@ fn repack(entries: Vec<(Value, bool, Vec<Value>)>) -> Vec<Value> {
         };
         for p in ports {
             let key = p.as_ref().map(port_sort_key).unwrap_or_default();
-            let e = by_port.entry(key).or_insert_with(|| (p.clone(), BTreeMap::new()));
+            let e = by_port
+                .entry(key)
+                .or_insert_with(|| (p.clone(), BTreeMap::new()));
             e.1.insert(addr_key(&addr), (addr.clone(), ready));
         }
     }
@@ -555,7 +576,9 @@ fn slice_labels(svc: &Value) -> Map<String, Value> {
         .as_object()
         .into_iter()
         .flatten()
-        .filter(|(k, _)| ![LABEL_SERVICE_NAME, LABEL_MANAGED_BY, LABEL_HEADLESS].contains(&k.as_str()))
+        .filter(|(k, _)| {
+            ![LABEL_SERVICE_NAME, LABEL_MANAGED_BY, LABEL_HEADLESS].contains(&k.as_str())
+        })
         .map(|(k, v)| (k.clone(), v.clone()))
         .collect();
     if is_headless(svc) {
@@ -620,8 +643,17 @@ async fn sync_slices(
             && norm(&sl["metadata"]["labels"]) == norm(&Value::Object(labels.clone()))
             && sl["addressType"] == "IPv4"
     };
+    // `ownedBy`: slices of an older Service of the same name are deleted, never reused.
+    let owned = |sl: &Value| {
+        sl["metadata"]["ownerReferences"]
+            .as_array()
+            .into_iter()
+            .flatten()
+            .any(|r| r["kind"] == "Service" && r["uid"] == svc["metadata"]["uid"])
+    };
+    let (mut pool, stale): (Vec<&Value>, Vec<&Value>) =
+        existing.iter().copied().partition(|sl| owned(sl));
     // Keep the slices already as desired; reuse the others for the rest, then create, then delete.
-    let mut pool: Vec<&Value> = existing.to_vec();
     let mut todo: Vec<(Vec<Value>, Vec<Value>)> = Vec::new();
     for (ports, eps) in desired {
         if let Some(i) = pool.iter().position(|sl| matches(sl, &ports, &eps)) {
@@ -645,7 +677,8 @@ async fn sync_slices(
             patch::<EndpointSlice>(ctx, sl, &body, false, "EndpointSlice").await?;
             s.updated
                 .push(format!("EndpointSlice {ns}/{}", meta(sl, "name")));
-        } else {
+        } else if svc["metadata"]["deletionTimestamp"].is_null() {
+            // No new slices for a Service pending deletion (the garbage collector race).
             let obj = json!({
                 "apiVersion": "discovery.k8s.io/v1",
                 "kind": "EndpointSlice",
@@ -663,10 +696,12 @@ async fn sync_slices(
             let out = create::<EndpointSlice>(ctx, ns, obj, "EndpointSlice").await?;
             s.created
                 .push(format!("EndpointSlice {ns}/{}", meta(&out, "name")));
+        } else {
+            continue;
         }
         s.writes += 1;
     }
-    for sl in pool {
+    for sl in pool.into_iter().chain(stale) {
         delete::<EndpointSlice>(ctx, sl, "EndpointSlice").await?;
         s.deleted
             .push(format!("EndpointSlice {ns}/{}", meta(sl, "name")));

@@ -184,7 +184,10 @@ async fn service_gets_endpoints_and_a_slice_field_by_field() -> Result<()> {
     assert_eq!(s.created.len(), 2);
 
     // The legacy Endpoints: same name as the Service, its labels, one subset with both ports.
-    let ep = w.endpoints("web").await?.ok_or_else(|| anyhow!("no Endpoints"))?;
+    let ep = w
+        .endpoints("web")
+        .await?
+        .ok_or_else(|| anyhow!("no Endpoints"))?;
     assert_eq!(ep["metadata"]["labels"], json!({"tier": "front"}));
     assert_eq!(
         ep["metadata"]["annotations"]["endpoints.kubernetes.io/last-change-trigger-time"],
@@ -237,7 +240,9 @@ async fn service_gets_endpoints_and_a_slice_field_by_field() -> Result<()> {
             slice_endpoint("10.0.2.6", &b, "n2", "us-east-1b", false),
         ])
     );
-    assert!(!sl["endpoints"].to_string().contains(pending["metadata"]["uid"].as_str().unwrap_or("?")));
+    assert!(!sl["endpoints"]
+        .to_string()
+        .contains(pending["metadata"]["uid"].as_str().unwrap_or("?")));
 
     // A second pass with nothing changed writes nothing.
     assert_eq!(w.pass().await?, Summary::default());
@@ -253,7 +258,10 @@ async fn ready_to_not_ready_moves_the_address_and_back() -> Result<()> {
     w.set_status("web-a", "10.0.1.5", true).await?;
     w.pass().await?;
     let ep = w.endpoints("web").await?.unwrap_or_default();
-    assert_eq!(ep["subsets"][0]["addresses"], json!([addr("10.0.1.5", &a, "n1")]));
+    assert_eq!(
+        ep["subsets"][0]["addresses"],
+        json!([addr("10.0.1.5", &a, "n1")])
+    );
     assert!(ep["subsets"][0]["notReadyAddresses"].is_null());
 
     w.clock.advance(Duration::from_secs(30));
@@ -262,7 +270,10 @@ async fn ready_to_not_ready_moves_the_address_and_back() -> Result<()> {
     assert_eq!(s.updated.len(), 2, "{s:?}");
     let ep = w.endpoints("web").await?.unwrap_or_default();
     assert!(ep["subsets"][0]["addresses"].is_null());
-    assert_eq!(ep["subsets"][0]["notReadyAddresses"], json!([addr("10.0.1.5", &a, "n1")]));
+    assert_eq!(
+        ep["subsets"][0]["notReadyAddresses"],
+        json!([addr("10.0.1.5", &a, "n1")])
+    );
     assert_eq!(
         ep["metadata"]["annotations"]["endpoints.kubernetes.io/last-change-trigger-time"],
         json!(w.clock.now().to_rfc3339_secs())
@@ -277,7 +288,10 @@ async fn ready_to_not_ready_moves_the_address_and_back() -> Result<()> {
     w.set_status("web-a", "10.0.1.5", true).await?;
     w.pass().await?;
     let ep = w.endpoints("web").await?.unwrap_or_default();
-    assert_eq!(ep["subsets"][0]["addresses"], json!([addr("10.0.1.5", &a, "n1")]));
+    assert_eq!(
+        ep["subsets"][0]["addresses"],
+        json!([addr("10.0.1.5", &a, "n1")])
+    );
     assert!(ep["subsets"][0]["notReadyAddresses"].is_null());
     assert_eq!(w.pass().await?.writes, 0);
     Ok(())
@@ -295,11 +309,16 @@ async fn terminating_pod_leaves_endpoints_but_stays_in_the_slice_as_terminating(
     Api::<Pod>::namespaced(w.ctx.kube.clone(), NS)
         .delete("web-a", &DeleteParams::default().grace_period(30))
         .await?;
-    let pod = Api::<Pod>::namespaced(w.ctx.kube.clone(), NS).get_opt("web-a").await?;
+    let pod = Api::<Pod>::namespaced(w.ctx.kube.clone(), NS)
+        .get_opt("web-a")
+        .await?;
     assert!(pod.is_some(), "a pod bound to a node is deleted gracefully");
     w.pass().await?;
     let ep = w.endpoints("web").await?.unwrap_or_default();
-    assert!(ep["subsets"].as_array().is_none_or(|a| a.is_empty()), "{ep}");
+    assert!(
+        ep["subsets"].as_array().is_none_or(|a| a.is_empty()),
+        "{ep}"
+    );
     let sl = w.slice("web").await?;
     assert_eq!(
         sl["endpoints"][0]["conditions"],
@@ -321,7 +340,10 @@ async fn publish_not_ready_addresses_lists_unready_pods_as_ready() -> Result<()>
     w.set_status("web-a", "10.0.1.5", false).await?;
     w.pass().await?;
     let ep = w.endpoints("web").await?.unwrap_or_default();
-    assert_eq!(ep["subsets"][0]["addresses"], json!([addr("10.0.1.5", &a, "n1")]));
+    assert_eq!(
+        ep["subsets"][0]["addresses"],
+        json!([addr("10.0.1.5", &a, "n1")])
+    );
     assert_eq!(
         ep["metadata"]["labels"]["service.kubernetes.io/headless"],
         json!("")
@@ -331,7 +353,10 @@ async fn publish_not_ready_addresses_lists_unready_pods_as_ready() -> Result<()>
         sl["endpoints"][0]["conditions"],
         json!({"ready": true, "serving": false, "terminating": false})
     );
-    assert_eq!(sl["metadata"]["labels"]["service.kubernetes.io/headless"], json!(""));
+    assert_eq!(
+        sl["metadata"]["labels"]["service.kubernetes.io/headless"],
+        json!("")
+    );
     assert_eq!(w.pass().await?.writes, 0);
     Ok(())
 }
@@ -353,14 +378,18 @@ async fn selectorless_service_is_never_touched() -> Result<()> {
     let s = w.pass().await?;
     assert_eq!(s.writes, 0, "{s:?}");
     let after = w.endpoints("external-db").await?.unwrap_or_default();
-    assert_eq!(after["metadata"]["resourceVersion"], before["metadata"]["resourceVersion"]);
+    assert_eq!(
+        after["metadata"]["resourceVersion"],
+        before["metadata"]["resourceVersion"]
+    );
     assert_eq!(after["subsets"], before["subsets"]);
     assert!(w.slices("external-db").await?.is_empty());
     Ok(())
 }
 
 #[tokio::test]
-async fn service_without_pods_gets_a_placeholder_slice_and_deleted_service_cleans_up() -> Result<()> {
+async fn service_without_pods_gets_a_placeholder_slice_and_deleted_service_cleans_up() -> Result<()>
+{
     let w = world()?;
     w.service(web_service()).await?;
     let s = w.pass().await?;
