@@ -12,7 +12,6 @@
 //! - [`scheduler`]: kube-scheduler's default plugins (filters, LeastAllocated score, binding,
 //!   FailedScheduling events).
 //! - [`workloads`]: kube-controller-manager's Deployment and ReplicaSet controllers.
-//! - [`endpoints`]: kube-controller-manager's Endpoints and EndpointSlice controllers.
 
 pub mod cloud_node;
 mod context;
