@@ -91,7 +91,7 @@ pub fn add_daemon_tolerations(spec: &mut Value) {
         let same = |o: &Value| {
             o["key"] == t["key"]
                 && o["operator"] == t["operator"]
-                && o["value"].as_str().unwrap_or("") == ""
+                && o["value"].as_str().unwrap_or("").is_empty()
                 && o["effect"] == t["effect"]
         };
         match tols.iter_mut().find(|o| same(o)) {
@@ -114,9 +114,10 @@ fn node_requirement(req: &Value, value: Option<&str>) -> bool {
         "Exists" => value.is_some(),
         "DoesNotExist" => value.is_none(),
         op @ ("Gt" | "Lt") => match (value.map(str::parse::<i64>), values.as_slice()) {
-            (Some(Ok(v)), [b]) => b
-                .parse::<i64>()
-                .is_ok_and(|b| if op == "Gt" { v > b } else { v < b }),
+            (Some(Ok(v)), [b]) => {
+                b.parse::<i64>()
+                    .is_ok_and(|b| if op == "Gt" { v > b } else { v < b })
+            }
             _ => false,
         },
         _ => false,
@@ -131,8 +132,8 @@ fn node_affinity_matches(spec: &Value, node: &Value) -> bool {
             return false;
         }
     }
-    let Some(terms) = spec["affinity"]["nodeAffinity"]["requiredDuringSchedulingIgnoredDuringExecution"]
-        ["nodeSelectorTerms"]
+    let Some(terms) = spec["affinity"]["nodeAffinity"]
+        ["requiredDuringSchedulingIgnoredDuringExecution"]["nodeSelectorTerms"]
         .as_array()
     else {
         return true;
@@ -147,9 +148,10 @@ fn node_affinity_matches(spec: &Value, node: &Value) -> bool {
         exprs.into_iter().flatten().all(|r| {
             let key = r["key"].as_str().unwrap_or("");
             node_requirement(r, labels.get(key).and_then(Value::as_str))
-        }) && fields.into_iter().flatten().all(|r| {
-            node_requirement(r, (r["key"] == "metadata.name").then_some(name))
-        })
+        }) && fields
+            .into_iter()
+            .flatten()
+            .all(|r| node_requirement(r, (r["key"] == "metadata.name").then_some(name)))
     })
 }
 
@@ -171,10 +173,14 @@ pub fn node_should_run(spec: &Value, node: &Value) -> (bool, bool) {
     }
     let tols: Vec<Value> = spec["tolerations"].as_array().cloned().unwrap_or_default();
     let untolerated = |effects: &[&str]| {
-        node["spec"]["taints"].as_array().into_iter().flatten().any(|taint| {
-            effects.contains(&taint["effect"].as_str().unwrap_or(""))
-                && !tols.iter().any(|t| tolerates(t, taint))
-        })
+        node["spec"]["taints"]
+            .as_array()
+            .into_iter()
+            .flatten()
+            .any(|taint| {
+                effects.contains(&taint["effect"].as_str().unwrap_or(""))
+                    && !tols.iter().any(|t| tolerates(t, taint))
+            })
     };
     if untolerated(&["NoSchedule", "NoExecute"]) {
         return (false, !untolerated(&["NoExecute"]));
@@ -210,8 +216,7 @@ fn ready_since(pod: &Value) -> Option<u64> {
 
 /// `IsPodAvailable`.
 fn available(pod: &Value, min_ready: i64, now: u64) -> bool {
-    ready_since(pod)
-        .is_some_and(|t| min_ready <= 0 || t + (min_ready as u64) * 1000 <= now)
+    ready_since(pod).is_some_and(|t| min_ready <= 0 || t + (min_ready as u64) * 1000 <= now)
 }
 
 fn deleting(pod: &Value) -> bool {
@@ -273,10 +278,7 @@ fn node_to_pods(ds: &Value, pods: &[Value]) -> BTreeMap<String, Vec<Value>> {
         if meta(p, "namespace") != meta(ds, "namespace") || controller_uid(p) != Some(uid) {
             continue;
         }
-        let terminal = matches!(
-            p["status"]["phase"].as_str(),
-            Some("Succeeded" | "Failed")
-        );
+        let terminal = matches!(p["status"]["phase"].as_str(), Some("Succeeded" | "Failed"));
         if terminal && deleting(p) {
             continue;
         }
@@ -359,11 +361,24 @@ async fn sync(ctx: &Context, ds: &Value, nodes: &[Value], s: &mut Summary) -> Re
         }
     }
     let wrote = !(to_create.is_empty() && to_delete.is_empty() && to_force_delete.is_empty());
-    sync_nodes(ctx, ds, &spec, &hash, generation.as_deref(), &to_create, &to_delete, s).await?;
+    sync_nodes(
+        ctx,
+        ds,
+        &spec,
+        &hash,
+        generation.as_deref(),
+        &to_create,
+        &to_delete,
+        s,
+    )
+    .await?;
     for p in &to_force_delete {
         let (ns, name) = (meta(p, "namespace"), meta(p, "name"));
         let api: Api<Pod> = Api::namespaced(ctx.kube.clone(), ns);
-        match api.delete(name, &DeleteParams::default().grace_period(0)).await {
+        match api
+            .delete(name, &DeleteParams::default().grace_period(0))
+            .await
+        {
             Ok(_) => {}
             Err(kube::Error::Api(e)) if e.code == 404 => {}
             Err(e) => return Err(kerr(format!("delete Pod {ns}/{name}"))(e)),
@@ -374,14 +389,33 @@ async fn sync(ctx: &Context, ds: &Value, nodes: &[Value], s: &mut Summary) -> Re
 
     // rollingUpdate (maxSurge 0), once the manage step has nothing to do.
     if !wrote && ds["spec"]["updateStrategy"]["type"] == "RollingUpdate" {
-        let old = rolling_update(ds, &spec, nodes, &by_node, &hash, generation.as_deref(), now);
+        let old = rolling_update(
+            ds,
+            &spec,
+            nodes,
+            &by_node,
+            &hash,
+            generation.as_deref(),
+            now,
+        );
         sync_nodes(ctx, ds, &spec, &hash, generation.as_deref(), &[], &old, s).await?;
     }
 
     // status, from the pods as they are now
     let pods = workloads::list::<Pod>(ctx, "Pod").await?;
     let by_node = node_to_pods(ds, &pods);
-    update_status(ctx, ds, &spec, nodes, &by_node, &hash, generation.as_deref(), now, s).await
+    update_status(
+        ctx,
+        ds,
+        &spec,
+        nodes,
+        &by_node,
+        &hash,
+        generation.as_deref(),
+        now,
+        s,
+    )
+    .await
 }
 
 #[allow(clippy::too_many_arguments)]
@@ -502,19 +536,34 @@ async fn sync_nodes(
                 metadata[f] = template["metadata"][f].clone();
             }
         }
-        let pod = json!({"apiVersion": "v1", "kind": "Pod", "metadata": metadata, "spec": pod_spec});
+        let pod =
+            json!({"apiVersion": "v1", "kind": "Pod", "metadata": metadata, "spec": pod_spec});
         let created = workloads::create::<Pod>(ctx, ns, pod, "Pod").await?;
         s.writes += 1;
         let name = meta(&created, "name").to_string();
         s.created.push(format!("{ns}/{name}"));
-        event(ctx, ds, "SuccessfulCreate", &format!("Created pod: {name}"), s).await;
+        event(
+            ctx,
+            ds,
+            "SuccessfulCreate",
+            &format!("Created pod: {name}"),
+            s,
+        )
+        .await;
     }
     for p in delete {
         workloads::delete::<Pod>(ctx, p, "Pod").await?;
         s.writes += 1;
         let name = meta(p, "name");
         s.deleted.push(format!("{ns}/{name}"));
-        event(ctx, ds, "SuccessfulDelete", &format!("Deleted pod: {name}"), s).await;
+        event(
+            ctx,
+            ds,
+            "SuccessfulDelete",
+            &format!("Deleted pod: {name}"),
+            s,
+        )
+        .await;
     }
     Ok(())
 }

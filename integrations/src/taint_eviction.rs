@@ -68,9 +68,7 @@ pub(crate) fn tolerates(t: &Value, taint: &Value) -> bool {
     }
     match t["operator"].as_str().unwrap_or("") {
         "Exists" => true,
-        "Equal" | "" => {
-            t["value"].as_str().unwrap_or("") == taint["value"].as_str().unwrap_or("")
-        }
+        "Equal" | "" => t["value"].as_str().unwrap_or("") == taint["value"].as_str().unwrap_or(""),
         _ => false,
     }
 }
@@ -83,7 +81,11 @@ fn matching_tolerations<'a>(
 ) -> Option<Vec<(&'a Value, &'a Value)>> {
     taints
         .iter()
-        .map(|taint| tols.iter().find(|t| tolerates(t, taint)).map(|t| (taint, t)))
+        .map(|taint| {
+            tols.iter()
+                .find(|t| tolerates(t, taint))
+                .map(|t| (taint, t))
+        })
         .collect()
 }
 
@@ -107,7 +109,9 @@ fn deadline(used: &[(&Value, &Value)]) -> Option<u64> {
 }
 
 /// The `NoExecute` taints of every node that has some.
-pub(crate) async fn no_execute_taints(ctx: &Context) -> Result<BTreeMap<String, Vec<Value>>, Error> {
+pub(crate) async fn no_execute_taints(
+    ctx: &Context,
+) -> Result<BTreeMap<String, Vec<Value>>, Error> {
     let api: Api<Node> = Api::all(ctx.kube.clone());
     let nodes = api
         .list(&ListParams::default())

@@ -149,7 +149,9 @@ async fn kubelet(ctx: &Context) -> Result<()> {
                 .await?;
             continue;
         }
-        let bound = p["spec"]["nodeName"].as_str().is_some_and(|n| !n.is_empty());
+        let bound = p["spec"]["nodeName"]
+            .as_str()
+            .is_some_and(|n| !n.is_empty());
         if bound && p["status"]["phase"] != "Running" {
             api.patch_status(
                 name,
@@ -183,14 +185,24 @@ async fn one_pod_per_eligible_node_with_affinity_tolerations_and_status() -> Res
     let s = daemonset::reconcile_once(&ctx).await?;
     assert_eq!(s.created.len(), 3, "{s:?}");
     let placed = placement(&ctx, "agent").await?;
-    assert_eq!(names(&placed), ["w1", "w2", "w3"], "the control plane's taint is not tolerated");
+    assert_eq!(
+        names(&placed),
+        ["w1", "w2", "w3"],
+        "the control plane's taint is not tolerated"
+    );
     let d = ds(&ctx, "agent").await?;
     let hash = daemonset::revision_hash(&d);
     for (n, ps) in &placed {
         assert_eq!(ps.len(), 1);
         let p = &ps[0];
-        assert!(p["metadata"]["name"].as_str().unwrap_or("").starts_with("agent-"));
-        assert_eq!(p["metadata"]["labels"]["controller-revision-hash"], json!(hash));
+        assert!(p["metadata"]["name"]
+            .as_str()
+            .unwrap_or("")
+            .starts_with("agent-"));
+        assert_eq!(
+            p["metadata"]["labels"]["controller-revision-hash"],
+            json!(hash)
+        );
         assert_eq!(p["metadata"]["labels"]["app"], "agent");
         let owner = &p["metadata"]["ownerReferences"][0];
         assert_eq!(owner["kind"], "DaemonSet");
@@ -201,7 +213,10 @@ async fn one_pod_per_eligible_node_with_affinity_tolerations_and_status() -> Res
             json!({"nodeSelectorTerms": [{"matchFields": [
                 {"key": "metadata.name", "operator": "In", "values": [n]}]}]})
         );
-        let tols = p["spec"]["tolerations"].as_array().cloned().unwrap_or_default();
+        let tols = p["spec"]["tolerations"]
+            .as_array()
+            .cloned()
+            .unwrap_or_default();
         for (key, effect) in [
             ("node.kubernetes.io/not-ready", "NoExecute"),
             ("node.kubernetes.io/unreachable", "NoExecute"),
@@ -213,7 +228,9 @@ async fn one_pod_per_eligible_node_with_affinity_tolerations_and_status() -> Res
             let t = json!({"key": key, "operator": "Exists", "effect": effect});
             assert!(tols.contains(&t), "{key} missing from {tols:?}");
         }
-        assert!(!tols.iter().any(|t| t["key"] == "node.kubernetes.io/network-unavailable"));
+        assert!(!tols
+            .iter()
+            .any(|t| t["key"] == "node.kubernetes.io/network-unavailable"));
     }
     assert_eq!(events(&ctx, "SuccessfulCreate").await?.len(), 3);
     // status before the pods run
@@ -265,9 +282,9 @@ async fn node_selector_and_control_plane_toleration() -> Result<()> {
     let all = placement(&ctx, "everywhere").await?;
     assert_eq!(names(&all), ["cp", "w1", "w2", "w3"]);
     let p = &all["cp"][0];
-    assert!(p["spec"]["tolerations"]
-        .as_array()
-        .is_some_and(|t| t.iter().any(|t| t["key"] == "node.kubernetes.io/network-unavailable")));
+    assert!(p["spec"]["tolerations"].as_array().is_some_and(|t| t
+        .iter()
+        .any(|t| t["key"] == "node.kubernetes.io/network-unavailable")));
     let a = placement(&ctx, "pool-a").await?;
     assert_eq!(names(&a), ["w1", "w2"]);
     assert_eq!(a["w1"][0]["spec"]["nodeSelector"], json!({"pool": "a"}));
@@ -275,9 +292,21 @@ async fn node_selector_and_control_plane_toleration() -> Result<()> {
         round(&ctx).await?;
     }
     let st = ds(&ctx, "everywhere").await?["status"].clone();
-    assert_eq!((st["desiredNumberScheduled"].clone(), st["numberReady"].clone()), (json!(4), json!(4)));
+    assert_eq!(
+        (
+            st["desiredNumberScheduled"].clone(),
+            st["numberReady"].clone()
+        ),
+        (json!(4), json!(4))
+    );
     let st = ds(&ctx, "pool-a").await?["status"].clone();
-    assert_eq!((st["desiredNumberScheduled"].clone(), st["numberReady"].clone()), (json!(2), json!(2)));
+    assert_eq!(
+        (
+            st["desiredNumberScheduled"].clone(),
+            st["numberReady"].clone()
+        ),
+        (json!(2), json!(2))
+    );
     Ok(())
 }
 
@@ -373,7 +402,10 @@ async fn template_change_rolls_one_node_at_a_time() -> Result<()> {
     assert_eq!(st["observedGeneration"], d["metadata"]["generation"]);
     assert_eq!(events(&ctx, "SuccessfulDelete").await?.len(), 3);
     assert_eq!(events(&ctx, "SuccessfulCreate").await?.len(), 6);
-    assert_eq!(daemonset::reconcile_once(&ctx).await?, daemonset::Summary::default());
+    assert_eq!(
+        daemonset::reconcile_once(&ctx).await?,
+        daemonset::Summary::default()
+    );
     Ok(())
 }
 
@@ -432,7 +464,10 @@ async fn no_execute_taint_evicts_at_once_or_after_toleration_seconds() -> Result
     )
     .await?;
     bound_pod(&ctx, "defaulted", "w2", json!([])).await?;
-    assert_eq!(taint_eviction::reconcile_once(&ctx).await?, taint_eviction::Summary::default());
+    assert_eq!(
+        taint_eviction::reconcile_once(&ctx).await?,
+        taint_eviction::Summary::default()
+    );
     clock.advance(Duration::from_secs(10));
     taint(&ctx, "w1", "dedicated").await?;
     taint(&ctx, "w2", "node.kubernetes.io/unreachable").await?;
@@ -444,27 +479,44 @@ async fn no_execute_taint_evicts_at_once_or_after_toleration_seconds() -> Result
         ["Marking for deletion Pod default/untolerated"]
     );
     let p = pods(&ctx).await?;
-    let u = p.iter().find(|p| p["metadata"]["name"] == "untolerated").ok_or_else(|| anyhow!("gone"))?;
-    assert!(u["status"]["conditions"]
-        .as_array()
-        .is_some_and(|c| c.iter().any(|c| c["type"] == "DisruptionTarget"
-            && c["reason"] == "DeletionByTaintManager")));
+    let u = p
+        .iter()
+        .find(|p| p["metadata"]["name"] == "untolerated")
+        .ok_or_else(|| anyhow!("gone"))?;
+    assert!(u["status"]["conditions"].as_array().is_some_and(|c| c
+        .iter()
+        .any(|c| c["type"] == "DisruptionTarget" && c["reason"] == "DeletionByTaintManager")));
     // second pass: nothing more
-    assert_eq!(taint_eviction::reconcile_once(&ctx).await?, taint_eviction::Summary::default());
+    assert_eq!(
+        taint_eviction::reconcile_once(&ctx).await?,
+        taint_eviction::Summary::default()
+    );
     clock.advance(Duration::from_secs(59));
-    assert!(taint_eviction::reconcile_once(&ctx).await?.evicted.is_empty());
+    assert!(taint_eviction::reconcile_once(&ctx)
+        .await?
+        .evicted
+        .is_empty());
     clock.advance(Duration::from_secs(1));
     let s = taint_eviction::reconcile_once(&ctx).await?;
     assert_eq!(s.evicted, ["default/for-60s"]);
     // the API server's DefaultTolerationSeconds: 300 s for unreachable
     clock.advance(Duration::from_secs(239));
-    assert!(taint_eviction::reconcile_once(&ctx).await?.evicted.is_empty());
+    assert!(taint_eviction::reconcile_once(&ctx)
+        .await?
+        .evicted
+        .is_empty());
     clock.advance(Duration::from_secs(1));
     let s = taint_eviction::reconcile_once(&ctx).await?;
     assert_eq!(s.evicted, ["default/defaulted"]);
     clock.advance(Duration::from_secs(3600));
-    assert_eq!(taint_eviction::reconcile_once(&ctx).await?, taint_eviction::Summary::default());
-    assert_eq!(terminating(&ctx).await?, ["defaulted", "for-60s", "untolerated"]);
+    assert_eq!(
+        taint_eviction::reconcile_once(&ctx).await?,
+        taint_eviction::Summary::default()
+    );
+    assert_eq!(
+        terminating(&ctx).await?,
+        ["defaulted", "for-60s", "untolerated"]
+    );
     Ok(())
 }
 
