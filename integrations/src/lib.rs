@@ -12,14 +12,18 @@
 //! - [`scheduler`]: kube-scheduler's default plugins (filters, LeastAllocated score, binding,
 //!   FailedScheduling events).
 //! - [`workloads`]: kube-controller-manager's Deployment and ReplicaSet controllers.
+//! - [`daemonset`]: kube-controller-manager's DaemonSet controller.
+//! - [`taint_eviction`]: kube-controller-manager's NoExecute taint eviction controller.
 
 pub mod cloud_node;
 mod context;
+pub mod daemonset;
 pub mod endpoints;
 mod instances;
 pub mod kubelet_node;
 pub mod kubelet_pods;
 pub mod scheduler;
+pub mod taint_eviction;
 pub mod workloads;
 
 pub use context::{Config, Context, Error, MaxPods};

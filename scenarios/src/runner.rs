@@ -96,7 +96,10 @@ pub fn controllers_for(
 /// controllers that create pods, the scheduler that binds them, and the kubelets that run them);
 /// the failures, if any.
 pub async fn controller_pass(ctx: &cloudbox_integrations::Context) -> Vec<String> {
-    use cloudbox_integrations::{cloud_node, kubelet_node, kubelet_pods, scheduler, workloads};
+    use cloudbox_integrations::{
+        cloud_node, daemonset, endpoints, kubelet_node, kubelet_pods, scheduler, taint_eviction,
+        workloads,
+    };
     let mut errors = Vec::new();
     if let Err(e) = kubelet_node::reconcile_once(ctx).await {
         errors.push(format!("kubelet node registration: {e}"));
@@ -104,14 +107,23 @@ pub async fn controller_pass(ctx: &cloudbox_integrations::Context) -> Vec<String
     if let Err(e) = cloud_node::reconcile_once(ctx).await {
         errors.push(format!("cloud node controller: {e}"));
     }
+    if let Err(e) = taint_eviction::reconcile_once(ctx).await {
+        errors.push(format!("taint eviction: {e}"));
+    }
     if let Err(e) = workloads::reconcile_once(ctx).await {
         errors.push(format!("deployment/replicaset controllers: {e}"));
+    }
+    if let Err(e) = daemonset::reconcile_once(ctx).await {
+        errors.push(format!("daemonset controller: {e}"));
     }
     if let Err(e) = scheduler::reconcile_once(ctx).await {
         errors.push(format!("scheduler: {e}"));
     }
     if let Err(e) = kubelet_pods::reconcile_once(ctx).await {
         errors.push(format!("kubelet pods: {e}"));
+    }
+    if let Err(e) = endpoints::reconcile_once(ctx).await {
+        errors.push(format!("endpoints controllers: {e}"));
     }
     errors
 }

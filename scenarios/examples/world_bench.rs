@@ -1,0 +1,216 @@
+//! The world benchmark of issue 8 §10: N EC2 instances become Ready nodes, a Deployment of P
+//! replicas goes to all Running, then it is deleted — everything in process on the virtual clock,
+//! through the same controller passes the scenario runner uses.
+//!
+//! `cargo run --release -p cloudbox-scenarios --example world_bench -- [nodes] [pods] [wall-limit-s]`
+//! (defaults 1000, 30000, 300). Prints virtual time, wall time, passes and RSS per phase.
+
+use anyhow::{anyhow, Result};
+use cloudbox_aws::{AwsClient, AwsState};
+use cloudbox_integrations::{Config, Context};
+use cloudbox_kube::KubeState;
+use cloudbox_sim::Clock;
+use k8s_openapi::api::apps::v1::Deployment;
+use k8s_openapi::api::core::v1::{Node, Pod};
+use kube::api::{Api, DeleteParams, ListParams, PostParams};
+use serde_json::json;
+use std::future::Future;
+use std::pin::Pin;
+use std::time::{Duration, Instant};
+
+/// Resident set size and its peak, in MiB (Linux `/proc/self/status`).
+fn rss_mib() -> (f64, f64) {
+    let text = std::fs::read_to_string("/proc/self/status").unwrap_or_default();
+    let field = |name: &str| {
+        text.lines()
+            .find(|l| l.starts_with(name))
+            .and_then(|l| l.split_whitespace().nth(1))
+            .and_then(|v| v.parse::<f64>().ok())
+            .map_or(0.0, |kb| kb / 1024.0)
+    };
+    (field("VmRSS:"), field("VmHWM:"))
+}
+
+/// One measured phase.
+struct Phase {
+    started_wall: Instant,
+    started_virtual: u64,
+    passes: u64,
+}
+
+type Check<'a> = Box<dyn FnMut() -> Pin<Box<dyn Future<Output = Result<bool>> + 'a>> + 'a>;
+
+/// Runs controller passes, moving the clock a second (or to the next AWS timer) between them,
+/// until `done` holds.
+async fn until(
+    ctx: &Context,
+    clock: &Clock,
+    aws: &AwsState,
+    limit: Instant,
+    what: &str,
+    mut done: Check<'_>,
+) -> Result<Phase> {
+    let mut p = Phase {
+        started_wall: Instant::now(),
+        started_virtual: clock.now().0,
+        passes: 0,
+    };
+    loop {
+        let errors = cloudbox_scenarios::controller_pass(ctx).await;
+        p.passes += 1;
+        if !errors.is_empty() {
+            eprintln!("{what}: controller errors: {errors:?}");
+        }
+        if done().await? {
+            return Ok(p);
+        }
+        if Instant::now() > limit {
+            return Err(anyhow!(
+                "{what}: wall-time limit reached after {} passes",
+                p.passes
+            ));
+        }
+        let now = clock.now();
+        let mut next = now.plus(Duration::from_secs(1));
+        if let Some(t) = aws.regions().next_timer() {
+            if t > now && t < next {
+                next = t;
+            }
+        }
+        clock.advance(Duration::from_millis(next.0 - now.0));
+    }
+}
+
+fn report(name: &str, p: &Phase, clock: &Clock) {
+    let (rss, peak) = rss_mib();
+    println!(
+        "| {name} | {:.0} s | {:.2} s | {} | {rss:.0} MiB | {peak:.0} MiB |",
+        clock.now().0.saturating_sub(p.started_virtual) as f64 / 1000.0,
+        p.started_wall.elapsed().as_secs_f64(),
+        p.passes
+    );
+}
+
+#[tokio::main(flavor = "multi_thread", worker_threads = 2)]
+async fn main() -> Result<()> {
+    let args: Vec<u64> = std::env::args()
+        .skip(1)
+        .filter_map(|a| a.parse().ok())
+        .collect();
+    let nodes = usize::try_from(*args.first().unwrap_or(&1000))?;
+    let pods = i32::try_from(*args.get(1).unwrap_or(&30000))?;
+    let limit = Instant::now() + Duration::from_secs(*args.get(2).unwrap_or(&300));
+    let clock = Clock::manual();
+    let aws_state = AwsState::new(clock.clone(), 7);
+    let kube_state = KubeState::new(clock.clone(), 7);
+    let aws = AwsClient::new(&aws_state, "cn-northwest-1").map_err(|e| anyhow!("{e}"))?;
+    let vpc = aws
+        .call("ec2:CreateVpc", &json!({"CidrBlock": "10.0.0.0/16"}))
+        .map_err(|e| anyhow!("{e}"))?["Vpc"]["VpcId"]
+        .clone();
+    let subnet = aws
+        .call(
+            "ec2:CreateSubnet",
+            &json!({"VpcId": vpc, "CidrBlock": "10.0.0.0/17", "AvailabilityZone": "cn-northwest-1a"}),
+        )
+        .map_err(|e| anyhow!("{e}"))?["Subnet"]["SubnetId"]
+        .clone();
+    let (rss0, _) = rss_mib();
+    println!("{nodes} nodes, a Deployment of {pods} replicas; RSS at start {rss0:.0} MiB\n");
+    println!("| phase | virtual time | wall time | controller passes | RSS after | peak RSS |");
+    println!("|---|---:|---:|---:|---:|---:|");
+    let wall = Instant::now();
+    let mut left = nodes;
+    while left > 0 {
+        let n = left.min(500);
+        aws.call(
+            "ec2:RunInstances",
+            &json!({"ImageId": "ami-0abcdef1234567890", "InstanceType": "c5.4xlarge", "MinCount": n, "MaxCount": n,
+                    "SubnetId": subnet,
+                    "TagSpecifications": [{"ResourceType": "instance", "Tags": [{"Key": "kubernetes.io/cluster/bench", "Value": "owned"}]}]}),
+        )
+        .map_err(|e| anyhow!("{e}"))?;
+        left -= n;
+    }
+    let client = kube::Client::new(cloudbox_kube::app(kube_state.clone()), "default");
+    let ctx = Context {
+        kube: client.clone(),
+        aws,
+        clock: clock.clone(),
+        config: Config::new("bench"),
+    };
+    let node_api: Api<Node> = Api::all(client.clone());
+    let p = until(
+        &ctx,
+        &clock,
+        &aws_state,
+        limit,
+        "nodes",
+        Box::new(|| {
+            let api = node_api.clone();
+            Box::pin(async move {
+                let list = api.list(&ListParams::default()).await?;
+                Ok(list.items.len() >= nodes)
+            })
+        }),
+    )
+    .await?;
+    report(&format!("{nodes} instances → Ready nodes"), &p, &clock);
+    let deployments: Api<Deployment> = Api::namespaced(client.clone(), "default");
+    let d: Deployment = serde_json::from_value(json!({
+        "apiVersion": "apps/v1", "kind": "Deployment", "metadata": {"name": "bench"},
+        "spec": {"replicas": pods, "selector": {"matchLabels": {"app": "bench"}},
+                 "template": {"metadata": {"labels": {"app": "bench"}},
+                              "spec": {"containers": [{"name": "app", "image": "nginx"}]}}}
+    }))?;
+    deployments.create(&PostParams::default(), &d).await?;
+    let p = until(
+        &ctx,
+        &clock,
+        &aws_state,
+        limit,
+        "pods",
+        Box::new(|| {
+            let api = deployments.clone();
+            Box::pin(async move {
+                let d = api.get("bench").await?;
+                Ok(d.status.and_then(|s| s.ready_replicas).unwrap_or(0) >= pods)
+            })
+        }),
+    )
+    .await?;
+    report(
+        &format!("Deployment of {pods} → all Running and Ready"),
+        &p,
+        &clock,
+    );
+    let (rss_full, _) = rss_mib();
+    deployments
+        .delete("bench", &DeleteParams::default())
+        .await?;
+    let pod_api: Api<Pod> = Api::namespaced(client.clone(), "default");
+    let p = until(
+        &ctx,
+        &clock,
+        &aws_state,
+        limit,
+        "delete",
+        Box::new(|| {
+            let api = pod_api.clone();
+            Box::pin(async move {
+                let list = api.list(&ListParams::default().limit(1)).await?;
+                Ok(list.items.is_empty())
+            })
+        }),
+    )
+    .await?;
+    report("Deployment deleted → no pods", &p, &clock);
+    let (_, peak) = rss_mib();
+    println!(
+        "\nwhole run: {:.1} s wall; peak RSS {peak:.0} MiB; {:.1} KiB of RSS per running pod \
+         (RSS with every pod Running minus RSS at start, over {pods} pods; nodes included)",
+        wall.elapsed().as_secs_f64(),
+        (rss_full - rss0) * 1024.0 / f64::from(pods.max(1))
+    );
+    Ok(())
+}
