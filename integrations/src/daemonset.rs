@@ -34,7 +34,8 @@
 //!   while unbound ones get upstream's `SuccessfulDelete`;
 //! - event aggregation (each event is a new object, `count` 1).
 
-use crate::taint_eviction::{kerr, tolerates};
+use crate::node_match::node_affinity_matches;
+use crate::taint_eviction::{kerr, tolerates_taint};
 use crate::workloads::{self, compute_hash, controller_ref, controller_uid, int, meta, ms};
 use crate::{Context, Error};
 use k8s_openapi::api::apps::v1::DaemonSet;
@@ -101,60 +102,6 @@ pub fn add_daemon_tolerations(spec: &mut Value) {
     }
 }
 
-fn node_requirement(req: &Value, value: Option<&str>) -> bool {
-    let values: Vec<&str> = req["values"]
-        .as_array()
-        .into_iter()
-        .flatten()
-        .filter_map(Value::as_str)
-        .collect();
-    match req["operator"].as_str().unwrap_or("") {
-        "In" => value.is_some_and(|v| values.contains(&v)),
-        "NotIn" => !value.is_some_and(|v| values.contains(&v)),
-        "Exists" => value.is_some(),
-        "DoesNotExist" => value.is_none(),
-        op @ ("Gt" | "Lt") => match (value.map(str::parse::<i64>), values.as_slice()) {
-            (Some(Ok(v)), [b]) => {
-                b.parse::<i64>()
-                    .is_ok_and(|b| if op == "Gt" { v > b } else { v < b })
-            }
-            _ => false,
-        },
-        _ => false,
-    }
-}
-
-/// nodeSelector and required node affinity (`nodeaffinity.GetRequiredNodeAffinity(pod).Match`).
-fn node_affinity_matches(spec: &Value, node: &Value) -> bool {
-    let labels = &node["metadata"]["labels"];
-    if let Some(sel) = spec["nodeSelector"].as_object() {
-        if sel.iter().any(|(k, v)| labels.get(k) != Some(v)) {
-            return false;
-        }
-    }
-    let Some(terms) = spec["affinity"]["nodeAffinity"]
-        ["requiredDuringSchedulingIgnoredDuringExecution"]["nodeSelectorTerms"]
-        .as_array()
-    else {
-        return true;
-    };
-    let name = meta(node, "name");
-    terms.iter().any(|term| {
-        let exprs = term["matchExpressions"].as_array();
-        let fields = term["matchFields"].as_array();
-        if exprs.is_none_or(|e| e.is_empty()) && fields.is_none_or(|f| f.is_empty()) {
-            return false;
-        }
-        exprs.into_iter().flatten().all(|r| {
-            let key = r["key"].as_str().unwrap_or("");
-            node_requirement(r, labels.get(key).and_then(Value::as_str))
-        }) && fields
-            .into_iter()
-            .flatten()
-            .all(|r| node_requirement(r, (r["key"] == "metadata.name").then_some(name)))
-    })
-}
-
 /// The template's pod spec as the controller creates it (daemon tolerations added).
 fn daemon_spec(ds: &Value) -> Value {
     let mut spec = ds["spec"]["template"]["spec"].clone();
@@ -179,7 +126,7 @@ pub fn node_should_run(spec: &Value, node: &Value) -> (bool, bool) {
             .flatten()
             .any(|taint| {
                 effects.contains(&taint["effect"].as_str().unwrap_or(""))
-                    && !tols.iter().any(|t| tolerates(t, taint))
+                    && !tols.iter().any(|t| tolerates_taint(t, taint))
             })
     };
     if untolerated(&["NoSchedule", "NoExecute"]) {

@@ -9,6 +9,7 @@
 //! - [`cloud_node`]: cloud-provider-aws's node lifecycle controller (stopped and terminated
 //!   instances);
 //! - [`kubelet_pods`]: the kubelet's pod lifecycle (accept, pull, start, ready, graceful delete).
+//! - [`node_match`]: node selector, node affinity and toleration predicates they share.
 //! - [`scheduler`]: kube-scheduler's default plugins (filters, LeastAllocated score, binding,
 //!   FailedScheduling events).
 //! - [`workloads`]: kube-controller-manager's Deployment and ReplicaSet controllers.
@@ -22,6 +23,7 @@ pub mod endpoints;
 mod instances;
 pub mod kubelet_node;
 pub mod kubelet_pods;
+pub mod node_match;
 pub mod scheduler;
 pub mod taint_eviction;
 pub mod workloads;

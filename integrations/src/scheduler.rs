@@ -71,6 +71,7 @@
 //!   (only `default-scheduler`), the 1024-character truncation of event notes;
 //! - the `SchedulingGated` condition: a Pod with `spec.schedulingGates` is skipped untouched.
 
+use crate::node_match::{node_affinity_matches, node_requirement, tolerates};
 use crate::{Context, Error};
 use k8s_openapi::api::core::v1::{Node, Pod};
 use k8s_openapi::api::events::v1::Event;
@@ -285,27 +286,6 @@ fn terminal(pod: &Value) -> bool {
     matches!(str_of(pod, "/status/phase"), "Succeeded" | "Failed")
 }
 
-/// `v1helper.TolerationsTolerateTaint` for one toleration.
-fn tolerates(t: &Value, key: &str, value: &str, effect: &str) -> bool {
-    let te = t["effect"].as_str().unwrap_or("");
-    if !te.is_empty() && te != effect {
-        return false;
-    }
-    let tk = t["key"].as_str().unwrap_or("");
-    let op = t["operator"].as_str().unwrap_or("Equal");
-    if tk.is_empty() {
-        return op == "Exists";
-    }
-    if tk != key {
-        return false;
-    }
-    match op {
-        "Exists" => true,
-        "Equal" | "" => t["value"].as_str().unwrap_or("") == value,
-        _ => false,
-    }
-}
-
 fn pod_tolerates(pod: &Value, key: &str, value: &str, effect: &str) -> bool {
     pod["spec"]["tolerations"]
         .as_array()
@@ -323,70 +303,6 @@ fn labels(obj: &Value) -> BTreeMap<String, String> {
                 .collect()
         })
         .unwrap_or_default()
-}
-
-/// One node selector requirement (`nodeaffinity` / `labels.Selector` of `NodeSelectorRequirement`).
-fn node_requirement(req: &Value, value: Option<&str>) -> bool {
-    let values: Vec<&str> = req["values"]
-        .as_array()
-        .into_iter()
-        .flatten()
-        .filter_map(Value::as_str)
-        .collect();
-    match req["operator"].as_str().unwrap_or("") {
-        "In" => value.is_some_and(|v| values.contains(&v)),
-        "NotIn" => !value.is_some_and(|v| values.contains(&v)),
-        "Exists" => value.is_some(),
-        "DoesNotExist" => value.is_none(),
-        op @ ("Gt" | "Lt") => {
-            let (Some(v), [bound]) = (value, values.as_slice()) else {
-                return false;
-            };
-            match (v.parse::<i64>(), bound.parse::<i64>()) {
-                (Ok(v), Ok(b)) => {
-                    if op == "Gt" {
-                        v > b
-                    } else {
-                        v < b
-                    }
-                }
-                _ => false,
-            }
-        }
-        _ => false,
-    }
-}
-
-/// NodeAffinity's Filter: nodeSelector, then the required node selector terms (ORed).
-fn node_affinity_matches(pod: &Value, node: &Value) -> bool {
-    let node_labels = labels(node);
-    if let Some(sel) = pod["spec"]["nodeSelector"].as_object() {
-        for (k, v) in sel {
-            if node_labels.get(k).map(String::as_str) != Some(v.as_str().unwrap_or("")) {
-                return false;
-            }
-        }
-    }
-    let required =
-        &pod["spec"]["affinity"]["nodeAffinity"]["requiredDuringSchedulingIgnoredDuringExecution"];
-    let Some(terms) = required["nodeSelectorTerms"].as_array() else {
-        return true;
-    };
-    let name = str_of(node, "/metadata/name");
-    terms.iter().any(|term| {
-        let exprs = term["matchExpressions"].as_array();
-        let fields = term["matchFields"].as_array();
-        if exprs.is_none_or(|e| e.is_empty()) && fields.is_none_or(|f| f.is_empty()) {
-            return false;
-        }
-        exprs.into_iter().flatten().all(|r| {
-            let key = r["key"].as_str().unwrap_or("");
-            node_requirement(r, node_labels.get(key).map(String::as_str))
-        }) && fields.into_iter().flatten().all(|r| {
-            let v = (r["key"] == "metadata.name").then_some(name);
-            node_requirement(r, v)
-        })
-    })
 }
 
 /// A `metav1.LabelSelector` against a label set; `None` (absent) matches nothing.
@@ -519,7 +435,7 @@ fn topology_spread(pod: &Value, nodes: &[NodeInfo], i: usize) -> Option<(Code, &
         .iter()
         .map(|n| (n, labels(&n.node)))
         .filter(|(n, l)| {
-            node_affinity_matches(pod, &n.node) && keys.iter().all(|k| l.contains_key(*k))
+            node_affinity_matches(&pod["spec"], &n.node) && keys.iter().all(|k| l.contains_key(*k))
         })
         .collect();
     for c in constraints {
@@ -585,7 +501,7 @@ fn filter(
         }
     }
     // NodeAffinity.
-    if !node_affinity_matches(pod, node) {
+    if !node_affinity_matches(&pod["spec"], node) {
         return unresolvable(ERR_AFFINITY);
     }
     // NodeResourcesFit (`fitsRequest`).

@@ -56,21 +56,10 @@ pub(crate) fn kerr(what: String) -> impl FnOnce(kube::Error) -> Error {
     }
 }
 
-/// `Toleration.ToleratesTaint`.
-pub(crate) fn tolerates(t: &Value, taint: &Value) -> bool {
-    let te = t["effect"].as_str().unwrap_or("");
-    if !te.is_empty() && te != taint["effect"].as_str().unwrap_or("") {
-        return false;
-    }
-    let tk = t["key"].as_str().unwrap_or("");
-    if !tk.is_empty() && tk != taint["key"].as_str().unwrap_or("") {
-        return false;
-    }
-    match t["operator"].as_str().unwrap_or("") {
-        "Exists" => true,
-        "Equal" | "" => t["value"].as_str().unwrap_or("") == taint["value"].as_str().unwrap_or(""),
-        _ => false,
-    }
+/// `Toleration.ToleratesTaint` for a taint object.
+pub(crate) fn tolerates_taint(t: &Value, taint: &Value) -> bool {
+    let field = |k: &str| taint[k].as_str().unwrap_or("");
+    crate::node_match::tolerates(t, field("key"), field("value"), field("effect"))
 }
 
 /// `GetMatchingTolerations`: for each taint the first toleration tolerating it, or `None` when
@@ -83,7 +72,7 @@ fn matching_tolerations<'a>(
         .iter()
         .map(|taint| {
             tols.iter()
-                .find(|t| tolerates(t, taint))
+                .find(|t| tolerates_taint(t, taint))
                 .map(|t| (taint, t))
         })
         .collect()
