@@ -1,7 +1,11 @@
 //! What every controller pass gets: the two public clients, the clock and the cluster's settings.
 
+use crate::cache::Cache;
 use cloudbox_aws::{AwsClient, AwsError};
 use cloudbox_sim::Clock;
+use std::any::{Any, TypeId};
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 /// How the kubelet's `--max-pods` is chosen.
@@ -72,6 +76,47 @@ pub struct Context {
     pub clock: Clock,
     /// The cluster's settings.
     pub config: Config,
+    /// The shared informer caches every controller reads through.
+    pub cache: Cache,
+    /// What controllers keep in their own process between passes (ipamd's datastore, cooldowns).
+    pub memory: Memory,
+}
+
+/// Per-controller in-process state, one value per type: what a real controller holds in its
+/// own memory (and rebuilds from the APIs when it restarts). Cheap to clone; clones share it.
+#[derive(Clone, Default)]
+pub struct Memory(Arc<Mutex<HashMap<TypeId, Arc<dyn Any + Send + Sync>>>>);
+
+impl Memory {
+    /// The value of type `T`, created with `T::default()` on first use. `T` holds its own
+    /// locks (a `Mutex` inside) for what changes.
+    pub fn get<T: Default + Send + Sync + 'static>(&self) -> Arc<T> {
+        let mut all = self
+            .0
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        let slot = all
+            .entry(TypeId::of::<T>())
+            .or_insert_with(|| Arc::new(T::default()) as Arc<dyn Any + Send + Sync>)
+            .clone();
+        drop(all);
+        slot.downcast::<T>()
+            .unwrap_or_else(|_| Arc::new(T::default()))
+    }
+}
+
+impl Context {
+    /// A context over `kube` with fresh shared caches.
+    pub fn new(kube: kube::Client, aws: AwsClient, clock: Clock, config: Config) -> Context {
+        Context {
+            cache: Cache::new(kube.clone()),
+            memory: Memory::default(),
+            kube,
+            aws,
+            clock,
+            config,
+        }
+    }
 }
 
 impl std::fmt::Debug for Context {

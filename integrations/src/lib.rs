@@ -3,7 +3,9 @@
 //! Each controller exposes `reconcile_once(&Context) -> Result<Summary, Error>`: one deterministic
 //! pass that reads AWS through [`cloudbox_aws::AwsClient`] and Kubernetes through [`kube::Client`]
 //! and writes only what differs. There are no background tasks and no sleeps: a driver (the
-//! scenario runner) calls each pass on every virtual-time step.
+//! scenario runner) calls each pass on every virtual-time step. Kubernetes objects are read from
+//! the shared informer caches ([`cache`], `ctx.cache.list::<Pod>()`), written through
+//! `ctx.kube`; a controller's own in-process state lives in `ctx.memory`.
 //!
 //! - [`kubelet_node`]: the kubelet's node registration, node status and Lease heartbeats;
 //! - [`cloud_node`]: cloud-provider-aws's node lifecycle controller (stopped and terminated
@@ -16,6 +18,7 @@
 //! - [`daemonset`]: kube-controller-manager's DaemonSet controller.
 //! - [`taint_eviction`]: kube-controller-manager's NoExecute taint eviction controller.
 
+pub mod cache;
 pub mod cloud_node;
 mod context;
 pub mod daemonset;
@@ -28,4 +31,4 @@ pub mod scheduler;
 pub mod taint_eviction;
 pub mod workloads;
 
-pub use context::{Config, Context, Error, MaxPods};
+pub use context::{Config, Context, Error, MaxPods, Memory};

@@ -75,9 +75,10 @@ use crate::node_match::{node_affinity_matches, node_requirement, tolerates};
 use crate::{Context, Error};
 use k8s_openapi::api::core::v1::{Node, Pod};
 use k8s_openapi::api::events::v1::Event;
-use kube::api::{Api, ListParams, Patch, PatchParams, PostParams};
+use kube::api::{Api, Patch, PatchParams, PostParams};
 use serde_json::{json, Value};
 use std::collections::BTreeMap;
+use std::sync::Arc;
 
 /// The scheduler's name (`spec.schedulerName` default, the events' reporting controller).
 pub const DEFAULT_SCHEDULER: &str = "default-scheduler";
@@ -145,7 +146,7 @@ struct NodeInfo {
     allowed_pods: i128,
     requested: Resources,
     non_zero: Resources,
-    pods: Vec<Value>,
+    pods: Vec<Arc<Value>>,
 }
 
 /// How a filter failed (`framework.Code`).
@@ -605,20 +606,6 @@ fn build_event(v: Value) -> Result<Event, Error> {
     })
 }
 
-fn node_json(n: &Node) -> Result<Value, Error> {
-    serde_json::to_value(n).map_err(|source| Error::Build {
-        what: "Node JSON",
-        source,
-    })
-}
-
-fn pod_json(p: &Pod) -> Result<Value, Error> {
-    serde_json::to_value(p).map_err(|source| Error::Build {
-        what: "Pod JSON",
-        source,
-    })
-}
-
 /// Creates an `events.k8s.io/v1` Event about `pod`, named `<pod>.<hex nanoseconds>` as the
 /// events recorder names them.
 async fn emit(
@@ -663,8 +650,8 @@ async fn emit(
     }
 }
 
-fn node_info(node: &Node) -> Result<NodeInfo, Error> {
-    let v = node_json(node)?;
+fn node_info(node: &Value) -> Result<NodeInfo, Error> {
+    let v = node.clone();
     let alloc = &v["status"]["allocatable"];
     Ok(NodeInfo {
         name: str_of(&v, "/metadata/name").to_string(),
@@ -677,7 +664,7 @@ fn node_info(node: &Node) -> Result<NodeInfo, Error> {
     })
 }
 
-fn assign(n: &mut NodeInfo, pod: Value) {
+fn assign(n: &mut NodeInfo, pod: Arc<Value>) {
     n.requested.add(&pod_requests(&pod, false));
     n.non_zero.add(&pod_requests(&pod, true));
     n.pods.push(pod);
@@ -699,25 +686,22 @@ fn pending(pod: &Value) -> bool {
 /// One scheduling pass over every pending Pod.
 pub async fn reconcile_once(ctx: &Context) -> Result<Summary, Error> {
     let mut summary = Summary::default();
-    let node_api: Api<Node> = Api::all(ctx.kube.clone());
-    let pod_api: Api<Pod> = Api::all(ctx.kube.clone());
-    let mut nodes: Vec<NodeInfo> = node_api
-        .list(&ListParams::default())
+    let mut nodes: Vec<NodeInfo> = ctx
+        .cache
+        .list::<Node>()
         .await
         .map_err(|e| Error::ListNodes(Box::new(e)))?
-        .items
         .iter()
-        .map(node_info)
+        .map(|n| node_info(n))
         .collect::<Result<_, _>>()?;
     nodes.sort_by(|a, b| a.name.cmp(&b.name));
-    let pods = pod_api
-        .list(&ListParams::default())
+    let pods = ctx
+        .cache
+        .list::<Pod>()
         .await
-        .map_err(|e| Error::ListPods(Box::new(e)))?
-        .items;
+        .map_err(|e| Error::ListPods(Box::new(e)))?;
     let mut queue = Vec::new();
-    for p in &pods {
-        let v = pod_json(p)?;
+    for v in pods {
         let node_name = str_of(&v, "/spec/nodeName").to_string();
         if !node_name.is_empty() {
             if !terminal(&v) {
@@ -771,9 +755,9 @@ pub async fn reconcile_once(ctx: &Context) -> Result<Summary, Error> {
             .await?;
             summary.writes += 2;
             summary.bound.push((key, node_name.clone()));
-            let mut placed = pod;
+            let mut placed = (*pod).clone();
             placed["spec"]["nodeName"] = json!(node_name);
-            assign(&mut nodes[i], placed);
+            assign(&mut nodes[i], Arc::new(placed));
             continue;
         }
         let message = if nodes.is_empty() {

@@ -21,12 +21,12 @@ fn context() -> Result<(Context, Clock)> {
     let clock = Clock::manual();
     let aws_state = AwsState::new(clock.clone(), 7);
     let kube = KubeState::new(clock.clone(), 7);
-    let ctx = Context {
-        kube: kube::Client::new(cloudbox_kube::app(kube), "default"),
-        aws: AwsClient::new(&aws_state, "us-east-1")?,
-        clock: clock.clone(),
-        config: Config::new("test"),
-    };
+    let ctx = Context::new(
+        kube::Client::new(cloudbox_kube::app(kube), "default"),
+        AwsClient::new(&aws_state, "us-east-1")?,
+        clock.clone(),
+        Config::new("test"),
+    );
     Ok((ctx, clock))
 }
 

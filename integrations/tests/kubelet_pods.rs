@@ -26,12 +26,12 @@ fn world() -> Result<World> {
     let aws_state = AwsState::new(clock.clone(), 7);
     let kube = KubeState::new(clock.clone(), 7);
     let aws = AwsClient::new(&aws_state, "cn-northwest-1")?;
-    let ctx = Context {
-        kube: kube::Client::new(cloudbox_kube::app(kube.clone()), "default"),
+    let ctx = Context::new(
+        kube::Client::new(cloudbox_kube::app(kube.clone()), "default"),
         aws,
-        clock: clock.clone(),
-        config: Config::new("c"),
-    };
+        clock.clone(),
+        Config::new("c"),
+    );
     Ok(World {
         _kube: kube,
         clock,

@@ -46,12 +46,12 @@ fn world(config: Config) -> Result<World> {
     };
     let subnet_a = subnet("192.168.193.0/24", "cn-northwest-1a")?;
     let subnet_b = subnet("192.168.194.0/24", "cn-northwest-1b")?;
-    let ctx = Context {
-        kube: kube::Client::new(cloudbox_kube::app(kube.clone()), "default"),
+    let ctx = Context::new(
+        kube::Client::new(cloudbox_kube::app(kube.clone()), "default"),
         aws,
-        clock: clock.clone(),
+        clock.clone(),
         config,
-    };
+    );
     Ok(World {
         kube,
         clock,

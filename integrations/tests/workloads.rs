@@ -27,12 +27,12 @@ fn world() -> Result<World> {
     let aws_state = AwsState::new(clock.clone(), 7);
     let kube = KubeState::new(clock.clone(), 7);
     let aws = AwsClient::new(&aws_state, "us-east-1")?;
-    let ctx = Context {
-        kube: kube::Client::new(cloudbox_kube::app(kube), "default"),
+    let ctx = Context::new(
+        kube::Client::new(cloudbox_kube::app(kube), "default"),
         aws,
-        clock: clock.clone(),
-        config: Config::new("test"),
-    };
+        clock.clone(),
+        Config::new("test"),
+    );
     Ok(World { clock, ctx })
 }
 

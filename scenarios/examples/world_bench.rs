@@ -133,12 +133,7 @@ async fn main() -> Result<()> {
         left -= n;
     }
     let client = kube::Client::new(cloudbox_kube::app(kube_state.clone()), "default");
-    let ctx = Context {
-        kube: client.clone(),
-        aws,
-        clock: clock.clone(),
-        config: Config::new("bench"),
-    };
+    let ctx = Context::new(client.clone(), aws, clock.clone(), Config::new("bench"));
     let node_api: Api<Node> = Api::all(client.clone());
     let p = until(
         &ctx,

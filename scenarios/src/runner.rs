@@ -83,12 +83,7 @@ pub fn controllers_for(
         if c.max_pods == topology::MaxPods::Eni {
             config.max_pods = cloudbox_integrations::MaxPods::Eni;
         }
-        cloudbox_integrations::Context {
-            kube,
-            aws,
-            clock,
-            config,
-        }
+        cloudbox_integrations::Context::new(kube, aws, clock, config)
     })
 }
 
