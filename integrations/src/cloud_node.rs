@@ -35,7 +35,7 @@
 use crate::instances::{self, Ec2Instance};
 use crate::{Context, Error};
 use k8s_openapi::api::core::v1::Node;
-use kube::api::{Api, DeleteParams, ListParams, Patch, PatchParams};
+use kube::api::{Api, DeleteParams, Patch, PatchParams};
 use serde_json::{json, Value};
 use std::collections::{BTreeMap, BTreeSet};
 
@@ -72,20 +72,22 @@ pub fn instance_id(provider_id: &str) -> Option<&str> {
 pub async fn reconcile_once(ctx: &Context) -> Result<Summary, Error> {
     let mut summary = Summary::default();
     let nodes: Api<Node> = Api::all(ctx.kube.clone());
-    let list = nodes
-        .list(&ListParams::default())
+    let list = ctx
+        .cache
+        .list::<Node>()
         .await
-        .map_err(|e| Error::ListNodes(Box::new(e)))?
-        .items;
+        .map_err(|e| Error::ListNodes(Box::new(e)))?;
     let mut by_node = Vec::new();
     for n in &list {
         let id = n
-            .spec
-            .as_ref()
-            .and_then(|s| s.provider_id.as_deref())
+            .pointer("/spec/providerID")
+            .and_then(serde_json::Value::as_str)
             .and_then(instance_id);
-        if let (Some(name), Some(id)) = (n.metadata.name.clone(), id) {
-            by_node.push((name, id.to_string(), n));
+        let name = n
+            .pointer("/metadata/name")
+            .and_then(serde_json::Value::as_str);
+        if let (Some(name), Some(id)) = (name, id) {
+            by_node.push((name.to_string(), id.to_string(), n));
         }
     }
     let ids: BTreeSet<String> = by_node.iter().map(|(_, id, _)| id.clone()).collect();
@@ -95,10 +97,7 @@ pub async fn reconcile_once(ctx: &Context) -> Result<Summary, Error> {
         .map(|i| (i.id.clone(), i))
         .collect();
     for (name, id, node) in by_node {
-        let live = serde_json::to_value(node).map_err(|source| Error::Build {
-            what: "Node JSON",
-            source,
-        })?;
+        let live: &serde_json::Value = node;
         let state = found.get(&id).map(|i| i.state.as_str());
         match state {
             None | Some("terminated") => {
@@ -117,16 +116,14 @@ pub async fn reconcile_once(ctx: &Context) -> Result<Summary, Error> {
             }
             Some("stopping" | "stopped" | "shutting-down") => {
                 let shutdown = state == Some("stopped");
-                let w = mark_unreachable(ctx, &nodes, &name, &live, shutdown).await?;
+                let w = mark_unreachable(ctx, &nodes, &name, live, shutdown).await?;
                 if w > 0 {
                     summary.not_ready.push(name);
                     summary.writes += w;
                 }
             }
             _ => {
-                if ready_status(&live) == Some("True")
-                    && remove_taints(&nodes, &name, &live).await?
-                {
+                if ready_status(live) == Some("True") && remove_taints(&nodes, &name, live).await? {
                     summary.recovered.push(name);
                     summary.writes += 1;
                 }

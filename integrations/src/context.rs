@@ -80,6 +80,31 @@ pub struct Context {
     pub cache: Cache,
     /// What controllers keep in their own process between passes (ipamd's datastore, cooldowns).
     pub memory: Memory,
+    /// The earliest clock time (ms) a controller asked to run again at ([`Context::requeue_at`]).
+    requeue: Arc<Mutex<Option<u64>>>,
+}
+
+impl Context {
+    /// Asks the driver to run the passes again no later than clock time `at_ms` (a pull that
+    /// ends, a grace period, a lease renewal): the workqueue's `AddAfter`. Between such times
+    /// and the AWS endpoint's timers the driver may move the clock in one jump.
+    pub fn requeue_at(&self, at_ms: u64) {
+        let mut r = self
+            .requeue
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        if r.is_none_or(|t| at_ms < t) {
+            *r = Some(at_ms);
+        }
+    }
+
+    /// The earliest requeue time asked for since the last call, cleared (for the driver).
+    pub fn take_requeue(&self) -> Option<u64> {
+        self.requeue
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .take()
+    }
 }
 
 /// Per-controller in-process state, one value per type: what a real controller holds in its
@@ -111,6 +136,7 @@ impl Context {
         Context {
             cache: Cache::new(kube.clone()),
             memory: Memory::default(),
+            requeue: Arc::default(),
             kube,
             aws,
             clock,

@@ -40,7 +40,7 @@ use crate::workloads::{self, compute_hash, controller_ref, controller_uid, int, 
 use crate::{Context, Error};
 use k8s_openapi::api::apps::v1::DaemonSet;
 use k8s_openapi::api::core::v1::{Node, Pod};
-use kube::api::{Api, DeleteParams, ListParams};
+use kube::api::{Api, DeleteParams};
 use serde_json::{json, Value};
 use std::collections::BTreeMap;
 
@@ -200,25 +200,20 @@ fn by_age(pods: &mut [Value]) {
 }
 
 async fn list_nodes(ctx: &Context) -> Result<Vec<Value>, Error> {
-    let api: Api<Node> = Api::all(ctx.kube.clone());
-    let mut nodes = api
-        .list(&ListParams::default())
+    let mut nodes: Vec<Value> = ctx
+        .cache
+        .list::<Node>()
         .await
         .map_err(kerr("list Nodes".into()))?
-        .items
         .iter()
-        .map(serde_json::to_value)
-        .collect::<Result<Vec<_>, _>>()
-        .map_err(|source| Error::Build {
-            what: "Node",
-            source,
-        })?;
+        .map(|n| Value::clone(n))
+        .collect();
     nodes.sort_by(|a, b| meta(a, "name").cmp(meta(b, "name")));
     Ok(nodes)
 }
 
 /// The DaemonSet's pods by target node (terminal pods being deleted are left out).
-fn node_to_pods(ds: &Value, pods: &[Value]) -> BTreeMap<String, Vec<Value>> {
+fn node_to_pods(ds: &Value, pods: &[std::sync::Arc<Value>]) -> BTreeMap<String, Vec<Value>> {
     let uid = meta(ds, "uid");
     let mut out: BTreeMap<String, Vec<Value>> = BTreeMap::new();
     for p in pods {
@@ -230,7 +225,7 @@ fn node_to_pods(ds: &Value, pods: &[Value]) -> BTreeMap<String, Vec<Value>> {
             continue;
         }
         if let Some(n) = target_node(p) {
-            out.entry(n).or_default().push(p.clone());
+            out.entry(n).or_default().push(Value::clone(p));
         }
     }
     for v in out.values_mut() {

@@ -43,7 +43,6 @@ use crate::workloads::{create, delete, list, meta, patch};
 use crate::{Context, Error};
 use k8s_openapi::api::core::v1::{Endpoints, Node, Pod, Service};
 use k8s_openapi::api::discovery::v1::EndpointSlice;
-use kube::api::{Api, ListParams};
 use serde_json::{json, Map, Value};
 use std::collections::{BTreeMap, BTreeSet};
 
@@ -83,16 +82,13 @@ pub async fn reconcile_once(ctx: &Context) -> Result<Summary, Error> {
     let pods = list::<Pod>(ctx, "Pods").await?;
     let endpoints = list::<Endpoints>(ctx, "Endpoints").await?;
     let slices = list::<EndpointSlice>(ctx, "EndpointSlices").await?;
-    let nodes: BTreeMap<String, Value> = Api::<Node>::all(ctx.kube.clone())
-        .list(&ListParams::default())
+    let nodes: BTreeMap<String, Value> = ctx
+        .cache
+        .list::<Node>()
         .await
         .map_err(|e| Error::ListNodes(Box::new(e)))?
-        .items
         .iter()
-        .filter_map(|n| {
-            let v = serde_json::to_value(n).ok()?;
-            Some((meta(&v, "name").to_string(), v))
-        })
+        .map(|v| (meta(v, "name").to_string(), Value::clone(v)))
         .collect();
     let mut s = Summary::default();
     let svc_keys: BTreeSet<(String, String)> = services
@@ -113,11 +109,13 @@ pub async fn reconcile_once(ctx: &Context) -> Result<Summary, Error> {
         let selected: Vec<&Value> = pods
             .iter()
             .filter(|p| meta(p, "namespace") == ns && selects(&svc["spec"]["selector"], p))
+            .map(|p| &**p)
             .collect();
         let trigger = trigger_time(svc, &selected);
         let current = endpoints
             .iter()
-            .find(|e| meta(e, "namespace") == ns && meta(e, "name") == meta(svc, "name"));
+            .find(|e| meta(e, "namespace") == ns && meta(e, "name") == meta(svc, "name"))
+            .map(|e| &**e);
         sync_endpoints(ctx, svc, &selected, current, &trigger, &mut s).await?;
         let mine: Vec<&Value> = slices
             .iter()
@@ -126,6 +124,7 @@ pub async fn reconcile_once(ctx: &Context) -> Result<Summary, Error> {
                     && e["metadata"]["labels"][LABEL_SERVICE_NAME] == svc["metadata"]["name"]
                     && e["metadata"]["labels"][LABEL_MANAGED_BY] == CONTROLLER_NAME
             })
+            .map(|e| &**e)
             .collect();
         sync_slices(ctx, svc, &selected, &nodes, &mine, &trigger, &mut s).await?;
     }

@@ -48,9 +48,10 @@ use crate::{Context, Error, MaxPods};
 use cloudbox_sim::{IdGen, SimTime};
 use k8s_openapi::api::coordination::v1::Lease;
 use k8s_openapi::api::core::v1::Node;
-use kube::api::{Api, ListParams, Patch, PatchParams, PostParams};
+use kube::api::{Api, Patch, PatchParams, PostParams};
 use serde_json::{json, Map, Value};
 use std::collections::{BTreeMap, BTreeSet};
+use std::sync::Arc;
 
 /// The kubelet's `nodeStatusReportFrequency`: an unchanged status is posted again after this long.
 pub const NODE_STATUS_REPORT_FREQUENCY_MS: u64 = 5 * 60 * 1000;
@@ -92,6 +93,9 @@ pub async fn reconcile_once(ctx: &Context) -> Result<Summary, Error> {
     for i in all.iter().filter(|i| i.state == "running") {
         let boot_ms = ctx.config.boot_delay.as_millis() as u64;
         if i.private_dns.is_empty() || i.launch_ms.saturating_add(boot_ms) > now.as_millis() {
+            if !i.private_dns.is_empty() {
+                ctx.requeue_at(i.launch_ms.saturating_add(boot_ms));
+            }
             summary.booting += 1;
         } else {
             booted.push(i);
@@ -103,25 +107,25 @@ pub async fn reconcile_once(ctx: &Context) -> Result<Summary, Error> {
     let names: BTreeSet<String> = booted.iter().map(|i| i.instance_type.clone()).collect();
     let types = instances::instance_types(ctx, &names).await?;
     let nodes: Api<Node> = Api::all(ctx.kube.clone());
-    let existing: BTreeMap<String, Node> = nodes
-        .list(&ListParams::default())
+    let existing: BTreeMap<String, Arc<Value>> = ctx
+        .cache
+        .list::<Node>()
         .await
         .map_err(|e| Error::ListNodes(Box::new(e)))?
-        .items
         .into_iter()
-        .filter_map(|n| Some((n.metadata.name.clone()?, n)))
+        .map(|n| (str_at(&n, "/metadata/name").to_string(), n))
         .collect();
     let leases: Api<Lease> = Api::namespaced(ctx.kube.clone(), NODE_LEASE_NAMESPACE);
-    let existing_leases: BTreeMap<String, Lease> = leases
-        .list(&ListParams::default())
+    let existing_leases: BTreeMap<String, Arc<Value>> = ctx
+        .cache
+        .list_namespaced::<Lease>(NODE_LEASE_NAMESPACE)
         .await
         .map_err(|source| Error::Lease {
             name: "*".into(),
             source: Box::new(source),
         })?
-        .items
         .into_iter()
-        .filter_map(|l| Some((l.metadata.name.clone()?, l)))
+        .map(|l| (str_at(&l, "/metadata/name").to_string(), l))
         .collect();
     for inst in booted {
         let Some(ty) = types.get(&inst.instance_type) else {
@@ -129,7 +133,7 @@ pub async fn reconcile_once(ctx: &Context) -> Result<Summary, Error> {
         };
         let name = inst.private_dns.clone();
         let node = match existing.get(&name) {
-            Some(n) => to_json(n)?,
+            Some(n) => Value::clone(n),
             None => {
                 let created = nodes
                     .create(&PostParams::default(), &initial_node(ctx, inst, ty, now)?)
@@ -150,6 +154,9 @@ pub async fn reconcile_once(ctx: &Context) -> Result<Summary, Error> {
             patch(&nodes, &name, &labels, false).await?;
             changed = true;
         }
+        if let Some(last) = last_heartbeat(&node["status"]) {
+            ctx.requeue_at(last + NODE_STATUS_REPORT_FREQUENCY_MS);
+        }
         if let Some(status) = status_update(ctx, inst, ty, &node["status"], now) {
             patch(&nodes, &name, &json!({"status": status}), true).await?;
             changed = true;
@@ -161,6 +168,7 @@ pub async fn reconcile_once(ctx: &Context) -> Result<Summary, Error> {
             }
         }
         let uid = node["metadata"]["uid"].as_str().unwrap_or_default();
+        ctx.requeue_at(now.as_millis() + LEASE_RENEW_INTERVAL_MS);
         if renew_lease(&leases, existing_leases.get(&name), &name, uid, now).await? {
             summary.leases += 1;
             summary.writes += 1;
@@ -257,6 +265,21 @@ fn initial_node(
     })
 }
 
+/// The oldest `lastHeartbeatTime` of the node's conditions (ms).
+fn last_heartbeat(status: &Value) -> Option<u64> {
+    status["conditions"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .filter_map(|c| c["lastHeartbeatTime"].as_str())
+        .filter_map(cloudbox_sim::time_fmt::parse_iso8601)
+        .min()
+}
+
+fn str_at<'a>(v: &'a Value, ptr: &str) -> &'a str {
+    v.pointer(ptr).and_then(Value::as_str).unwrap_or_default()
+}
+
 /// The status to post, or `None` when the live one already says it and is not yet due.
 fn status_update(
     ctx: &Context,
@@ -266,13 +289,8 @@ fn status_update(
     now: SimTime,
 ) -> Option<Value> {
     let quiet = desired_status(ctx, i, ty, live, now, false);
-    let due = live["conditions"]
-        .as_array()
-        .into_iter()
-        .flatten()
-        .filter_map(|c| c["lastHeartbeatTime"].as_str())
-        .filter_map(cloudbox_sim::time_fmt::parse_iso8601)
-        .any(|t| now.as_millis().saturating_sub(t) >= NODE_STATUS_REPORT_FREQUENCY_MS);
+    let due = last_heartbeat(live)
+        .is_some_and(|t| now.as_millis().saturating_sub(t) >= NODE_STATUS_REPORT_FREQUENCY_MS);
     if contains(live, &quiet) && !due {
         return None;
     }
@@ -418,7 +436,7 @@ fn conditions(live: &Value, now: SimTime, beat: bool) -> Value {
 /// Creates the node's Lease or renews it when 10 s have passed. True when it wrote.
 async fn renew_lease(
     leases: &Api<Lease>,
-    live: Option<&Lease>,
+    live: Option<&Arc<Value>>,
     name: &str,
     node_uid: &str,
     now: SimTime,
@@ -431,11 +449,9 @@ async fn renew_lease(
     match live {
         Some(l) => {
             let last = l
-                .spec
-                .as_ref()
-                .and_then(|s| s.renew_time.as_ref())
-                .and_then(|t| serde_json::to_value(t).ok())
-                .and_then(|v| v.as_str().and_then(cloudbox_sim::time_fmt::parse_iso8601));
+                .pointer("/spec/renewTime")
+                .and_then(Value::as_str)
+                .and_then(cloudbox_sim::time_fmt::parse_iso8601);
             if last.is_some_and(|t| now.as_millis().saturating_sub(t) < LEASE_RENEW_INTERVAL_MS) {
                 return Ok(false);
             }

@@ -62,6 +62,7 @@ use kube::api::{Api, DeleteParams, ListParams, Patch, PatchParams, PostParams, P
 use serde_json::{json, Value};
 use std::collections::{BTreeMap, BTreeSet};
 use std::net::Ipv4Addr;
+use std::sync::Arc;
 use std::time::Duration;
 
 /// How long each stage takes.
@@ -144,13 +145,12 @@ pub async fn reconcile_with(ctx: &Context, cfg: &PodConfig) -> Result<Summary, E
     let mut summary = Summary::default();
     let nodes_api: Api<Node> = Api::all(ctx.kube.clone());
     let mut nodes: BTreeMap<String, NodeInfo> = BTreeMap::new();
-    for n in nodes_api
-        .list(&ListParams::default())
+    for n in ctx
+        .cache
+        .list::<Node>()
         .await
         .map_err(|e| Error::ListNodes(Box::new(e)))?
-        .items
     {
-        let n = to_json(&n, "Node JSON")?;
         if let Some((name, info)) = node_info(&n, cfg) {
             nodes.insert(name, info);
         }
@@ -158,50 +158,39 @@ pub async fn reconcile_with(ctx: &Context, cfg: &PodConfig) -> Result<Summary, E
     if nodes.is_empty() {
         return Ok(summary);
     }
-    let pods_api: Api<Pod> = Api::all(ctx.kube.clone());
-    let mut pods = Vec::new();
-    for p in pods_api
-        .list(&ListParams::default())
+    let mut by_node = ctx
+        .cache
+        .pods_by_node()
         .await
         .map_err(|source| Error::Pod {
             name: "*".into(),
             source: Box::new(source),
-        })?
-        .items
-    {
-        pods.push(to_json(&p, "Pod JSON")?);
-    }
-    // Addresses in use, terminating pods included (released by the final delete).
-    for p in &pods {
-        let Some(info) = nodes.get_mut(str_at(p, "/spec/nodeName")) else {
+        })?;
+    let mut pods: Vec<Arc<Value>> = Vec::new();
+    for (name, info) in nodes.iter_mut() {
+        let Some(on_node) = by_node.remove(name) else {
             continue;
         };
-        if p["spec"]["hostNetwork"] == true {
-            continue;
-        }
-        if let Ok(ip) = str_at(p, "/status/podIP").parse::<Ipv4Addr>() {
-            info.used.insert(u32::from(ip));
+        for p in on_node {
+            // Addresses in use, terminating pods included (released by the final delete).
+            if p["spec"]["hostNetwork"] != true {
+                if let Ok(ip) = str_at(&p, "/status/podIP").parse::<Ipv4Addr>() {
+                    info.used.insert(u32::from(ip));
+                }
+            }
+            if needs_work(&p) {
+                pods.push(p);
+            }
         }
     }
-    pods.sort_by(|a, b| {
-        let key = |p: &Value| {
-            (
-                str_at(p, "/metadata/creationTimestamp").to_string(),
-                str_at(p, "/metadata/namespace").to_string(),
-                str_at(p, "/metadata/name").to_string(),
-            )
-        };
-        key(a).cmp(&key(b))
-    });
+    pods.sort_by(|a, b| creation_key(a).cmp(&creation_key(b)));
+    let memory = ctx.memory.get::<KubeletMemory>();
     for pod in &pods {
+        let pod: &Value = pod;
         let Some(node) = nodes.get_mut(str_at(pod, "/spec/nodeName")) else {
             continue;
         };
-        let phase = str_at(pod, "/status/phase");
-        if phase == "Succeeded" || phase == "Failed" {
-            continue;
-        }
-        let mut p = PodCtx::new(ctx, pod, now);
+        let mut p = PodCtx::new(ctx, pod, now, &memory);
         if pod["metadata"]["deletionTimestamp"].is_string() {
             terminate(&mut p, &mut summary).await?;
         } else if str_at(pod, "/status/hostIP").is_empty() {
@@ -210,10 +199,14 @@ pub async fn reconcile_with(ctx: &Context, cfg: &PodConfig) -> Result<Summary, E
             start(&mut p, node, cfg, &mut summary).await?;
         } else if !is_ready(pod) {
             let started = started_at(pod);
-            if started.is_some_and(|s| s + ready_delay_ms(pod) <= now) {
-                let status = desired_status(pod, node, None, started, true, now);
-                p.patch_status(status).await?;
-                summary.ready.push(p.key.clone());
+            match started {
+                Some(s) if s + ready_delay_ms(pod) <= now => {
+                    let status = desired_status(pod, node, None, started, true, now);
+                    p.patch_status(status).await?;
+                    summary.ready.push(p.key.clone());
+                }
+                Some(s) => ctx.requeue_at(s + ready_delay_ms(pod)),
+                None => {}
             }
         }
         summary.events += p.events;
@@ -242,6 +235,56 @@ pub async fn reconcile_with(ctx: &Context, cfg: &PodConfig) -> Result<Summary, E
         }
     }
     Ok(summary)
+}
+
+fn creation_key(p: &Value) -> (&str, &str, &str) {
+    (
+        str_at(p, "/metadata/creationTimestamp"),
+        str_at(p, "/metadata/namespace"),
+        str_at(p, "/metadata/name"),
+    )
+}
+
+/// Whether a pod on a managed node has a stage left: not terminal, and not yet Running and
+/// Ready unless it is being deleted.
+fn needs_work(pod: &Value) -> bool {
+    let phase = str_at(pod, "/status/phase");
+    if phase == "Succeeded" || phase == "Failed" {
+        return false;
+    }
+    pod["metadata"]["deletionTimestamp"].is_string() || !(all_running(pod) && is_ready(pod))
+}
+
+/// What the kubelet remembers between passes (its in-memory pod workers): the containers whose
+/// image it started pulling and those it began to stop, per pod uid. Rebuilt from the pod's
+/// Events when missing (a restarted kubelet).
+#[derive(Default)]
+struct KubeletMemory {
+    seen: std::sync::Mutex<BTreeMap<(String, &'static str), BTreeSet<String>>>,
+}
+
+impl KubeletMemory {
+    fn get(&self, uid: &str, reason: &'static str) -> Option<BTreeSet<String>> {
+        self.seen
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .get(&(uid.to_string(), reason))
+            .cloned()
+    }
+
+    fn put(&self, uid: &str, reason: &'static str, containers: BTreeSet<String>) {
+        self.seen
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .insert((uid.to_string(), reason), containers);
+    }
+
+    fn forget(&self, uid: &str) {
+        self.seen
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .retain(|(u, _), _| u != uid);
+    }
 }
 
 /// The name and settings of a Ready node with an `aws:///` provider id.
@@ -341,10 +384,6 @@ fn str_at<'a>(v: &'a Value, ptr: &str) -> &'a str {
     v.pointer(ptr).and_then(Value::as_str).unwrap_or_default()
 }
 
-fn to_json<T: k8s_openapi::serde::Serialize>(o: &T, what: &'static str) -> Result<Value, Error> {
-    serde_json::to_value(o).map_err(|source| Error::Build { what, source })
-}
-
 fn time_at(v: &Value, ptr: &str) -> Option<u64> {
     v.pointer(ptr)
         .and_then(Value::as_str)
@@ -441,6 +480,7 @@ fn go_duration(ms: u64) -> String {
 /// One pod's pass: its identity and the writes made for it.
 struct PodCtx<'a> {
     ctx: &'a Context,
+    memory: &'a KubeletMemory,
     pod: &'a Value,
     key: String,
     ns: String,
@@ -454,11 +494,12 @@ struct PodCtx<'a> {
 }
 
 impl<'a> PodCtx<'a> {
-    fn new(ctx: &'a Context, pod: &'a Value, now: u64) -> PodCtx<'a> {
+    fn new(ctx: &'a Context, pod: &'a Value, now: u64, memory: &'a KubeletMemory) -> PodCtx<'a> {
         let ns = str_at(pod, "/metadata/namespace").to_string();
         let name = str_at(pod, "/metadata/name").to_string();
         PodCtx {
             ctx,
+            memory,
             pod,
             key: format!("{ns}/{name}"),
             ns,
@@ -561,8 +602,26 @@ impl<'a> PodCtx<'a> {
         Ok(())
     }
 
-    /// The containers named in this pod's events of `reason`.
-    async fn event_containers(&self, reason: &str) -> Result<BTreeSet<String>, Error> {
+    /// The containers named in this pod's events of `reason`: from the kubelet's memory, else
+    /// from the API.
+    async fn event_containers(&self, reason: &'static str) -> Result<BTreeSet<String>, Error> {
+        if let Some(known) = self.memory.get(&self.uid, reason) {
+            return Ok(known);
+        }
+        let found = self.listed_event_containers(reason).await?;
+        self.memory.put(&self.uid, reason, found.clone());
+        Ok(found)
+    }
+
+    /// Remembers that `container` got an event of `reason` (`Pulling`, `Killing`).
+    fn remember(&self, reason: &'static str, container: &str) {
+        let mut set = self.memory.get(&self.uid, reason).unwrap_or_default();
+        set.insert(container.to_string());
+        self.memory.put(&self.uid, reason, set);
+    }
+
+    /// The containers named in this pod's events of `reason`, listed from the API.
+    async fn listed_event_containers(&self, reason: &str) -> Result<BTreeSet<String>, Error> {
         let api: Api<Event> = Api::namespaced(self.ctx.kube.clone(), &self.ns);
         let lp = ListParams::default()
             .fields(&format!("involvedObject.uid={},reason={reason}", self.uid));
@@ -624,6 +683,7 @@ async fn accept(
             if *pull {
                 p.event(name, "Pulling", format!("Pulling image {image:?}"), now)
                     .await?;
+                p.remember("Pulling", name);
             } else {
                 p.event(name, "Pulled", already_present(image), now).await?;
             }
@@ -682,6 +742,7 @@ async fn start(
     }
     let due = start + pull_ms;
     if due > p.now {
+        p.ctx.requeue_at(due);
         return Ok(());
     }
     let ready = ready_delay_ms(pod) == 0;
@@ -727,12 +788,14 @@ async fn terminate(p: &mut PodCtx<'_>, summary: &mut Summary) -> Result<(), Erro
             let now = p.now;
             p.event(name, "Killing", format!("Stopping container {name}"), now)
                 .await?;
+            p.remember("Killing", name);
             first = true;
         }
         if first {
             summary.killing.push(p.key.clone());
         }
         if deadline > p.now {
+            p.ctx.requeue_at(deadline);
             return Ok(());
         }
     }
@@ -747,9 +810,13 @@ async fn terminate(p: &mut PodCtx<'_>, summary: &mut Summary) -> Result<(), Erro
     };
     match api.delete(&p.name, &dp).await {
         Ok(_) => {}
-        Err(kube::Error::Api(e)) if e.code == 404 => return Ok(()),
+        Err(kube::Error::Api(e)) if e.code == 404 => {
+            p.memory.forget(&p.uid);
+            return Ok(());
+        }
         Err(e) => return Err(p.pod_err(e)),
     }
+    p.memory.forget(&p.uid);
     p.writes += 1;
     summary.deleted.push(p.key.clone());
     Ok(())

@@ -31,7 +31,7 @@
 use crate::workloads::{self, meta, ms, Summary as WSummary};
 use crate::{Context, Error};
 use k8s_openapi::api::core::v1::{Node, Pod};
-use kube::api::{Api, DeleteParams, ListParams, Patch, PatchParams};
+use kube::api::{Api, DeleteParams, Patch, PatchParams};
 use serde_json::{json, Value};
 use std::collections::BTreeMap;
 
@@ -101,18 +101,13 @@ fn deadline(used: &[(&Value, &Value)]) -> Option<u64> {
 pub(crate) async fn no_execute_taints(
     ctx: &Context,
 ) -> Result<BTreeMap<String, Vec<Value>>, Error> {
-    let api: Api<Node> = Api::all(ctx.kube.clone());
-    let nodes = api
-        .list(&ListParams::default())
+    let nodes = ctx
+        .cache
+        .list::<Node>()
         .await
-        .map_err(kerr("list Nodes".into()))?
-        .items;
+        .map_err(kerr("list Nodes".into()))?;
     let mut out = BTreeMap::new();
-    for n in &nodes {
-        let v = serde_json::to_value(n).map_err(|source| Error::Build {
-            what: "Node",
-            source,
-        })?;
+    for v in &nodes {
         let ne: Vec<Value> = v["spec"]["taints"]
             .as_array()
             .into_iter()
@@ -121,7 +116,7 @@ pub(crate) async fn no_execute_taints(
             .cloned()
             .collect();
         if !ne.is_empty() {
-            out.insert(meta(&v, "name").to_string(), ne);
+            out.insert(meta(v, "name").to_string(), ne);
         }
     }
     Ok(out)
@@ -134,26 +129,35 @@ pub async fn reconcile_once(ctx: &Context) -> Result<Summary, Error> {
     if taints.is_empty() {
         return Ok(s);
     }
-    let pods = workloads::list::<Pod>(ctx, "Pod").await?;
     let now = ctx.clock.now().as_millis();
-    for pod in &pods {
-        let node = pod["spec"]["nodeName"].as_str().unwrap_or("");
-        let Some(node_taints) = taints.get(node) else {
-            continue;
-        };
-        if !pod["metadata"]["deletionTimestamp"].is_null() {
-            continue;
-        }
-        let tols: Vec<Value> = pod["spec"]["tolerations"]
-            .as_array()
-            .cloned()
-            .unwrap_or_default();
-        let due = match matching_tolerations(node_taints, &tols) {
-            None => true,
-            Some(used) => deadline(&used).is_some_and(|d| d <= now),
-        };
-        if due {
-            evict(ctx, pod, &mut s).await?;
+    for (node, node_taints) in &taints {
+        let pods = ctx
+            .cache
+            .pods_on_node(node)
+            .await
+            .map_err(kerr("list Pods".into()))?;
+        for pod in &pods {
+            if !pod["metadata"]["deletionTimestamp"].is_null() {
+                continue;
+            }
+            let tols: Vec<Value> = pod["spec"]["tolerations"]
+                .as_array()
+                .cloned()
+                .unwrap_or_default();
+            let due = match matching_tolerations(node_taints, &tols) {
+                None => true,
+                Some(used) => match deadline(&used) {
+                    Some(d) if d <= now => true,
+                    Some(d) => {
+                        ctx.requeue_at(d);
+                        false
+                    }
+                    None => false,
+                },
+            };
+            if due {
+                evict(ctx, pod, &mut s).await?;
+            }
         }
     }
     Ok(s)

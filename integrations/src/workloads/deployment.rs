@@ -62,16 +62,20 @@ pub async fn reconcile_once(ctx: &Context) -> Result<Summary, Error> {
     if deployments.is_empty() {
         return Ok(summary);
     }
-    let all_rss = super::list::<ReplicaSet>(ctx, "ReplicaSet").await?;
+    // ReplicaSets are few and edited in place by the pass: owned copies.
+    let mut all_rss: Vec<Value> = super::list::<ReplicaSet>(ctx, "ReplicaSet")
+        .await?
+        .iter()
+        .map(|rs| Value::clone(rs))
+        .collect();
     let mut pods: Option<Vec<Value>> = None;
-    let mut all_rss = all_rss;
     for d in &deployments {
         if !d["metadata"]["deletionTimestamp"].is_null() {
             continue;
         }
         let mut dc = Sync {
             ctx,
-            d: d.clone(),
+            d: Value::clone(d),
             status: d["status"].clone(),
             rss: Vec::new(),
             summary: &mut summary,
@@ -84,7 +88,8 @@ pub async fn reconcile_once(ctx: &Context) -> Result<Summary, Error> {
             dc.sync(false).await?;
         } else if recreate {
             if pods.is_none() {
-                pods = Some(super::list::<Pod>(ctx, "Pod").await?);
+                let all = super::list::<Pod>(ctx, "Pod").await?;
+                pods = Some(all.iter().map(|p| Value::clone(p)).collect());
             }
             dc.rollout_recreate(pods.as_deref().unwrap_or_default())
                 .await?;

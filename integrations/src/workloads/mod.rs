@@ -37,8 +37,9 @@ pub mod replicaset;
 use crate::{Context, Error};
 use k8s_openapi::api::core::v1::Event;
 use k8s_openapi::serde::{de::DeserializeOwned, Serialize};
-use kube::api::{Api, DeleteParams, ListParams, Patch, PatchParams, PostParams};
+use kube::api::{Api, DeleteParams, Patch, PatchParams, PostParams};
 use serde_json::{json, Value};
+use std::sync::Arc;
 
 /// The `pod-template-hash` label on ReplicaSets and their pods.
 pub const POD_TEMPLATE_HASH_LABEL: &str = "pod-template-hash";
@@ -87,13 +88,47 @@ pub fn compute_hash(template: &Value, collision_count: Option<i64>) -> String {
             h = h.wrapping_mul(0x0100_0193);
         }
     };
-    feed(template.to_string().as_bytes());
+    let mut text = String::new();
+    canonical(template, &mut text);
+    feed(text.as_bytes());
     if let Some(c) = collision_count {
         let mut b = [0u8; 8];
         b[..4].copy_from_slice(&(c as u32).to_le_bytes());
         feed(&b);
     }
     safe_encode(&h.to_string())
+}
+
+/// JSON with object keys sorted at every level: the same template hashes the same whether it
+/// came from a typed client (Go and k8s-openapi order fields one way) or as sent by a user.
+fn canonical(v: &Value, out: &mut String) {
+    match v {
+        Value::Object(m) => {
+            let mut keys: Vec<&String> = m.keys().collect();
+            keys.sort();
+            out.push('{');
+            for (i, k) in keys.into_iter().enumerate() {
+                if i > 0 {
+                    out.push(',');
+                }
+                out.push_str(&Value::String(k.clone()).to_string());
+                out.push(':');
+                canonical(&m[k], out);
+            }
+            out.push('}');
+        }
+        Value::Array(a) => {
+            out.push('[');
+            for (i, x) in a.iter().enumerate() {
+                if i > 0 {
+                    out.push(',');
+                }
+                canonical(x, out);
+            }
+            out.push(']');
+        }
+        other => out.push_str(&other.to_string()),
+    }
 }
 
 /// `rand.SafeEncodeString`.
@@ -187,28 +222,14 @@ fn to_value<K: Serialize>(k: &K, what: &'static str) -> Result<Value, Error> {
 }
 
 /// Every object of a kind, as JSON, sorted by namespace and name.
-pub(crate) async fn list<K>(ctx: &Context, what: &'static str) -> Result<Vec<Value>, Error>
+pub(crate) async fn list<K>(ctx: &Context, what: &'static str) -> Result<Vec<Arc<Value>>, Error>
 where
-    K: kube::Resource<DynamicType = (), Scope = k8s_openapi::NamespaceResourceScope>
-        + Clone
-        + DeserializeOwned
-        + Serialize
-        + std::fmt::Debug,
+    K: crate::cache::Cached,
 {
-    let api: Api<K> = Api::all(ctx.kube.clone());
-    let items = api
-        .list(&ListParams::default())
+    ctx.cache
+        .list::<K>()
         .await
-        .map_err(err(format!("list {what}")))?
-        .items;
-    let mut out = items
-        .iter()
-        .map(|i| to_value(i, what))
-        .collect::<Result<Vec<_>, _>>()?;
-    out.sort_by(|a, b| {
-        (meta(a, "namespace"), meta(a, "name")).cmp(&(meta(b, "namespace"), meta(b, "name")))
-    });
-    Ok(out)
+        .map_err(err(format!("list {what}")))
 }
 
 /// Creates an object from JSON in its namespace; returns the stored object.

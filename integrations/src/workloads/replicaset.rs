@@ -23,6 +23,7 @@ use k8s_openapi::api::apps::v1::ReplicaSet;
 use k8s_openapi::api::core::v1::Pod;
 use serde_json::{json, Map, Value};
 use std::cmp::Ordering;
+use std::sync::Arc;
 
 const COMPONENT: &str = "replicaset-controller";
 
@@ -73,7 +74,7 @@ pub(crate) fn is_available(pod: &Value, min_ready_seconds: i64, now_ms: u64) -> 
 async fn sync(
     ctx: &Context,
     rs: &Value,
-    pods: &mut [Value],
+    pods: &mut [Arc<Value>],
     summary: &mut Summary,
 ) -> Result<(), Error> {
     let ns = meta(rs, "namespace");
@@ -94,7 +95,7 @@ async fn sync(
                         .into_iter()
                         .filter(|r| r["uid"] != uid)
                         .collect();
-                    *pod = set_refs(ctx, pod, refs).await?;
+                    *pod = Arc::new(set_refs(ctx, pod, refs).await?);
                     summary
                         .updated
                         .push(format!("Pod {ns}/{}", meta(pod, "name")));
@@ -104,7 +105,7 @@ async fn sync(
             None if matches && !deleting && pod["metadata"]["deletionTimestamp"].is_null() => {
                 let mut refs = owner_refs(pod);
                 refs.push(controller_ref(rs, "apps/v1", "ReplicaSet"));
-                *pod = set_refs(ctx, pod, refs).await?;
+                *pod = Arc::new(set_refs(ctx, pod, refs).await?);
                 summary
                     .updated
                     .push(format!("Pod {ns}/{}", meta(pod, "name")));
@@ -114,7 +115,7 @@ async fn sync(
             _ => {}
         }
     }
-    let filtered: Vec<Value> = claimed.into_iter().filter(is_active).collect();
+    let filtered: Vec<Arc<Value>> = claimed.into_iter().filter(|p| is_active(p)).collect();
     if !deleting {
         manage(ctx, rs, &filtered, summary).await?;
     }
@@ -171,7 +172,7 @@ async fn set_refs(ctx: &Context, pod: &Value, refs: Vec<Value>) -> Result<Value,
 async fn manage(
     ctx: &Context,
     rs: &Value,
-    filtered: &[Value],
+    filtered: &[Arc<Value>],
     summary: &mut Summary,
 ) -> Result<(), Error> {
     let ns = meta(rs, "namespace");
@@ -207,8 +208,14 @@ async fn manage(
             record_event(ctx, rs, COMPONENT, "SuccessfulCreate", &msg, summary).await;
         }
     } else if diff > 0 {
-        let mut ranked: Vec<&Value> = filtered.iter().collect();
-        ranked.sort_by(|a, b| rank(a, b, filtered));
+        let mut per_node: std::collections::HashMap<&str, usize> = Default::default();
+        for p in filtered {
+            if let Some(n) = p["spec"]["nodeName"].as_str().filter(|n| !n.is_empty()) {
+                *per_node.entry(n).or_default() += 1;
+            }
+        }
+        let mut ranked: Vec<&Value> = filtered.iter().map(|p| &**p).collect();
+        ranked.sort_by(|a, b| rank(a, b, &per_node));
         for pod in ranked.into_iter().take(diff as usize) {
             delete::<Pod>(ctx, pod, "Pod").await?;
             let pod_name = meta(pod, "name");
@@ -249,7 +256,7 @@ fn restarts(pod: &Value) -> i64 {
 
 /// `ActivePodsWithRanks.Less` (1.32, without the logarithmic buckets): the pod to delete first
 /// sorts first. The rank is the number of this ReplicaSet's pods on the same node.
-fn rank(a: &Value, b: &Value, pods: &[Value]) -> Ordering {
+fn rank(a: &Value, b: &Value, per_node: &std::collections::HashMap<&str, usize>) -> Ordering {
     let node = |p: &Value| {
         p["spec"]["nodeName"]
             .as_str()
@@ -258,11 +265,7 @@ fn rank(a: &Value, b: &Value, pods: &[Value]) -> Ordering {
     };
     let on_node = |p: &Value| {
         let n = node(p);
-        if n.is_empty() {
-            0
-        } else {
-            pods.iter().filter(|q| node(q) == n).count()
-        }
+        per_node.get(n.as_str()).copied().unwrap_or(0)
     };
     let ready_since = |p: &Value| ready_condition(p).map(|c| ms(&c["lastTransitionTime"]));
     // 1. unassigned < assigned
