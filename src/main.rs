@@ -303,16 +303,17 @@ async fn serve_until_ctrl_c(
         aws,
         stopped(stop_rx.clone()),
     ));
+    let controller_kube = kube.clone();
     let kube_task = tokio::spawn(cloudbox_kube::serve(kube_listener, kube, stopped(stop_rx)));
-    // The built-in controllers follow the wall clock in `up`: a pass a second (the kubelet's and
-    // the node controller's own sync periods are longer; a pass that changes nothing writes
-    // nothing).
+    // The built-in controllers follow the wall clock in `up`: every half second, passes until
+    // nothing more is written (a pass that changes nothing writes nothing).
     let controller_task = controllers.map(|ctx| {
         tokio::spawn(async move {
-            let mut every = tokio::time::interval(std::time::Duration::from_secs(1));
+            let mut every = tokio::time::interval(std::time::Duration::from_millis(500));
             loop {
                 every.tick().await;
-                for e in cloudbox_scenarios::controller_pass(&ctx).await {
+                let (errors, _) = cloudbox_scenarios::settle(&ctx, &controller_kube).await;
+                for e in errors {
                     tracing::warn!("{e}");
                 }
             }

@@ -9,6 +9,7 @@ use anyhow::{anyhow, Result};
 use cloudbox_aws::{AwsClient, AwsState};
 use cloudbox_integrations::{Config, Context};
 use cloudbox_kube::KubeState;
+use cloudbox_scenarios::IDLE_STEP;
 use cloudbox_sim::Clock;
 use k8s_openapi::api::apps::v1::Deployment;
 use k8s_openapi::api::core::v1::{Node, Pod};
@@ -40,12 +41,13 @@ struct Phase {
 
 type Check<'a> = Box<dyn FnMut() -> Pin<Box<dyn Future<Output = Result<bool>> + 'a>> + 'a>;
 
-/// Runs controller passes, moving the clock a second (or to the next AWS timer) between them,
-/// until `done` holds.
+/// Runs the controllers as the scenario runner does (passes until quiet, then the clock to the
+/// next due event), until `done` holds.
 async fn until(
     ctx: &Context,
     clock: &Clock,
     aws: &AwsState,
+    kube: &KubeState,
     limit: Instant,
     what: &str,
     mut done: Check<'_>,
@@ -56,7 +58,7 @@ async fn until(
         passes: 0,
     };
     loop {
-        let errors = cloudbox_scenarios::controller_pass(ctx).await;
+        let (errors, requeue) = cloudbox_scenarios::settle(ctx, kube).await;
         p.passes += 1;
         if !errors.is_empty() {
             eprintln!("{what}: controller errors: {errors:?}");
@@ -71,12 +73,7 @@ async fn until(
             ));
         }
         let now = clock.now();
-        let mut next = now.plus(Duration::from_secs(1));
-        if let Some(t) = aws.regions().next_timer() {
-            if t > now && t < next {
-                next = t;
-            }
-        }
+        let next = cloudbox_scenarios::next_instant(now, IDLE_STEP, aws, requeue);
         clock.advance(Duration::from_millis(next.0 - now.0));
     }
 }
@@ -117,7 +114,7 @@ async fn main() -> Result<()> {
         .clone();
     let (rss0, _) = rss_mib();
     println!("{nodes} nodes, a Deployment of {pods} replicas; RSS at start {rss0:.0} MiB\n");
-    println!("| phase | virtual time | wall time | controller passes | RSS after | peak RSS |");
+    println!("| phase | virtual time | wall time | instants | RSS after | peak RSS |");
     println!("|---|---:|---:|---:|---:|---:|");
     let wall = Instant::now();
     let mut left = nodes;
@@ -139,6 +136,7 @@ async fn main() -> Result<()> {
         &ctx,
         &clock,
         &aws_state,
+        &kube_state,
         limit,
         "nodes",
         Box::new(|| {
@@ -163,6 +161,7 @@ async fn main() -> Result<()> {
         &ctx,
         &clock,
         &aws_state,
+        &kube_state,
         limit,
         "pods",
         Box::new(|| {
@@ -188,6 +187,7 @@ async fn main() -> Result<()> {
         &ctx,
         &clock,
         &aws_state,
+        &kube_state,
         limit,
         "delete",
         Box::new(|| {

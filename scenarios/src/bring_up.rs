@@ -2,7 +2,7 @@
 //! virtual time (instances boot, kubelets register, nodes turn Ready) before the endpoints are
 //! announced, and the built-in controllers' context for the rest of the run.
 
-use crate::runner::{controller_pass, controllers_for};
+use crate::runner::{controllers_for, next_instant, settle, IDLE_STEP};
 use crate::topology::{self, Topology};
 use cloudbox_aws::{AwsClient, AwsState};
 use cloudbox_kube::KubeState;
@@ -57,7 +57,7 @@ pub async fn bring_up(
     if let Some(ctx) = &controllers {
         let nodes: Api<Node> = Api::all(client);
         loop {
-            let errors = controller_pass(ctx).await;
+            let (errors, requeue) = settle(ctx, kube).await;
             ready_nodes = nodes
                 .list(&ListParams::default())
                 .await
@@ -91,14 +91,9 @@ pub async fn bring_up(
                     }
                 );
             }
-            // Step to the next AWS timer, or a second on.
+            // Step to the next due event (an AWS timer, a controller's requeue).
             let now = clock.now();
-            let mut next = now.plus(Duration::from_secs(1));
-            if let Some(t) = aws.regions().next_timer() {
-                if t > now && t < next {
-                    next = t;
-                }
-            }
+            let next = next_instant(now, IDLE_STEP, aws, requeue);
             clock.advance(Duration::from_millis(next.0 - now.0));
         }
     }

@@ -16,7 +16,9 @@ pub mod topology;
 
 pub use format::{load, Scenario};
 pub use report::Outcome;
-pub use runner::{controller_pass, controllers_for, run, Options, World};
+pub use runner::{
+    controller_pass, controllers_for, next_instant, run, settle, Options, World, IDLE_STEP,
+};
 
 use std::path::{Path, PathBuf};
 

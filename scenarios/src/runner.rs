@@ -31,8 +31,14 @@ pub const FIELD_MANAGER: &str = "cloudbox-scenario";
 pub const EMPTY_REGION: &str = "us-east-1";
 /// The seed when neither the file nor the caller gives one.
 pub const DEFAULT_SEED: u64 = 1;
-/// The longest single move of the clock while waiting.
+/// The longest single move of the clock while waiting in a world without controllers.
 const POLL: Duration = Duration::from_secs(1);
+/// The longest single move of the clock while waiting with controllers: between AWS timers and
+/// the controllers' requeues nothing is due, and this bounds what a controller without a
+/// requeue for a time-based condition (minReadySeconds, say) waits.
+pub const IDLE_STEP: Duration = Duration::from_secs(5);
+/// Passes at one instant before the clock moves on even though controllers still write.
+pub const MAX_PASSES_PER_INSTANT: usize = 20;
 
 /// How to run: overrides from the command line.
 #[derive(Debug, Clone, Default)]
@@ -63,6 +69,8 @@ pub struct World {
     controllers: Option<cloudbox_integrations::Context>,
     /// The latest controller failures (shown with a failed step).
     controller_errors: std::sync::Mutex<Vec<String>>,
+    /// The earliest time a controller asked to run again at (ms).
+    requeue: std::sync::Mutex<Option<u64>>,
     start: SimTime,
     dir: PathBuf,
     vars: BTreeMap<String, String>,
@@ -121,6 +129,41 @@ pub async fn controller_pass(ctx: &cloudbox_integrations::Context) -> Vec<String
         errors.push(format!("endpoints controllers: {e}"));
     }
     errors
+}
+
+/// Runs [`controller_pass`] at the current instant until a pass writes nothing to the API
+/// server (at most [`MAX_PASSES_PER_INSTANT`]): what one controller wrote (a pod created,
+/// bound, started) is acted on by the next at once, as informer-driven controllers do within
+/// milliseconds. Returns the last failures and the earliest requeue the controllers asked for.
+pub async fn settle(
+    ctx: &cloudbox_integrations::Context,
+    kube: &KubeState,
+) -> (Vec<String>, Option<u64>) {
+    let mut errors = Vec::new();
+    for _ in 0..MAX_PASSES_PER_INSTANT {
+        let before = kube.resource_version();
+        errors = controller_pass(ctx).await;
+        if kube.resource_version() == before {
+            break;
+        }
+    }
+    (errors, ctx.take_requeue())
+}
+
+/// The instant to move the clock to from `now`: the earliest of `now + step`, the AWS
+/// endpoint's next timer and the controllers' requeue (a requeue already due moves 1 ms).
+pub fn next_instant(now: SimTime, step: Duration, aws: &AwsState, requeue: Option<u64>) -> SimTime {
+    let mut next = now.plus(step);
+    if let Some(t) = aws.regions().next_timer() {
+        if t > now && t < next {
+            next = t;
+        }
+    }
+    match requeue.map(SimTime) {
+        Some(t) if t > now => next.min(t),
+        Some(_) => next.min(now.plus(Duration::from_millis(1))),
+        None => next,
+    }
 }
 
 /// How a step ended.
@@ -186,6 +229,7 @@ impl World {
         Ok(World {
             controllers,
             controller_errors: std::sync::Mutex::new(Vec::new()),
+            requeue: std::sync::Mutex::new(None),
             start: clock.now(),
             clock,
             aws,
@@ -216,16 +260,20 @@ impl World {
     /// order, so a scenario and its seed always give the same result.
     pub async fn run_controllers(&self) {
         let Some(ctx) = &self.controllers else { return };
-        let errors = controller_pass(ctx).await;
+        let (errors, requeue) = settle(ctx, &self.kube).await;
         if let Ok(mut last) = self.controller_errors.lock() {
             if !errors.is_empty() {
                 *last = errors;
             }
         }
+        if let (Some(t), Ok(mut r)) = (requeue, self.requeue.lock()) {
+            *r = Some(t);
+        }
     }
 
-    /// Moves the clock one poll towards `deadline` (to the next AWS timer if that is sooner)
-    /// and runs the controllers; false when the deadline has been reached.
+    /// Moves the clock to the next due event before `deadline` (an AWS timer, a controller's
+    /// requeue, at most [`IDLE_STEP`] later) and runs the controllers; false when the deadline
+    /// has been reached.
     async fn tick(&self, deadline: SimTime) -> bool {
         if !self.advance_one(deadline) {
             return false;
@@ -239,13 +287,13 @@ impl World {
         if now >= deadline {
             return false;
         }
-        let mut next = now.plus(POLL);
-        if let Some(t) = self.aws.regions().next_timer() {
-            if t > now && t < next {
-                next = t;
-            }
-        }
-        let next = next.min(deadline);
+        let step = if self.controllers.is_some() {
+            IDLE_STEP
+        } else {
+            POLL
+        };
+        let requeue = self.requeue.lock().ok().and_then(|mut r| r.take());
+        let next = next_instant(now, step, &self.aws, requeue).min(deadline);
         self.clock.advance(Duration::from_millis(next.0 - now.0));
         true
     }
