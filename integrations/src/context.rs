@@ -82,6 +82,8 @@ pub struct Context {
     pub memory: Memory,
     /// The earliest clock time (ms) a controller asked to run again at ([`Context::requeue_at`]).
     requeue: Arc<Mutex<Option<u64>>>,
+    /// Events named so far ([`Context::event_nanos`]).
+    event_seq: Arc<std::sync::atomic::AtomicU64>,
 }
 
 impl Context {
@@ -96,6 +98,17 @@ impl Context {
         if r.is_none_or(|t| at_ms < t) {
             *r = Some(at_ms);
         }
+    }
+
+    /// The nanoseconds for naming an Event recorded at `at_ms`, `<object>.<hex nanos>` as
+    /// client-go's recorder names them: the recorder reads the wall clock's nanoseconds, which
+    /// never repeat, so the sub-millisecond part here counts the events of this world (a
+    /// controller recording 1,000 events at one instant does not try 1,000 taken names).
+    pub fn event_nanos(&self, at_ms: u64) -> u128 {
+        let seq = self
+            .event_seq
+            .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+        u128::from(at_ms) * 1_000_000 + u128::from(seq % 1_000_000)
     }
 
     /// The earliest requeue time asked for since the last call, cleared (for the driver).
@@ -137,6 +150,7 @@ impl Context {
             cache: Cache::new(kube.clone()),
             memory: Memory::default(),
             requeue: Arc::default(),
+            event_seq: Arc::default(),
             kube,
             aws,
             clock,

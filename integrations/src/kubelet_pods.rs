@@ -539,7 +539,7 @@ impl<'a> PodCtx<'a> {
         reason: &str,
         message: &str,
         at: u64,
-        nanos: u64,
+        nanos: u128,
     ) -> Result<Event, Error> {
         let t = rfc3339_secs(at);
         let ev = json!({
@@ -581,9 +581,8 @@ impl<'a> PodCtx<'a> {
     ) -> Result<(), Error> {
         let api: Api<Event> = Api::namespaced(self.ctx.kube.clone(), &self.ns);
         loop {
-            // The recorder names events `<pod>.<hex UnixNano>`; a name taken by an event of an
-            // earlier pass at the same instant moves on by a nanosecond.
-            let nanos = at * 1_000_000 + self.seq;
+            // The recorder names events `<pod>.<hex UnixNano>`.
+            let nanos = self.ctx.event_nanos(at);
             self.seq += 1;
             let ev = self.build_event(container, reason, &message, at, nanos)?;
             match api.create(&PostParams::default(), &ev).await {
@@ -607,6 +606,10 @@ impl<'a> PodCtx<'a> {
     async fn event_containers(&self, reason: &'static str) -> Result<BTreeSet<String>, Error> {
         if let Some(known) = self.memory.get(&self.uid, reason) {
             return Ok(known);
+        }
+        if reason == "Killing" {
+            // Nothing remembered: no container was told to stop by this kubelet yet.
+            return Ok(BTreeSet::new());
         }
         let found = self.listed_event_containers(reason).await?;
         self.memory.put(&self.uid, reason, found.clone());

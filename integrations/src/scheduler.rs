@@ -620,7 +620,7 @@ async fn emit(
     let name = str_of(pod, "/metadata/name");
     let api: Api<Event> = Api::namespaced(ctx.kube.clone(), ns);
     let now = ctx.clock.now();
-    let mut nanos = u128::from(now.as_millis()) * 1_000_000;
+    let mut nanos = ctx.event_nanos(now.as_millis());
     loop {
         let ev_name = format!("{name}.{nanos:x}");
         let ev = build_event(json!({
@@ -639,7 +639,7 @@ async fn emit(
         }))?;
         match api.create(&PostParams::default(), &ev).await {
             Ok(_) => return Ok(()),
-            Err(kube::Error::Api(s)) if s.code == 409 => nanos += 1,
+            Err(kube::Error::Api(s)) if s.code == 409 => nanos = ctx.event_nanos(now.as_millis()),
             Err(source) => {
                 return Err(Error::CreateEvent {
                     name: format!("{ns}/{ev_name}"),

@@ -315,12 +315,12 @@ pub(crate) async fn record_event(
     let now = ctx.clock.now();
     let t = now.to_rfc3339_secs();
     let api: Api<Event> = Api::namespaced(ctx.kube.clone(), ns);
-    let base = u128::from(now.as_millis()) * 1_000_000;
-    for k in 0..64u128 {
+    for _ in 0..64 {
+        let nanos = ctx.event_nanos(now.as_millis());
         let ev = json!({
             "apiVersion": "v1",
             "kind": "Event",
-            "metadata": {"name": format!("{name}.{:x}", base + k), "namespace": ns},
+            "metadata": {"name": format!("{name}.{nanos:x}"), "namespace": ns},
             "involvedObject": {
                 "apiVersion": involved["apiVersion"],
                 "kind": involved["kind"],
