@@ -147,6 +147,9 @@ struct NodeInfo {
     requested: Resources,
     non_zero: Resources,
     pods: Vec<Arc<Value>>,
+    /// The pods of `pods` with required anti-affinity terms (PreFilter's
+    /// `existingAntiAffinityCounts` input: usually none, so the check is free).
+    anti: Vec<Arc<Value>>,
 }
 
 /// How a filter failed (`framework.Code`).
@@ -399,7 +402,10 @@ fn inter_pod_affinity(pod: &Value, nodes: &[NodeInfo], i: usize) -> Option<(Code
         }
     }
     // Existing pods' required anti-affinity terms that this pod matches.
-    for (n, p) in all_pods() {
+    let anti_pods = nodes
+        .iter()
+        .flat_map(|n| n.anti.iter().map(move |p| (n.name.as_str(), p)));
+    for (n, p) in anti_pods {
         for term in required_terms(p, "podAntiAffinity") {
             let key = term["topologyKey"].as_str().unwrap_or("");
             if term_matches(p, term, pod) && same_domain(n, key) {
@@ -474,13 +480,12 @@ fn topology_spread(pod: &Value, nodes: &[NodeInfo], i: usize) -> Option<(Code, &
 }
 
 /// The filters in upstream's order; `Ok` when the Node fits, else its status code and reasons.
-fn filter(
-    pod: &Value,
-    request: &Resources,
-    nodes: &[NodeInfo],
-    i: usize,
-) -> Result<(), (Code, Vec<String>)> {
-    let n = &nodes[i];
+type Status = (Code, Vec<String>);
+
+/// The filters that depend only on the pod's spec and the node (NodeUnschedulable,
+/// TaintToleration, NodeAffinity): computed once per distinct [`static_signature`] and node in a
+/// pass, as a Deployment's thousands of identical pods would otherwise repeat them per node.
+fn static_filter(pod: &Value, n: &NodeInfo) -> Result<(), Status> {
     let node = &n.node;
     let unresolvable = |r: &str| Err((Code::UnschedulableAndUnresolvable, vec![r.to_string()]));
     // NodeUnschedulable.
@@ -505,6 +510,29 @@ fn filter(
     if !node_affinity_matches(&pod["spec"], node) {
         return unresolvable(ERR_AFFINITY);
     }
+    Ok(())
+}
+
+/// What [`static_filter`] reads of a pod.
+fn static_signature(pod: &Value) -> String {
+    let spec = &pod["spec"];
+    json!([
+        spec["tolerations"],
+        spec["nodeSelector"],
+        spec["affinity"]["nodeAffinity"]
+    ])
+    .to_string()
+}
+
+/// The filters that depend on what is already placed (NodeResourcesFit, PodTopologySpread,
+/// InterPodAffinity), for a pod that passed [`static_filter`] on `nodes[i]`.
+fn dynamic_filter(
+    pod: &Value,
+    request: &Resources,
+    nodes: &[NodeInfo],
+    i: usize,
+) -> Result<(), Status> {
+    let n = &nodes[i];
     // NodeResourcesFit (`fitsRequest`).
     let mut reasons = Vec::new();
     let mut code = Code::Unschedulable;
@@ -660,6 +688,7 @@ fn node_info(node: &Value) -> Result<NodeInfo, Error> {
         requested: Resources::default(),
         non_zero: Resources::default(),
         pods: Vec::new(),
+        anti: Vec::new(),
         node: v,
     })
 }
@@ -667,6 +696,9 @@ fn node_info(node: &Value) -> Result<NodeInfo, Error> {
 fn assign(n: &mut NodeInfo, pod: Arc<Value>) {
     n.requested.add(&pod_requests(&pod, false));
     n.non_zero.add(&pod_requests(&pod, true));
+    if !required_terms(&pod, "podAntiAffinity").is_empty() {
+        n.anti.push(pod.clone());
+    }
     n.pods.push(pod);
 }
 
@@ -701,12 +733,17 @@ pub async fn reconcile_once(ctx: &Context) -> Result<Summary, Error> {
         .await
         .map_err(|e| Error::ListPods(Box::new(e)))?;
     let mut queue = Vec::new();
+    let index: std::collections::HashMap<String, usize> = nodes
+        .iter()
+        .enumerate()
+        .map(|(i, n)| (n.name.clone(), i))
+        .collect();
     for v in pods {
-        let node_name = str_of(&v, "/spec/nodeName").to_string();
+        let node_name = str_of(&v, "/spec/nodeName");
         if !node_name.is_empty() {
             if !terminal(&v) {
-                if let Some(n) = nodes.iter_mut().find(|n| n.name == node_name) {
-                    assign(n, v);
+                if let Some(&i) = index.get(node_name) {
+                    assign(&mut nodes[i], v);
                 }
             }
         } else if pending(&v) {
@@ -724,14 +761,22 @@ pub async fn reconcile_once(ctx: &Context) -> Result<Summary, Error> {
             })
             .then_with(|| pod_key(a).cmp(&pod_key(b)))
     });
+    let mut static_results: BTreeMap<String, Vec<Result<(), Status>>> = BTreeMap::new();
     for pod in queue {
         let key = pod_key(&pod);
         let request = pod_requests(&pod, false);
         let non_zero = pod_requests(&pod, true);
         let mut statuses = Vec::new();
         let mut best: Option<(i128, usize)> = None;
+        let statics = static_results
+            .entry(static_signature(&pod))
+            .or_insert_with(|| nodes.iter().map(|n| static_filter(&pod, n)).collect());
         for i in 0..nodes.len() {
-            match filter(&pod, &request, &nodes, i) {
+            let verdict = match &statics[i] {
+                Err(st) => Err(st.clone()),
+                Ok(()) => dynamic_filter(&pod, &request, &nodes, i),
+            };
+            match verdict {
                 Ok(()) => {
                     let s = score(&nodes[i], &non_zero);
                     if best.is_none_or(|(b, _)| s > b) {
