@@ -17,6 +17,8 @@
 //! - [`workloads`]: kube-controller-manager's Deployment and ReplicaSet controllers.
 //! - [`daemonset`]: kube-controller-manager's DaemonSet controller.
 //! - [`taint_eviction`]: kube-controller-manager's NoExecute taint eviction controller.
+//! - [`statefulset`]: kube-controller-manager's StatefulSet controller.
+//! - [`podgc`]: kube-controller-manager's pod garbage collector.
 
 pub mod cache;
 pub mod cloud_node;
@@ -27,7 +29,9 @@ mod instances;
 pub mod kubelet_node;
 pub mod kubelet_pods;
 pub mod node_match;
+pub mod podgc;
 pub mod scheduler;
+pub mod statefulset;
 pub mod taint_eviction;
 pub mod workloads;
 

@@ -193,6 +193,14 @@ const BUILTIN: &[B] = &[
         .all()
         .generation(),
     b(
+        "apps",
+        "v1",
+        "ControllerRevision",
+        "controllerrevisions",
+        &[],
+        true,
+    ),
+    b(
         "storage.k8s.io",
         "v1",
         "StorageClass",
