@@ -420,10 +420,8 @@ async fn check_ordered(ops: Vec<Op>) -> Result<()> {
                 let want: Vec<i64> = (0..ords.len() as i64).collect();
                 prop_assert_eq_ok(&ords, &want)?;
                 let created = s.created.iter().filter(|c| c.starts_with("Pod ")).count();
-                if created > 0 {
-                    if created != 1 || !before.iter().all(ready) {
-                        return Err(anyhow!("created {created} with unready pods: {s:?}"));
-                    }
+                if created > 0 && (created != 1 || !before.iter().all(ready)) {
+                    return Err(anyhow!("created {created} with unready pods: {s:?}"));
                 }
                 if s.deleted.len() > 1 {
                     return Err(anyhow!("deleted more than one pod: {s:?}"));
