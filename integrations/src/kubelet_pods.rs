@@ -44,7 +44,8 @@
 //!
 //! Not modelled:
 //! - init containers, ephemeral containers, sidecars (Initialized is True at once);
-//! - container commands, exits, restarts and `restartPolicy` (containers run forever), Jobs;
+//! - container commands, exits, restarts and `restartPolicy` (containers run forever unless the
+//!   pod sets `cloudbox.dev/run-for`, see [`crate::container_exit`]);
 //! - liveness/startup probes, readiness failures, `periodSeconds` (ready exactly at the delay);
 //! - per-container interleaving of pulls and starts: every container's `Pulled`/`Created`/`Started`
 //!   comes when the slowest pull ends; concurrent pulls of one image are not serialised;
@@ -198,16 +199,20 @@ pub async fn reconcile_with(ctx: &Context, cfg: &PodConfig) -> Result<Summary, E
             continue;
         };
         let phase = str_at(pod, "/status/phase");
-        if phase == "Succeeded" || phase == "Failed" {
+        let deleting = pod["metadata"]["deletionTimestamp"].is_string();
+        // A terminal pod is left alone until it is deleted; then it goes at once.
+        if (phase == "Succeeded" || phase == "Failed") && !deleting {
             continue;
         }
         let mut p = PodCtx::new(ctx, pod, now);
-        if pod["metadata"]["deletionTimestamp"].is_string() {
+        if deleting {
             terminate(&mut p, &mut summary).await?;
         } else if str_at(pod, "/status/hostIP").is_empty() {
             accept(&mut p, node, &mut summary).await?;
         } else if !all_running(pod) {
             start(&mut p, node, cfg, &mut summary).await?;
+        } else if let Some(status) = crate::container_exit::exited_status(pod, now) {
+            p.patch_status(status).await?;
         } else if !is_ready(pod) {
             let started = started_at(pod);
             if started.is_some_and(|s| s + ready_delay_ms(pod) <= now) {

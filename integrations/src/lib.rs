@@ -19,13 +19,17 @@
 //! - [`taint_eviction`]: kube-controller-manager's NoExecute taint eviction controller.
 //! - [`statefulset`]: kube-controller-manager's StatefulSet controller.
 //! - [`podgc`]: kube-controller-manager's pod garbage collector.
+//! - [`job`]: kube-controller-manager's Job and TTL-after-finished controllers; containers exit
+//!   as [`container_exit`] says.
 
 pub mod cache;
 pub mod cloud_node;
+pub mod container_exit;
 mod context;
 pub mod daemonset;
 pub mod endpoints;
 mod instances;
+pub mod job;
 pub mod kubelet_node;
 pub mod kubelet_pods;
 pub mod node_match;

@@ -200,6 +200,10 @@ const BUILTIN: &[B] = &[
         &[],
         true,
     ),
+    b("batch", "v1", "Job", "jobs", &[], true)
+        .status()
+        .all()
+        .generation(),
     b(
         "storage.k8s.io",
         "v1",
