@@ -181,7 +181,16 @@ async fn create_claims(
         if have.is_some() {
             continue;
         }
-        workloads::create::<PersistentVolumeClaim>(ctx, ns, claim, "PersistentVolumeClaim").await?;
+        match workloads::create::<PersistentVolumeClaim>(ctx, ns, claim, "PersistentVolumeClaim")
+            .await
+        {
+            Ok(_) => {}
+            // Created since the cache was read: nothing to do.
+            Err(Error::Workload { source, .. }) if matches!(&*source, kube::Error::Api(e) if e.code == 409) => {
+                continue
+            }
+            Err(e) => return Err(e),
+        }
         s.created.push(format!("PersistentVolumeClaim {ns}/{name}"));
         s.writes += 1;
         let msg = format!(
