@@ -44,7 +44,8 @@
 //!
 //! Not modelled:
 //! - init containers, ephemeral containers, sidecars (Initialized is True at once);
-//! - container commands, exits, restarts and `restartPolicy` (containers run forever), Jobs;
+//! - container commands, exits, restarts and `restartPolicy` (containers run forever unless the
+//!   pod sets `cloudbox.dev/run-for`, see [`crate::container_exit`]);
 //! - liveness/startup probes, readiness failures, `periodSeconds` (ready exactly at the delay);
 //! - per-container interleaving of pulls and starts: every container's `Pulled`/`Created`/`Started`
 //!   comes when the slowest pull ends; concurrent pulls of one image are not serialised;
@@ -190,23 +191,31 @@ pub async fn reconcile_with(ctx: &Context, cfg: &PodConfig) -> Result<Summary, E
         let Some(node) = nodes.get_mut(str_at(pod, "/spec/nodeName")) else {
             continue;
         };
+        let deleting = pod["metadata"]["deletionTimestamp"].is_string();
         let mut p = PodCtx::new(ctx, pod, now, &memory);
-        if pod["metadata"]["deletionTimestamp"].is_string() {
+        if deleting {
             terminate(&mut p, &mut summary).await?;
         } else if str_at(pod, "/status/hostIP").is_empty() {
             accept(&mut p, node, &mut summary).await?;
         } else if !all_running(pod) {
             start(&mut p, node, cfg, &mut summary).await?;
-        } else if !is_ready(pod) {
-            let started = started_at(pod);
-            match started {
-                Some(s) if s + ready_delay_ms(pod) <= now => {
-                    let status = desired_status(pod, node, None, started, true, now);
-                    p.patch_status(status).await?;
-                    summary.ready.push(p.key.clone());
+        } else if let Some(status) = crate::container_exit::exited_status(pod, now) {
+            p.patch_status(status).await?;
+        } else {
+            if let Some(t) = crate::container_exit::exit_at(pod) {
+                ctx.requeue_at(t);
+            }
+            if !is_ready(pod) {
+                let started = started_at(pod);
+                match started {
+                    Some(s) if s + ready_delay_ms(pod) <= now => {
+                        let status = desired_status(pod, node, None, started, true, now);
+                        p.patch_status(status).await?;
+                        summary.ready.push(p.key.clone());
+                    }
+                    Some(s) => ctx.requeue_at(s + ready_delay_ms(pod)),
+                    None => {}
                 }
-                Some(s) => ctx.requeue_at(s + ready_delay_ms(pod)),
-                None => {}
             }
         }
         summary.events += p.events;
@@ -245,14 +254,19 @@ fn creation_key(p: &Value) -> (&str, &str, &str) {
     )
 }
 
-/// Whether a pod on a managed node has a stage left: not terminal, and not yet Running and
-/// Ready unless it is being deleted.
+/// Whether a pod on a managed node has a stage left: being deleted (a terminal pod that is
+/// deleted goes at once), or not terminal and not yet Running and Ready, or due to exit
+/// ([`crate::container_exit`]).
 fn needs_work(pod: &Value) -> bool {
+    if pod["metadata"]["deletionTimestamp"].is_string() {
+        return true;
+    }
     let phase = str_at(pod, "/status/phase");
     if phase == "Succeeded" || phase == "Failed" {
         return false;
     }
-    pod["metadata"]["deletionTimestamp"].is_string() || !(all_running(pod) && is_ready(pod))
+    !(all_running(pod) && is_ready(pod))
+        || pod["metadata"]["annotations"][crate::container_exit::RUN_FOR_ANNOTATION].is_string()
 }
 
 /// What the kubelet remembers between passes (its in-memory pod workers): the containers whose

@@ -17,17 +17,25 @@
 //! - [`workloads`]: kube-controller-manager's Deployment and ReplicaSet controllers.
 //! - [`daemonset`]: kube-controller-manager's DaemonSet controller.
 //! - [`taint_eviction`]: kube-controller-manager's NoExecute taint eviction controller.
+//! - [`statefulset`]: kube-controller-manager's StatefulSet controller.
+//! - [`podgc`]: kube-controller-manager's pod garbage collector.
+//! - [`job`]: kube-controller-manager's Job and TTL-after-finished controllers; containers exit
+//!   as [`container_exit`] says.
 
 pub mod cache;
 pub mod cloud_node;
+pub mod container_exit;
 mod context;
 pub mod daemonset;
 pub mod endpoints;
 mod instances;
+pub mod job;
 pub mod kubelet_node;
 pub mod kubelet_pods;
 pub mod node_match;
+pub mod podgc;
 pub mod scheduler;
+pub mod statefulset;
 pub mod taint_eviction;
 pub mod workloads;
 

@@ -100,8 +100,8 @@ pub fn controllers_for(
 /// the failures, if any.
 pub async fn controller_pass(ctx: &cloudbox_integrations::Context) -> Vec<String> {
     use cloudbox_integrations::{
-        cloud_node, daemonset, endpoints, kubelet_node, kubelet_pods, scheduler, taint_eviction,
-        workloads,
+        cloud_node, daemonset, endpoints, job, kubelet_node, kubelet_pods, podgc, scheduler,
+        statefulset, taint_eviction, workloads,
     };
     let mut errors = Vec::new();
     if let Err(e) = kubelet_node::reconcile_once(ctx).await {
@@ -118,6 +118,15 @@ pub async fn controller_pass(ctx: &cloudbox_integrations::Context) -> Vec<String
     }
     if let Err(e) = daemonset::reconcile_once(ctx).await {
         errors.push(format!("daemonset controller: {e}"));
+    }
+    if let Err(e) = statefulset::reconcile_once(ctx).await {
+        errors.push(format!("statefulset controller: {e}"));
+    }
+    if let Err(e) = job::reconcile_once(ctx).await {
+        errors.push(format!("job controller: {e}"));
+    }
+    if let Err(e) = podgc::reconcile_once(ctx).await {
+        errors.push(format!("pod garbage collector: {e}"));
     }
     if let Err(e) = scheduler::reconcile_once(ctx).await {
         errors.push(format!("scheduler: {e}"));
