@@ -128,6 +128,9 @@ pub struct Db {
     uids: HashMap<String, ObjKey>,
 }
 
+/// Namespaces the NamespaceLifecycle admission plugin refuses to delete.
+pub const IMMORTAL_NAMESPACES: &[&str] = &["default", "kube-system", "kube-public"];
+
 const GENERATE_CHARS: &[u8] = b"bcdfghjklmnpqrstvwxz2456789";
 
 fn subject<'a>(def: &'a ResourceDef, name: &'a str) -> Subject<'a> {
@@ -430,10 +433,12 @@ impl Db {
             }));
         };
         if nsobj.pointer("/metadata/deletionTimestamp").is_some() {
-            return Err(KubeApiError::forbidden(format!(
-                "{} \"{name}\" is forbidden: unable to create new content in namespace {ns} because it is being terminated",
-                def.plural
-            )));
+            return Err(KubeApiError::forbidden_for(
+                subject(def, name),
+                &format!(
+                    "unable to create new content in namespace {ns} because it is being terminated"
+                ),
+            ));
         }
         Ok(())
     }
@@ -1082,6 +1087,14 @@ impl Db {
             .store
             .get(&sdef.storage, ns, name)
             .ok_or_else(|| KubeApiError::not_found(subject(def, name)))?;
+        if sdef.kind == "Namespace" && sdef.group.is_empty() && IMMORTAL_NAMESPACES.contains(&name)
+        {
+            // The NamespaceLifecycle admission plugin's immortal namespaces.
+            return Err(KubeApiError::forbidden_for(
+                subject(def, name),
+                "this namespace may not be deleted",
+            ));
+        }
         if let Some(u) = &opts.uid {
             if meta_str(&cur, "uid") != Some(u.as_str()) {
                 return Err(KubeApiError::conflict(
