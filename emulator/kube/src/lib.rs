@@ -18,6 +18,8 @@ pub mod defaults;
 pub mod discovery;
 pub mod error;
 pub mod handlers;
+pub mod kinds;
+pub mod metrics;
 pub mod openapi;
 pub mod ops;
 pub mod patch;
@@ -48,6 +50,7 @@ struct Inner {
     db: RwLock<ops::Db>,
     clock: Clock,
     token: Option<String>,
+    metrics: metrics::Metrics,
 }
 
 /// The API server's shared state. Cheap to clone; clones share the same objects.
@@ -83,6 +86,7 @@ impl KubeState {
                 db: RwLock::new(db),
                 clock,
                 token,
+                metrics: metrics::Metrics::default(),
             }),
         }
     }
@@ -95,6 +99,11 @@ impl KubeState {
     /// The required bearer token, if any.
     pub fn token(&self) -> Option<&str> {
         self.inner.token.as_deref()
+    }
+
+    /// The request counters served at `/metrics`.
+    pub fn metrics(&self) -> &metrics::Metrics {
+        &self.inner.metrics
     }
 
     pub(crate) fn db(&self) -> &RwLock<ops::Db> {

@@ -130,7 +130,7 @@ pub fn validate(group: &str, kind: &str, obj: &Value) -> Vec<Cause> {
                 out.push(required("spec.resources[storage]", ""));
             }
         }
-        _ => {}
+        _ => crate::kinds::strategy::validate(group, kind, obj, &mut out),
     }
     out
 }
