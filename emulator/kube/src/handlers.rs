@@ -74,12 +74,43 @@ async fn auth(State(st): State<KubeState>, mut req: Request, next: Next) -> Resp
             UserInfo::admin()
         }
     };
+    let user = match impersonated(req.headers()) {
+        // Only the cluster-admin may impersonate (upstream checks the `impersonate` verb).
+        Some(other) if user == UserInfo::admin() => other,
+        _ => user,
+    };
     req.extensions_mut().insert(user);
     let method = req.method().clone();
     let path = req.uri().path().to_string();
     let resp = next.run(req).await;
     st.metrics().record(&method, &path, resp.status().as_u16());
     resp
+}
+
+/// The user of `Impersonate-User` / `Impersonate-Group` headers (`kubectl --as`, `--as-group`).
+fn impersonated(headers: &HeaderMap) -> Option<UserInfo> {
+    let name = headers.get("impersonate-user")?.to_str().ok()?.to_string();
+    let mut groups: Vec<String> = headers
+        .get_all("impersonate-group")
+        .iter()
+        .filter_map(|v| v.to_str().ok().map(str::to_string))
+        .collect();
+    if let Some(rest) = name.strip_prefix("system:serviceaccount:") {
+        if let Some((ns, sa)) = rest.split_once(':') {
+            let mut u = UserInfo::service_account(ns, sa, "");
+            u.groups.retain(|g| !groups.contains(g));
+            groups.extend(u.groups);
+            return Some(UserInfo { groups, ..u });
+        }
+    }
+    if !groups.iter().any(|g| g == "system:authenticated") {
+        groups.push("system:authenticated".into());
+    }
+    Some(UserInfo {
+        name,
+        uid: String::new(),
+        groups,
+    })
 }
 
 async fn metrics(State(st): State<KubeState>) -> Response {

@@ -1231,6 +1231,7 @@ impl Db {
                     add_finalizer(m, "foregroundDeletion");
                 }
                 let stored = self.store.put(&sdef.storage, o);
+                self.after_write(now, &sdef.storage, ns);
                 self.delete_dependents(now, &uid, policy);
                 return Some(stored);
             }

@@ -179,3 +179,616 @@ mod details {
         Ok(())
     }
 }
+
+async fn put(st: &KubeState, uri: &str, body: Value) -> anyhow::Result<Resp> {
+    send(
+        st,
+        Method::PUT,
+        uri,
+        "application/json",
+        "application/json",
+        Some(body),
+    )
+    .await
+}
+
+fn ready_pod(name: &str, labels: Value, ready: bool) -> Value {
+    json!({"metadata": {"name": name, "labels": labels},
+           "spec": {"containers": [{"name": "c", "image": "nginx:1.25",
+                                    "resources": {"requests": {"cpu": "250m", "memory": "64Mi"}}}]},
+           "ready": ready})
+}
+
+/// Creates a pod and marks it Running (and Ready when asked) through `/status`.
+async fn running_pod(st: &KubeState, ns: &str, spec: Value) -> anyhow::Result<()> {
+    let ready = spec["ready"].as_bool().unwrap_or(false);
+    let mut body = spec.clone();
+    if let Some(m) = body.as_object_mut() {
+        m.remove("ready");
+    }
+    let name = body["metadata"]["name"].as_str().unwrap_or("").to_string();
+    let r = post(st, &format!("/api/v1/namespaces/{ns}/pods"), body).await?;
+    anyhow::ensure!(r.status == StatusCode::CREATED, "{:?}", r.body);
+    let mut pod = r.body;
+    pod["spec"]["nodeName"] = json!("node-1");
+    let r = put(st, &format!("/api/v1/namespaces/{ns}/pods/{name}"), pod).await?;
+    anyhow::ensure!(r.status == StatusCode::OK, "{:?}", r.body);
+    let mut pod = r.body;
+    pod["status"] = json!({"phase": "Running",
+        "conditions": [{"type": "Ready", "status": if ready { "True" } else { "False" }}],
+        "containerStatuses": [{"name": "c", "image": "nginx:1.25", "imageID": "", "ready": ready, "restartCount": 0,
+                               "state": {"running": {"startedAt": "2026-01-01T00:00:05Z"}}}]});
+    let r = put(
+        st,
+        &format!("/api/v1/namespaces/{ns}/pods/{name}/status"),
+        pod,
+    )
+    .await?;
+    anyhow::ensure!(r.status == StatusCode::OK, "{:?}", r.body);
+    Ok(())
+}
+
+mod kinds {
+    use super::*;
+
+    #[tokio::test]
+    async fn discovery_lists_the_added_kinds() -> anyhow::Result<()> {
+        let st = state();
+        let core = get(&st, "/api/v1").await?;
+        let names: Vec<&str> = core.body["resources"]
+            .as_array()
+            .map(|a| a.iter().filter_map(|r| r["name"].as_str()).collect())
+            .unwrap_or_default();
+        for n in [
+            "replicationcontrollers",
+            "replicationcontrollers/scale",
+            "podtemplates",
+            "limitranges",
+            "resourcequotas/status",
+            "pods/log",
+            "pods/exec",
+            "pods/ephemeralcontainers",
+            "serviceaccounts/token",
+        ] {
+            assert!(names.contains(&n), "{n} missing from /api/v1");
+        }
+        let rc = core.body["resources"]
+            .as_array()
+            .and_then(|a| a.iter().find(|r| r["name"] == "replicationcontrollers"))
+            .cloned()
+            .unwrap_or_default();
+        assert_eq!(rc["shortNames"], json!(["rc"]));
+        assert_eq!(rc["categories"], json!(["all"]));
+        for (gv, plural) in [
+            ("batch/v1", "jobs"),
+            ("batch/v1", "cronjobs"),
+            ("policy/v1", "poddisruptionbudgets"),
+            ("autoscaling/v2", "horizontalpodautoscalers"),
+            ("autoscaling/v1", "horizontalpodautoscalers"),
+            ("rbac.authorization.k8s.io/v1", "clusterroles"),
+            ("scheduling.k8s.io/v1", "priorityclasses"),
+            ("node.k8s.io/v1", "runtimeclasses"),
+            ("networking.k8s.io/v1", "networkpolicies"),
+            (
+                "certificates.k8s.io/v1",
+                "certificatesigningrequests/approval",
+            ),
+            (
+                "admissionregistration.k8s.io/v1",
+                "validatingadmissionpolicies",
+            ),
+            ("authorization.k8s.io/v1", "selfsubjectaccessreviews"),
+            ("authentication.k8s.io/v1", "selfsubjectreviews"),
+            ("apps/v1", "controllerrevisions"),
+        ] {
+            let r = get(&st, &format!("/apis/{gv}")).await?;
+            let found = r.body["resources"]
+                .as_array()
+                .is_some_and(|a| a.iter().any(|x| x["name"] == plural));
+            assert!(found, "{gv} {plural}");
+        }
+        let g = get(&st, "/apis/autoscaling").await?;
+        assert_eq!(g.body["preferredVersion"]["version"], "v2");
+        Ok(())
+    }
+
+    #[tokio::test]
+    async fn bootstrap_roles_and_priority_classes() -> anyhow::Result<()> {
+        let st = state();
+        for name in ["cluster-admin", "admin", "edit", "view", "system:discovery"] {
+            let r = get(
+                &st,
+                &format!("/apis/rbac.authorization.k8s.io/v1/clusterroles/{name}"),
+            )
+            .await?;
+            assert_eq!(r.status, StatusCode::OK, "{name}");
+        }
+        // admin aggregates edit, which aggregates view
+        let admin = get(&st, "/apis/rbac.authorization.k8s.io/v1/clusterroles/admin").await?;
+        let rules = admin.body["rules"].as_array().cloned().unwrap_or_default();
+        let grants = |res: &str, verb: &str| {
+            rules.iter().any(|r| {
+                r["resources"]
+                    .as_array()
+                    .is_some_and(|a| a.iter().any(|x| x == res))
+                    && r["verbs"]
+                        .as_array()
+                        .is_some_and(|a| a.iter().any(|x| x == verb))
+            })
+        };
+        assert!(
+            grants("roles", "create")
+                && grants("deployments", "update")
+                && grants("pods/log", "get")
+        );
+        let b = get(
+            &st,
+            "/apis/rbac.authorization.k8s.io/v1/clusterrolebindings/cluster-admin",
+        )
+        .await?;
+        assert_eq!(b.body["subjects"][0]["name"], "system:masters");
+        let pc = get(
+            &st,
+            "/apis/scheduling.k8s.io/v1/priorityclasses/system-node-critical",
+        )
+        .await?;
+        assert_eq!(pc.body["value"], 2_000_001_000);
+        // a user class may not take the system prefix nor exceed one billion
+        let r = post(
+            &st,
+            "/apis/scheduling.k8s.io/v1/priorityclasses",
+            json!({"metadata": {"name": "huge"}, "value": 2_000_000_000i64}),
+        )
+        .await?;
+        assert_eq!(r.status, StatusCode::UNPROCESSABLE_ENTITY);
+        let r = post(
+            &st,
+            "/apis/scheduling.k8s.io/v1/priorityclasses",
+            json!({"metadata": {"name": "high"}, "value": 1000}),
+        )
+        .await?;
+        assert_eq!(r.body["preemptionPolicy"], "PreemptLowerPriority");
+        let t = table(&st, "/apis/scheduling.k8s.io/v1/priorityclasses").await?;
+        assert_eq!(
+            column_names(&t.body),
+            ["Name", "Value", "Global-Default", "Age", "PreemptionPolicy"]
+        );
+        Ok(())
+    }
+
+    #[tokio::test]
+    async fn jobs_get_defaults_a_generated_selector_and_columns() -> anyhow::Result<()> {
+        let st = state();
+        let r = post(
+            &st,
+            "/apis/batch/v1/namespaces/default/jobs",
+            json!({"metadata": {"name": "pi"}, "spec": {"template": {"spec": {"restartPolicy": "Never",
+                "containers": [{"name": "pi", "image": "perl:5.34"}]}}}}),
+        )
+        .await?;
+        assert_eq!(r.status, StatusCode::CREATED, "{:?}", r.body);
+        let uid = r.body["metadata"]["uid"].as_str().unwrap_or("").to_string();
+        let spec = &r.body["spec"];
+        assert_eq!(
+            (
+                spec["completions"].as_i64(),
+                spec["parallelism"].as_i64(),
+                spec["backoffLimit"].as_i64(),
+                spec["completionMode"].as_str(),
+                spec["podReplacementPolicy"].as_str(),
+            ),
+            (
+                Some(1),
+                Some(1),
+                Some(6),
+                Some("NonIndexed"),
+                Some("TerminatingOrFailed")
+            )
+        );
+        assert_eq!(
+            spec["selector"]["matchLabels"]["batch.kubernetes.io/controller-uid"],
+            json!(uid)
+        );
+        assert_eq!(spec["template"]["metadata"]["labels"]["job-name"], "pi");
+        let r = post(
+            &st,
+            "/apis/batch/v1/namespaces/default/jobs",
+            json!({"metadata": {"name": "bad"}, "spec": {"template": {"spec": {
+                "containers": [{"name": "c", "image": "busybox"}]}}}}),
+        )
+        .await?;
+        assert_eq!(r.status, StatusCode::UNPROCESSABLE_ENTITY);
+        assert!(r.body["message"].as_str().unwrap_or("").contains(
+            "spec.template.spec.restartPolicy: Unsupported value: \"Always\": supported values: \"OnFailure\", \"Never\""
+        ));
+        let t = table(&st, "/apis/batch/v1/namespaces/default/jobs").await?;
+        assert_eq!(
+            column_names(&t.body),
+            [
+                "Name",
+                "Status",
+                "Completions",
+                "Duration",
+                "Age",
+                "Containers",
+                "Images",
+                "Selector"
+            ]
+        );
+        assert_eq!(t.body["rows"][0]["cells"][1], "Running");
+        assert_eq!(t.body["rows"][0]["cells"][2], "0/1");
+        let r = post(
+            &st,
+            "/apis/batch/v1/namespaces/default/cronjobs",
+            json!({"metadata": {"name": "tick"}, "spec": {"schedule": "*/5 * * * *", "jobTemplate": {"spec": {"template": {"spec": {"restartPolicy": "OnFailure",
+                "containers": [{"name": "c", "image": "busybox"}]}}}}}}),
+        )
+        .await?;
+        assert_eq!(r.status, StatusCode::CREATED, "{:?}", r.body);
+        assert_eq!(r.body["spec"]["concurrencyPolicy"], "Allow");
+        assert_eq!(r.body["spec"]["successfulJobsHistoryLimit"], 3);
+        let t = table(&st, "/apis/batch/v1/namespaces/default/cronjobs").await?;
+        assert_eq!(
+            t.body["rows"][0]["cells"],
+            json!([
+                "tick",
+                "*/5 * * * *",
+                "<none>",
+                "False",
+                0,
+                "<none>",
+                "0s",
+                "c",
+                "busybox",
+                "<none>"
+            ])
+        );
+        Ok(())
+    }
+
+    #[tokio::test]
+    async fn replication_controllers_default_scale_and_print() -> anyhow::Result<()> {
+        let st = state();
+        let r = post(
+            &st,
+            "/api/v1/namespaces/default/replicationcontrollers",
+            json!({"metadata": {"name": "rc1"}, "spec": {"replicas": 2, "template": {"metadata": {"labels": {"app": "x"}},
+                "spec": {"containers": [{"name": "c", "image": "nginx:1.25"}]}}}}),
+        )
+        .await?;
+        assert_eq!(r.status, StatusCode::CREATED, "{:?}", r.body);
+        assert_eq!(r.body["spec"]["selector"], json!({"app": "x"}));
+        assert_eq!(r.body["metadata"]["labels"], json!({"app": "x"}));
+        let s = get(
+            &st,
+            "/api/v1/namespaces/default/replicationcontrollers/rc1/scale",
+        )
+        .await?;
+        assert_eq!(s.body["status"]["selector"], "app=x");
+        assert_eq!(s.body["spec"]["replicas"], 2);
+        let t = table(&st, "/api/v1/namespaces/default/replicationcontrollers").await?;
+        assert_eq!(
+            column_names(&t.body),
+            [
+                "Name",
+                "Desired",
+                "Current",
+                "Ready",
+                "Age",
+                "Containers",
+                "Images",
+                "Selector"
+            ]
+        );
+        assert_eq!(t.body["rows"][0]["cells"][1], 2);
+        Ok(())
+    }
+
+    #[tokio::test]
+    async fn hpa_is_served_as_v1_and_v2_from_one_store() -> anyhow::Result<()> {
+        let st = state();
+        let r = post(
+            &st,
+            "/apis/autoscaling/v1/namespaces/default/horizontalpodautoscalers",
+            json!({"metadata": {"name": "web"}, "spec": {"scaleTargetRef": {"apiVersion": "apps/v1", "kind": "Deployment", "name": "web"},
+                "maxReplicas": 5, "targetCPUUtilizationPercentage": 60}}),
+        )
+        .await?;
+        assert_eq!(r.status, StatusCode::CREATED, "{:?}", r.body);
+        assert_eq!(r.body["apiVersion"], "autoscaling/v1");
+        assert_eq!(r.body["spec"]["targetCPUUtilizationPercentage"], 60);
+        assert_eq!(r.body["spec"]["minReplicas"], 1);
+        let v2 = get(
+            &st,
+            "/apis/autoscaling/v2/namespaces/default/horizontalpodautoscalers/web",
+        )
+        .await?;
+        assert_eq!(
+            v2.body["spec"]["metrics"][0]["resource"]["target"]["averageUtilization"],
+            60
+        );
+        let t = table(
+            &st,
+            "/apis/autoscaling/v2/namespaces/default/horizontalpodautoscalers",
+        )
+        .await?;
+        assert_eq!(
+            t.body["rows"][0]["cells"],
+            json!([
+                "web",
+                "Deployment/web",
+                "cpu: <unknown>/60%",
+                "1",
+                5,
+                0,
+                "0s"
+            ])
+        );
+        Ok(())
+    }
+
+    #[tokio::test]
+    async fn rbac_objects_print_and_validate() -> anyhow::Result<()> {
+        let st = state();
+        let r = post(
+            &st,
+            "/apis/rbac.authorization.k8s.io/v1/namespaces/default/roles",
+            json!({"metadata": {"name": "reader"}, "rules": [{"apiGroups": [""], "resources": ["pods"], "verbs": ["get", "list"]}]}),
+        )
+        .await?;
+        assert_eq!(r.status, StatusCode::CREATED, "{:?}", r.body);
+        let r = post(
+            &st,
+            "/apis/rbac.authorization.k8s.io/v1/namespaces/default/rolebindings",
+            json!({"metadata": {"name": "read-pods"}, "roleRef": {"apiGroup": "rbac.authorization.k8s.io", "kind": "Role", "name": "reader"},
+                   "subjects": [{"kind": "ServiceAccount", "name": "bot", "namespace": "default"}, {"kind": "User", "name": "jane", "apiGroup": "rbac.authorization.k8s.io"}]}),
+        )
+        .await?;
+        assert_eq!(r.status, StatusCode::CREATED, "{:?}", r.body);
+        let t = table(
+            &st,
+            "/apis/rbac.authorization.k8s.io/v1/namespaces/default/rolebindings",
+        )
+        .await?;
+        assert_eq!(
+            t.body["rows"][0]["cells"],
+            json!(["read-pods", "Role/reader", "0s", "jane", "", "default/bot"])
+        );
+        let r = post(
+            &st,
+            "/apis/rbac.authorization.k8s.io/v1/clusterrolebindings",
+            json!({"metadata": {"name": "bad"}, "roleRef": {"apiGroup": "rbac.authorization.k8s.io", "kind": "Role", "name": "x"}}),
+        )
+        .await?;
+        assert_eq!(r.status, StatusCode::UNPROCESSABLE_ENTITY);
+        Ok(())
+    }
+
+    #[tokio::test]
+    async fn csr_approval_and_stored_only_kinds() -> anyhow::Result<()> {
+        let st = state();
+        let r = post(
+            &st,
+            "/apis/certificates.k8s.io/v1/certificatesigningrequests",
+            json!({"metadata": {"name": "c1"}, "spec": {"request": "LS0t", "signerName": "kubernetes.io/kube-apiserver-client",
+                   "usages": ["client auth"], "username": "jane"}}),
+        )
+        .await?;
+        assert_eq!(r.status, StatusCode::CREATED, "{:?}", r.body);
+        let mut csr = r.body;
+        csr["status"] = json!({"conditions": [{"type": "Approved", "status": "True", "reason": "KubectlApprove", "message": "ok"}]});
+        csr["spec"]["username"] = json!("mallory");
+        let r = put(
+            &st,
+            "/apis/certificates.k8s.io/v1/certificatesigningrequests/c1/approval",
+            csr,
+        )
+        .await?;
+        assert_eq!(r.status, StatusCode::OK, "{:?}", r.body);
+        assert_eq!(r.body["status"]["conditions"][0]["type"], "Approved");
+        assert_eq!(r.body["spec"]["username"], "jane");
+        let t = table(
+            &st,
+            "/apis/certificates.k8s.io/v1/certificatesigningrequests",
+        )
+        .await?;
+        assert_eq!(t.body["rows"][0]["cells"][5], "Approved");
+        for (uri, body) in [
+            (
+                "/apis/networking.k8s.io/v1/namespaces/default/networkpolicies",
+                json!({"metadata": {"name": "deny"}, "spec": {"podSelector": {}}}),
+            ),
+            (
+                "/apis/node.k8s.io/v1/runtimeclasses",
+                json!({"metadata": {"name": "gvisor"}, "handler": "runsc"}),
+            ),
+            (
+                "/apis/admissionregistration.k8s.io/v1/validatingwebhookconfigurations",
+                json!({"metadata": {"name": "hook"}, "webhooks": [{"name": "v.example.com", "sideEffects": "None", "admissionReviewVersions": ["v1"],
+                    "clientConfig": {"service": {"namespace": "default", "name": "svc"}}}]}),
+            ),
+            (
+                "/apis/admissionregistration.k8s.io/v1/validatingadmissionpolicies",
+                json!({"metadata": {"name": "pol"}, "spec": {"validations": [{"expression": "true"}]}}),
+            ),
+            (
+                "/api/v1/namespaces/default/limitranges",
+                json!({"metadata": {"name": "lr"}, "spec": {"limits": [{"type": "Container", "max": {"cpu": "1"}}]}}),
+            ),
+            (
+                "/api/v1/namespaces/default/podtemplates",
+                json!({"metadata": {"name": "pt"}, "template": {"spec": {"containers": [{"name": "c", "image": "busybox"}]}}}),
+            ),
+            (
+                "/apis/apps/v1/namespaces/default/controllerrevisions",
+                json!({"metadata": {"name": "cr"}, "revision": 3}),
+            ),
+        ] {
+            let r = post(&st, uri, body).await?;
+            assert_eq!(r.status, StatusCode::CREATED, "{uri}: {:?}", r.body);
+        }
+        let np = get(
+            &st,
+            "/apis/networking.k8s.io/v1/namespaces/default/networkpolicies/deny",
+        )
+        .await?;
+        assert_eq!(np.body["spec"]["policyTypes"], json!(["Ingress"]));
+        let hook = get(
+            &st,
+            "/apis/admissionregistration.k8s.io/v1/validatingwebhookconfigurations/hook",
+        )
+        .await?;
+        assert_eq!(hook.body["webhooks"][0]["failurePolicy"], "Fail");
+        assert_eq!(hook.body["webhooks"][0]["timeoutSeconds"], 10);
+        let lr = get(&st, "/api/v1/namespaces/default/limitranges/lr").await?;
+        assert_eq!(lr.body["spec"]["limits"][0]["defaultRequest"]["cpu"], "1");
+        let cr = table(&st, "/apis/apps/v1/namespaces/default/controllerrevisions").await?;
+        assert_eq!(
+            cr.body["rows"][0]["cells"],
+            json!(["cr", "<none>", 3, "0s"])
+        );
+        Ok(())
+    }
+}
+
+mod quota {
+    use super::*;
+
+    #[tokio::test]
+    async fn usage_is_computed_and_over_quota_pods_are_refused() -> anyhow::Result<()> {
+        let st = state();
+        let r = post(
+            &st,
+            "/api/v1/namespaces/default/resourcequotas",
+            json!({"metadata": {"name": "compute"}, "spec": {"hard": {"pods": "2", "requests.cpu": "1", "requests.memory": "1Gi", "configmaps": "10"}}}),
+        )
+        .await?;
+        assert_eq!(r.status, StatusCode::CREATED, "{:?}", r.body);
+        for n in ["a", "b"] {
+            running_pod(&st, "default", ready_pod(n, json!({"app": "q"}), true)).await?;
+        }
+        let q = get(&st, "/api/v1/namespaces/default/resourcequotas/compute").await?;
+        assert_eq!(q.body["status"]["hard"]["pods"], "2");
+        assert_eq!(
+            q.body["status"]["used"],
+            json!({"pods": "2", "requests.cpu": "500m", "requests.memory": "128Mi", "configmaps": "0"})
+        );
+        let r = post(
+            &st,
+            "/api/v1/namespaces/default/pods",
+            ready_pod("c", json!({}), false),
+        )
+        .await?;
+        assert_eq!(r.status, StatusCode::FORBIDDEN);
+        assert_eq!(
+            r.body["message"],
+            "pods \"c\" is forbidden: exceeded quota: compute, requested: pods=1, used: pods=2, limited: pods=2"
+        );
+        assert_eq!(r.body["details"]["kind"], "pods");
+        // a pod without requests cannot be admitted against a cpu quota
+        let r = post(
+            &st,
+            "/api/v1/namespaces/default/pods",
+            json!({"metadata": {"name": "d"}, "spec": {"containers": [{"name": "c", "image": "busybox"}]}}),
+        )
+        .await?;
+        assert_eq!(r.status, StatusCode::FORBIDDEN);
+        assert_eq!(
+            r.body["message"],
+            "pods \"d\" is forbidden: failed quota: compute: must specify requests.cpu,requests.memory"
+        );
+        let t = table(&st, "/api/v1/namespaces/default/resourcequotas").await?;
+        assert_eq!(
+            t.body["rows"][0]["cells"],
+            json!([
+                "compute",
+                "configmaps: 0/10, pods: 2/2, requests.cpu: 500m/1, requests.memory: 128Mi/1Gi",
+                "",
+                "0s"
+            ])
+        );
+        // freeing a pod frees the quota
+        send(
+            &st,
+            Method::DELETE,
+            "/api/v1/namespaces/default/pods/a?gracePeriodSeconds=0",
+            "",
+            "application/json",
+            None,
+        )
+        .await?;
+        let q = get(&st, "/api/v1/namespaces/default/resourcequotas/compute").await?;
+        assert_eq!(q.body["status"]["used"]["pods"], "1");
+        Ok(())
+    }
+}
+
+mod disruption {
+    use super::*;
+
+    async fn evict(st: &KubeState, pod: &str) -> anyhow::Result<Resp> {
+        post(
+            st,
+            &format!("/api/v1/namespaces/default/pods/{pod}/eviction"),
+            json!({"apiVersion": "policy/v1", "kind": "Eviction", "metadata": {"name": pod, "namespace": "default"}}),
+        )
+        .await
+    }
+
+    #[tokio::test]
+    async fn budget_status_and_evictions() -> anyhow::Result<()> {
+        let st = state();
+        for (n, ready) in [("w1", true), ("w2", true), ("w3", false)] {
+            running_pod(&st, "default", ready_pod(n, json!({"app": "web"}), ready)).await?;
+        }
+        let r = post(
+            &st,
+            "/apis/policy/v1/namespaces/default/poddisruptionbudgets",
+            json!({"metadata": {"name": "web"}, "spec": {"minAvailable": 1, "selector": {"matchLabels": {"app": "web"}}}}),
+        )
+        .await?;
+        assert_eq!(r.status, StatusCode::CREATED, "{:?}", r.body);
+        let p = get(
+            &st,
+            "/apis/policy/v1/namespaces/default/poddisruptionbudgets/web",
+        )
+        .await?;
+        let s = &p.body["status"];
+        assert_eq!(
+            (
+                s["currentHealthy"].as_i64(),
+                s["desiredHealthy"].as_i64(),
+                s["expectedPods"].as_i64(),
+                s["disruptionsAllowed"].as_i64()
+            ),
+            (Some(2), Some(1), Some(3), Some(1))
+        );
+        assert_eq!(s["conditions"][0]["reason"], "SufficientPods");
+        assert_eq!(s["observedGeneration"], 1);
+        // the not-ready pod may go while the budget holds
+        assert_eq!(evict(&st, "w3").await?.status, StatusCode::CREATED);
+        // one healthy pod may go, the next one may not
+        assert_eq!(evict(&st, "w1").await?.status, StatusCode::CREATED);
+        let r = evict(&st, "w2").await?;
+        assert_eq!(r.status, StatusCode::TOO_MANY_REQUESTS);
+        assert_eq!(r.body["reason"], "TooManyRequests");
+        assert_eq!(
+            r.body["message"],
+            "Cannot evict pod as it would violate the pod's disruption budget."
+        );
+        assert_eq!(
+            r.body["details"]["causes"][0],
+            json!({"reason": "DisruptionBudget", "message": "The disruption budget web needs 1 healthy pods and has 1 currently"})
+        );
+        let t = table(
+            &st,
+            "/apis/policy/v1/namespaces/default/poddisruptionbudgets",
+        )
+        .await?;
+        assert_eq!(
+            t.body["rows"][0]["cells"],
+            json!(["web", "1", "N/A", 0, "0s"])
+        );
+        Ok(())
+    }
+}
