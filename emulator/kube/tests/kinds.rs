@@ -792,3 +792,300 @@ mod disruption {
         Ok(())
     }
 }
+
+mod access {
+    use super::*;
+
+    async fn ssar(st: &KubeState, headers: &[(&str, &str)], attrs: Value) -> anyhow::Result<Value> {
+        let mut req = Request::builder()
+            .method(Method::POST)
+            .uri("/apis/authorization.k8s.io/v1/selfsubjectaccessreviews")
+            .header("content-type", "application/json");
+        for (k, v) in headers {
+            req = req.header(*k, *v);
+        }
+        let body = json!({"apiVersion": "authorization.k8s.io/v1", "kind": "SelfSubjectAccessReview", "spec": attrs});
+        let resp = app(st.clone())
+            .oneshot(req.body(Body::from(serde_json::to_vec(&body)?))?)
+            .await?;
+        anyhow::ensure!(resp.status() == StatusCode::CREATED, "{}", resp.status());
+        let bytes = resp.into_body().collect().await?.to_bytes();
+        Ok(serde_json::from_slice(&bytes)?)
+    }
+
+    async fn with_token(
+        st: &KubeState,
+        method: Method,
+        uri: &str,
+        token: &str,
+    ) -> anyhow::Result<Resp> {
+        let resp = app(st.clone())
+            .oneshot(
+                Request::builder()
+                    .method(method)
+                    .uri(uri)
+                    .header("authorization", format!("Bearer {token}"))
+                    .body(Body::empty())?,
+            )
+            .await?;
+        let status = resp.status();
+        let bytes = resp.into_body().collect().await?.to_bytes();
+        Ok(Resp {
+            status,
+            content_type: String::new(),
+            body: serde_json::from_slice(&bytes).unwrap_or(Value::Null),
+        })
+    }
+
+    async fn bind_reader(st: &KubeState) -> anyhow::Result<()> {
+        post(
+            st,
+            "/api/v1/namespaces/default/serviceaccounts",
+            json!({"metadata": {"name": "bot"}}),
+        )
+        .await?;
+        post(
+            st,
+            "/apis/rbac.authorization.k8s.io/v1/namespaces/default/roles",
+            json!({"metadata": {"name": "reader"}, "rules": [{"apiGroups": [""], "resources": ["pods", "pods/log"], "verbs": ["get", "list"]}]}),
+        )
+        .await?;
+        post(
+            st,
+            "/apis/rbac.authorization.k8s.io/v1/namespaces/default/rolebindings",
+            json!({"metadata": {"name": "bot-reads"}, "roleRef": {"apiGroup": "rbac.authorization.k8s.io", "kind": "Role", "name": "reader"},
+                   "subjects": [{"kind": "ServiceAccount", "name": "bot", "namespace": "default"}]}),
+        )
+        .await?;
+        Ok(())
+    }
+
+    #[tokio::test]
+    async fn access_reviews_answer_from_rbac() -> anyhow::Result<()> {
+        let st = state();
+        bind_reader(&st).await?;
+        let admin = ssar(
+            &st,
+            &[],
+            json!({"resourceAttributes": {"verb": "delete", "resource": "nodes"}}),
+        )
+        .await?;
+        assert_eq!(admin["status"]["allowed"], true);
+        assert_eq!(
+            admin["status"]["reason"],
+            "RBAC: allowed by ClusterRoleBinding \"cluster-admin\" of ClusterRole \"cluster-admin\" to Group \"system:masters\""
+        );
+        let bot = [("impersonate-user", "system:serviceaccount:default:bot")];
+        let r = ssar(&st, &bot, json!({"resourceAttributes": {"namespace": "default", "verb": "list", "resource": "pods"}})).await?;
+        assert_eq!(r["status"]["allowed"], true);
+        assert_eq!(
+            r["status"]["reason"],
+            "RBAC: allowed by RoleBinding \"bot-reads/default\" of Role \"reader\" to ServiceAccount \"default/bot\""
+        );
+        let r = ssar(&st, &bot, json!({"resourceAttributes": {"namespace": "default", "verb": "get", "resource": "pods", "subresource": "log"}})).await?;
+        assert_eq!(r["status"]["allowed"], true);
+        let r = ssar(&st, &bot, json!({"resourceAttributes": {"namespace": "other", "verb": "list", "resource": "pods"}})).await?;
+        assert_eq!(r["status"]["allowed"], false);
+        let r = ssar(
+            &st,
+            &bot,
+            json!({"nonResourceAttributes": {"verb": "get", "path": "/healthz"}}),
+        )
+        .await?;
+        assert_eq!(r["status"]["allowed"], true);
+        // SubjectAccessReview names the subject
+        let r = post(
+            &st,
+            "/apis/authorization.k8s.io/v1/subjectaccessreviews",
+            json!({"spec": {"user": "jane", "groups": ["system:authenticated"], "resourceAttributes": {"verb": "create", "group": "authorization.k8s.io", "resource": "selfsubjectaccessreviews"}}}),
+        )
+        .await?;
+        assert_eq!(r.status, StatusCode::CREATED);
+        assert_eq!(r.body["status"]["allowed"], true);
+        // rules review and whoami
+        let r = post(
+            &st,
+            "/apis/authorization.k8s.io/v1/selfsubjectrulesreviews",
+            json!({"spec": {"namespace": "default"}}),
+        )
+        .await?;
+        assert_eq!(r.body["status"]["incomplete"], false);
+        assert!(r.body["status"]["resourceRules"]
+            .as_array()
+            .is_some_and(|a| !a.is_empty()));
+        let r = post(
+            &st,
+            "/apis/authentication.k8s.io/v1/selfsubjectreviews",
+            json!({}),
+        )
+        .await?;
+        assert_eq!(r.body["status"]["userInfo"]["username"], "kubernetes-admin");
+        // reviews are create-only
+        let r = get(
+            &st,
+            "/apis/authorization.k8s.io/v1/selfsubjectaccessreviews",
+        )
+        .await?;
+        assert_eq!(r.status, StatusCode::METHOD_NOT_ALLOWED);
+        Ok(())
+    }
+
+    #[tokio::test]
+    async fn service_account_tokens_are_authorized_by_rbac() -> anyhow::Result<()> {
+        let st = state();
+        bind_reader(&st).await?;
+        let r = post(
+            &st,
+            "/api/v1/namespaces/default/serviceaccounts/bot/token",
+            json!({"apiVersion": "authentication.k8s.io/v1", "kind": "TokenRequest", "spec": {}}),
+        )
+        .await?;
+        assert_eq!(r.status, StatusCode::CREATED, "{:?}", r.body);
+        assert_eq!(r.body["spec"]["expirationSeconds"], 3600);
+        assert_eq!(
+            r.body["status"]["expirationTimestamp"],
+            "2026-01-01T01:00:00Z"
+        );
+        let token = r.body["status"]["token"].as_str().unwrap_or("").to_string();
+        assert_eq!(token.split('.').count(), 3);
+        let r = with_token(&st, Method::GET, "/api/v1/namespaces/default/pods", &token).await?;
+        assert_eq!(r.status, StatusCode::OK);
+        let r = with_token(
+            &st,
+            Method::DELETE,
+            "/api/v1/namespaces/default/pods/x",
+            &token,
+        )
+        .await?;
+        assert_eq!(r.status, StatusCode::FORBIDDEN);
+        assert_eq!(
+            r.body["message"],
+            "pods \"x\" is forbidden: User \"system:serviceaccount:default:bot\" cannot delete resource \"pods\" in API group \"\" in the namespace \"default\""
+        );
+        let r = with_token(
+            &st,
+            Method::GET,
+            "/apis/apps/v1/namespaces/default/deployments",
+            &token,
+        )
+        .await?;
+        assert_eq!(
+            r.body["message"],
+            "deployments.apps is forbidden: User \"system:serviceaccount:default:bot\" cannot list resource \"deployments\" in API group \"apps\" in the namespace \"default\""
+        );
+        // TokenReview recognises it
+        let r = post(
+            &st,
+            "/apis/authentication.k8s.io/v1/tokenreviews",
+            json!({"spec": {"token": token}}),
+        )
+        .await?;
+        assert_eq!(r.body["status"]["authenticated"], true);
+        assert_eq!(
+            r.body["status"]["user"]["username"],
+            "system:serviceaccount:default:bot"
+        );
+        // expired tokens no longer authenticate (and fall back to the kubeconfig's rules)
+        st.clock().advance(std::time::Duration::from_secs(3601));
+        let r = post(
+            &st,
+            "/apis/authentication.k8s.io/v1/tokenreviews",
+            json!({"spec": {"token": token}}),
+        )
+        .await?;
+        assert_eq!(r.body["status"]["authenticated"], Value::Null);
+        // a missing account is a 404
+        let r = post(
+            &st,
+            "/api/v1/namespaces/default/serviceaccounts/ghost/token",
+            json!({"spec": {}}),
+        )
+        .await?;
+        assert_eq!(r.status, StatusCode::NOT_FOUND);
+        Ok(())
+    }
+}
+
+mod pods {
+    use super::*;
+
+    #[tokio::test]
+    async fn logs_streams_and_ephemeral_containers() -> anyhow::Result<()> {
+        let st = state();
+        running_pod(&st, "default", ready_pod("web", json!({}), true)).await?;
+        let r = send(
+            &st,
+            Method::GET,
+            "/api/v1/namespaces/default/pods/web/log",
+            "",
+            "*/*",
+            None,
+        )
+        .await?;
+        assert_eq!(r.status, StatusCode::OK);
+        assert_eq!(r.content_type, "text/plain");
+        let text = r.body.as_str().unwrap_or("").to_string();
+        assert!(
+            text.starts_with("cloudbox: simulated container \"c\" of pod default/web\n"),
+            "{text}"
+        );
+        assert!(text.contains("image nginx:1.25 started at 2026-01-01T00:00:05Z on node node-1"));
+        let r = get(&st, "/api/v1/namespaces/default/pods/web/log?tailLines=1").await?;
+        assert_eq!(r.body.as_str().map(|t| t.lines().count()), Some(1));
+        let r = get(
+            &st,
+            "/api/v1/namespaces/default/pods/web/log?container=nope",
+        )
+        .await?;
+        assert_eq!(r.status, StatusCode::BAD_REQUEST);
+        assert_eq!(r.body["message"], "container nope is not valid for pod web");
+        post(&st, "/api/v1/namespaces/default/pods", json!({"metadata": {"name": "pending"}, "spec": {"containers": [{"name": "c", "image": "busybox"}]}})).await?;
+        let r = get(&st, "/api/v1/namespaces/default/pods/pending/log").await?;
+        assert_eq!(
+            r.body["message"],
+            "pod pending does not have a host assigned"
+        );
+        for sub in ["exec", "attach", "portforward"] {
+            let r = post(
+                &st,
+                &format!("/api/v1/namespaces/default/pods/web/{sub}"),
+                json!({}),
+            )
+            .await?;
+            assert_eq!(r.status, StatusCode::BAD_REQUEST, "{sub}");
+            assert!(r.body["message"]
+                .as_str()
+                .unwrap_or("")
+                .contains("is not simulated by cloudbox"));
+        }
+        // kubectl debug: a strategic merge patch of pods/ephemeralcontainers
+        let r = send(
+            &st,
+            Method::PATCH,
+            "/api/v1/namespaces/default/pods/web/ephemeralcontainers",
+            "application/strategic-merge-patch+json",
+            "application/json",
+            Some(json!({"spec": {"ephemeralContainers": [{"name": "debugger", "image": "busybox", "stdin": true}], "nodeName": "elsewhere"}})),
+        )
+        .await?;
+        assert_eq!(r.status, StatusCode::OK, "{:?}", r.body);
+        assert_eq!(r.body["spec"]["ephemeralContainers"][0]["name"], "debugger");
+        assert_eq!(r.body["spec"]["nodeName"], "node-1");
+        Ok(())
+    }
+
+    #[tokio::test]
+    async fn metrics_count_requests() -> anyhow::Result<()> {
+        let st = state();
+        get(&st, "/api/v1/namespaces/default/configmaps").await?;
+        get(&st, "/api/v1/namespaces/default/configmaps/nope").await?;
+        let r = send(&st, Method::GET, "/metrics", "", "text/plain", None).await?;
+        assert_eq!(r.status, StatusCode::OK);
+        let text = r.body.as_str().unwrap_or("").to_string();
+        assert!(text.contains("apiserver_request_total{code=\"200\",component=\"apiserver\",dry_run=\"\",group=\"\",resource=\"configmaps\",scope=\"namespace\",subresource=\"\",verb=\"LIST\",version=\"v1\"} 1"), "{text}");
+        assert!(text.contains("apiserver_request_total{code=\"404\",component=\"apiserver\",dry_run=\"\",group=\"\",resource=\"configmaps\",scope=\"resource\",subresource=\"\",verb=\"GET\",version=\"v1\"} 1"));
+        assert!(text.contains("apiserver_storage_objects{resource=\"namespaces\"} 4"));
+        assert!(text.contains("kubernetes_build_info{"));
+        Ok(())
+    }
+}
