@@ -1089,3 +1089,186 @@ mod pods {
         Ok(())
     }
 }
+
+mod rbac_prop {
+    //! RBAC answers (SubjectAccessReview through the API) match a reference evaluation written
+    //! from the RBAC documentation, for random roles, bindings and requests.
+    use super::*;
+    use proptest::prelude::*;
+
+    const VERBS: &[&str] = &["get", "list", "delete", "*"];
+    const GROUPS: &[&str] = &["", "apps", "*"];
+    const RESOURCES: &[&str] = &["pods", "deployments", "pods/log", "*"];
+    const USERS: &[&str] = &["alice", "bob"];
+    const UGROUPS: &[&str] = &["devs", "ops"];
+    const NAMESPACES: &[&str] = &["default", "kube-public"];
+
+    #[derive(Debug, Clone)]
+    struct Rule {
+        verbs: Vec<&'static str>,
+        groups: Vec<&'static str>,
+        resources: Vec<&'static str>,
+    }
+
+    #[derive(Debug, Clone)]
+    struct Binding {
+        /// `None`: ClusterRoleBinding; `Some(ns)`: RoleBinding in ns.
+        ns: Option<&'static str>,
+        /// Refers to the ClusterRole (true) or the Role of the same index in ns (false).
+        cluster_role: bool,
+        role: usize,
+        /// Subject kind and name.
+        subject: (&'static str, &'static str),
+    }
+
+    fn pick(list: &'static [&'static str]) -> impl Strategy<Value = &'static str> {
+        proptest::sample::select(list)
+    }
+
+    fn rule() -> impl Strategy<Value = Rule> {
+        (
+            proptest::collection::vec(pick(VERBS), 1..3),
+            proptest::collection::vec(pick(GROUPS), 1..2),
+            proptest::collection::vec(pick(RESOURCES), 1..3),
+        )
+            .prop_map(|(verbs, groups, resources)| Rule {
+                verbs,
+                groups,
+                resources,
+            })
+    }
+
+    fn binding() -> impl Strategy<Value = Binding> {
+        (
+            proptest::option::of(pick(NAMESPACES)),
+            any::<bool>(),
+            0usize..3,
+            prop_oneof![
+                pick(USERS).prop_map(|u| ("User", u)),
+                pick(UGROUPS).prop_map(|g| ("Group", g)),
+            ],
+        )
+            .prop_map(|(ns, cluster_role, role, subject)| Binding {
+                cluster_role: cluster_role || ns.is_none(),
+                ns,
+                role,
+                subject,
+            })
+    }
+
+    fn allows(rules: &[Rule], verb: &str, group: &str, resource: &str) -> bool {
+        rules.iter().any(|r| {
+            r.verbs.iter().any(|v| *v == "*" || *v == verb)
+                && r.groups.iter().any(|g| *g == "*" || *g == group)
+                && r.resources.iter().any(|x| *x == "*" || *x == resource)
+        })
+    }
+
+    #[allow(clippy::too_many_arguments)]
+    fn reference(
+        roles: &[Vec<Rule>],
+        bindings: &[Binding],
+        user: &str,
+        groups: &[&str],
+        ns: &str,
+        verb: &str,
+        group: &str,
+        resource: &str,
+    ) -> bool {
+        bindings.iter().any(|b| {
+            let subject_ok = match b.subject {
+                ("User", n) => n == user,
+                (_, g) => groups.contains(&g),
+            };
+            let scope_ok = b.ns.is_none_or(|bns| bns == ns);
+            // Roles exist only in "default" (namespaced role `role-i`); cluster roles everywhere.
+            let role_exists = b.cluster_role || b.ns == Some("default");
+            subject_ok && scope_ok && role_exists && allows(&roles[b.role], verb, group, resource)
+        })
+    }
+
+    async fn run(
+        roles: Vec<Vec<Rule>>,
+        bindings: Vec<Binding>,
+        requests: Vec<(usize, usize, usize, usize, usize, usize)>,
+    ) -> anyhow::Result<()> {
+        let st = state();
+        let rules_json = |rs: &[Rule]| {
+            json!(rs
+                .iter()
+                .map(|r| json!({"verbs": r.verbs, "apiGroups": r.groups, "resources": r.resources}))
+                .collect::<Vec<_>>())
+        };
+        for (i, rs) in roles.iter().enumerate() {
+            let r = post(
+                &st,
+                "/apis/rbac.authorization.k8s.io/v1/clusterroles",
+                json!({"metadata": {"name": format!("prop-{i}")}, "rules": rules_json(rs)}),
+            )
+            .await?;
+            anyhow::ensure!(r.status == StatusCode::CREATED, "{:?}", r.body);
+            let r = post(
+                &st,
+                "/apis/rbac.authorization.k8s.io/v1/namespaces/default/roles",
+                json!({"metadata": {"name": format!("prop-{i}")}, "rules": rules_json(rs)}),
+            )
+            .await?;
+            anyhow::ensure!(r.status == StatusCode::CREATED, "{:?}", r.body);
+        }
+        for (i, b) in bindings.iter().enumerate() {
+            let kind = if b.cluster_role {
+                "ClusterRole"
+            } else {
+                "Role"
+            };
+            let body = json!({"metadata": {"name": format!("b-{i}")},
+                "roleRef": {"apiGroup": "rbac.authorization.k8s.io", "kind": kind, "name": format!("prop-{}", b.role)},
+                "subjects": [{"apiGroup": "rbac.authorization.k8s.io", "kind": b.subject.0, "name": b.subject.1}]});
+            let uri = match b.ns {
+                None => "/apis/rbac.authorization.k8s.io/v1/clusterrolebindings".to_string(),
+                Some(ns) => {
+                    format!("/apis/rbac.authorization.k8s.io/v1/namespaces/{ns}/rolebindings")
+                }
+            };
+            let r = post(&st, &uri, body).await?;
+            anyhow::ensure!(r.status == StatusCode::CREATED, "{:?}", r.body);
+        }
+        for (u, g, n, v, gr, res) in requests {
+            let user = USERS[u % USERS.len()];
+            let groups = [UGROUPS[g % UGROUPS.len()]];
+            let ns = NAMESPACES[n % NAMESPACES.len()];
+            let verb = VERBS[v % (VERBS.len() - 1)];
+            let group = GROUPS[gr % (GROUPS.len() - 1)];
+            let resource = RESOURCES[res % (RESOURCES.len() - 1)];
+            let (resource_name, sub) = resource.split_once('/').unwrap_or((resource, ""));
+            let r = post(
+                &st,
+                "/apis/authorization.k8s.io/v1/subjectaccessreviews",
+                json!({"spec": {"user": user, "groups": groups, "resourceAttributes": {
+                    "namespace": ns, "verb": verb, "group": group, "resource": resource_name, "subresource": sub}}}),
+            )
+            .await?;
+            let got = r.body["status"]["allowed"].as_bool().unwrap_or(false);
+            let want = reference(&roles, &bindings, user, &groups, ns, verb, group, resource);
+            anyhow::ensure!(
+                got == want,
+                "{user} {groups:?} {verb} {group}/{resource} in {ns}: got {got}, want {want}"
+            );
+        }
+        Ok(())
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig { cases: 48, ..ProptestConfig::default() })]
+        #[test]
+        fn rbac_matches_the_reference(
+            roles in proptest::collection::vec(proptest::collection::vec(rule(), 1..3), 3),
+            bindings in proptest::collection::vec(binding(), 0..5),
+            requests in proptest::collection::vec((0usize..2, 0usize..2, 0usize..2, 0usize..3, 0usize..2, 0usize..3), 1..12),
+        ) {
+            let rt = tokio::runtime::Builder::new_current_thread().enable_all().build();
+            let result = rt.map_err(anyhow::Error::from).and_then(|rt| rt.block_on(run(roles, bindings, requests)));
+            prop_assert!(result.is_ok(), "{:?}", result.err());
+        }
+    }
+}
