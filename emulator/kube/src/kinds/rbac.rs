@@ -334,9 +334,9 @@ pub fn bootstrap_cluster_role_bindings() -> Vec<Value> {
                "subjects": [{"apiGroup": "rbac.authorization.k8s.io", "kind": kind, "name": subject}]})
     };
     let mut public = b("system:public-info-viewer", "Group", "system:authenticated");
-    public["subjects"]
-        .as_array_mut()
-        .map(|a| a.push(json!({"apiGroup": "rbac.authorization.k8s.io", "kind": "Group", "name": "system:unauthenticated"})));
+    if let Some(a) = public["subjects"].as_array_mut() {
+        a.push(json!({"apiGroup": "rbac.authorization.k8s.io", "kind": "Group", "name": "system:unauthenticated"}));
+    }
     vec![
         b("cluster-admin", "Group", "system:masters"),
         b("system:basic-user", "Group", "system:authenticated"),
@@ -561,13 +561,12 @@ impl Policy<'_> {
         out
     }
 
-    /// The authorizer's decision: `Ok(reason)` when allowed.
-    pub fn authorize(&self, user: &UserInfo, a: &Attributes) -> Result<String, ()> {
+    /// The authorizer's decision: `Some(reason)` when allowed.
+    pub fn authorize(&self, user: &UserInfo, a: &Attributes) -> Option<String> {
         self.rules_for(user, !a.namespace.is_empty())
             .into_iter()
             .find(|(r, _)| rule_allows(r, a))
             .map(|(_, reason)| reason)
-            .ok_or(())
     }
 }
 

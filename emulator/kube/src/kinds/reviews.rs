@@ -98,8 +98,8 @@ fn attributes(spec: &Value, local_ns: Option<&str>) -> KubeResult<Attributes> {
 
 fn decide(store: &Store, user: &UserInfo, a: &Attributes) -> Value {
     match policy(store, &a.namespace).authorize(user, a) {
-        Ok(reason) => json!({"allowed": true, "reason": reason}),
-        Err(()) => json!({"allowed": false}),
+        Some(reason) => json!({"allowed": true, "reason": reason}),
+        None => json!({"allowed": false}),
     }
 }
 

@@ -374,16 +374,15 @@ pub fn validate(group: &str, kind: &str, obj: &Value, out: &mut Vec<Cause>) {
                 out,
             );
         }
-        ("policy", "PodDisruptionBudget") => {
+        ("policy", "PodDisruptionBudget")
             if obj.pointer("/spec/minAvailable").is_some()
-                && obj.pointer("/spec/maxUnavailable").is_some()
-            {
-                out.push(Cause::new(
-                    "FieldValueInvalid",
-                    "spec",
-                    "Invalid value: policy.PodDisruptionBudgetSpec{...}: minAvailable and maxUnavailable cannot be both set",
-                ));
-            }
+                && obj.pointer("/spec/maxUnavailable").is_some() =>
+        {
+            out.push(Cause::new(
+                "FieldValueInvalid",
+                "spec",
+                "Invalid value: policy.PodDisruptionBudgetSpec{...}: minAvailable and maxUnavailable cannot be both set",
+            ));
         }
         ("rbac.authorization.k8s.io", "RoleBinding" | "ClusterRoleBinding") => {
             for f in ["kind", "name"] {
