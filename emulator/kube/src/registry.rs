@@ -90,6 +90,7 @@ struct B {
     status: bool,
     scale: bool,
     all: bool,
+    ext: bool,
     generation: bool,
     storage: Option<&'static str>,
     preferred: bool,
@@ -117,6 +118,7 @@ const fn b(
         status: false,
         scale: false,
         all: false,
+        ext: false,
         generation: false,
         storage: None,
         preferred: true,
@@ -135,6 +137,11 @@ impl B {
     }
     const fn all(mut self) -> B {
         self.all = true;
+        self
+    }
+    /// In the `api-extensions` category (CRDs, admission configuration).
+    const fn ext(mut self) -> B {
+        self.ext = true;
         self
     }
     const fn generation(mut self) -> B {
@@ -272,6 +279,7 @@ const BUILTIN: &[B] = &[
         false,
     )
     .status()
+    .ext()
     .generation(),
     // Issue 7 §2: the kinds controllers and Helm charts create first.
     b(
@@ -418,6 +426,7 @@ const BUILTIN: &[B] = &[
         &[],
         false,
     )
+    .ext()
     .generation(),
     b(
         "admissionregistration.k8s.io",
@@ -427,6 +436,7 @@ const BUILTIN: &[B] = &[
         &[],
         false,
     )
+    .ext()
     .generation(),
     b(
         "admissionregistration.k8s.io",
@@ -437,6 +447,7 @@ const BUILTIN: &[B] = &[
         false,
     )
     .status()
+    .ext()
     .generation(),
     b(
         "admissionregistration.k8s.io",
@@ -446,6 +457,7 @@ const BUILTIN: &[B] = &[
         &[],
         false,
     )
+    .ext()
     .generation(),
     // Virtual, create-only review resources (answered, never stored).
     b(
@@ -546,6 +558,8 @@ impl Registry {
                 scale,
                 categories: if d.all {
                     vec!["all".to_string()]
+                } else if d.ext {
+                    vec!["api-extensions".to_string()]
                 } else {
                     vec![]
                 },

@@ -870,10 +870,41 @@ mod access {
             json!({"resourceAttributes": {"verb": "delete", "resource": "nodes"}}),
         )
         .await?;
-        assert_eq!(admin["status"]["allowed"], true);
+        assert_eq!(admin["status"], json!({"allowed": true}));
+        let oncall = [
+            ("impersonate-user", "sam"),
+            ("impersonate-group", "system:masters"),
+        ];
+        let r = ssar(
+            &st,
+            &oncall,
+            json!({"resourceAttributes": {"verb": "delete", "resource": "nodes"}}),
+        )
+        .await?;
+        assert_eq!(r["status"], json!({"allowed": true}));
+        let r = post(
+            &st,
+            "/apis/authorization.k8s.io/v1/subjectaccessreviews",
+            json!({"spec": {"user": "sam", "groups": ["ops"], "resourceAttributes": {"verb": "delete", "resource": "nodes"}}}),
+        )
+        .await?;
+        assert_eq!(r.body["status"], json!({"allowed": false}));
+        post(
+            &st,
+            "/apis/rbac.authorization.k8s.io/v1/clusterrolebindings",
+            json!({"metadata": {"name": "ops-admin"}, "roleRef": {"apiGroup": "rbac.authorization.k8s.io", "kind": "ClusterRole", "name": "cluster-admin"},
+                   "subjects": [{"apiGroup": "rbac.authorization.k8s.io", "kind": "Group", "name": "ops"}]}),
+        )
+        .await?;
+        let r = post(
+            &st,
+            "/apis/authorization.k8s.io/v1/subjectaccessreviews",
+            json!({"spec": {"user": "sam", "groups": ["ops"], "resourceAttributes": {"verb": "delete", "resource": "nodes"}}}),
+        )
+        .await?;
         assert_eq!(
-            admin["status"]["reason"],
-            "RBAC: allowed by ClusterRoleBinding \"cluster-admin\" of ClusterRole \"cluster-admin\" to Group \"system:masters\""
+            r.body["status"]["reason"],
+            "RBAC: allowed by ClusterRoleBinding \"ops-admin\" of ClusterRole \"cluster-admin\" to Group \"ops\""
         );
         let bot = [("impersonate-user", "system:serviceaccount:default:bot")];
         let r = ssar(&st, &bot, json!({"resourceAttributes": {"namespace": "default", "verb": "list", "resource": "pods"}})).await?;

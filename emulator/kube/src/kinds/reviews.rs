@@ -97,6 +97,10 @@ fn attributes(spec: &Value, local_ns: Option<&str>) -> KubeResult<Attributes> {
 }
 
 fn decide(store: &Store, user: &UserInfo, a: &Attributes) -> Value {
+    // kube-apiserver's first authorizer allows `system:masters` outright, without a reason.
+    if user.groups.iter().any(|g| g == "system:masters") {
+        return json!({"allowed": true});
+    }
     match policy(store, &a.namespace).authorize(user, a) {
         Some(reason) => json!({"allowed": true, "reason": reason}),
         None => json!({"allowed": false}),
