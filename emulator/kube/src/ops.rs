@@ -529,6 +529,9 @@ impl Db {
         if sdef.kind == "Job" && sdef.group == "batch" {
             crate::kinds::strategy::generate_job_selector(&mut obj, &uid);
         }
+        if sdef.storage == "pods" {
+            self.admit_limits(def, &ns, &name, &mut obj)?;
+        }
         if def.namespaced {
             self.admit_quota(def, &sdef.storage, &ns, &name, &obj)?;
         }

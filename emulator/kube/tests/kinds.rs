@@ -1303,3 +1303,48 @@ mod rbac_prop {
         }
     }
 }
+
+mod limit_ranges {
+    use super::*;
+
+    #[tokio::test]
+    async fn pods_get_defaults_and_are_held_to_min_and_max() -> anyhow::Result<()> {
+        let st = state();
+        let r = post(
+            &st,
+            "/api/v1/namespaces/default/limitranges",
+            json!({"metadata": {"name": "lr"}, "spec": {"limits": [{"type": "Container",
+                "max": {"cpu": "1"}, "default": {"cpu": "500m", "memory": "256Mi"}, "defaultRequest": {"cpu": "100m", "memory": "128Mi"}}]}}),
+        )
+        .await?;
+        assert_eq!(r.status, StatusCode::CREATED, "{:?}", r.body);
+        let r = post(
+            &st,
+            "/api/v1/namespaces/default/pods",
+            json!({"metadata": {"name": "p"}, "spec": {"containers": [{"name": "nginx", "image": "nginx:1.25"}]}}),
+        )
+        .await?;
+        assert_eq!(r.status, StatusCode::CREATED, "{:?}", r.body);
+        assert_eq!(
+            r.body["spec"]["containers"][0]["resources"],
+            json!({"limits": {"cpu": "500m", "memory": "256Mi"}, "requests": {"cpu": "100m", "memory": "128Mi"}})
+        );
+        assert_eq!(
+            r.body["metadata"]["annotations"]["kubernetes.io/limit-ranger"],
+            "LimitRanger plugin set: cpu, memory request for container nginx; cpu, memory limit for container nginx"
+        );
+        let r = post(
+            &st,
+            "/api/v1/namespaces/default/pods",
+            json!({"metadata": {"name": "big"}, "spec": {"containers": [{"name": "c", "image": "nginx:1.25",
+                "resources": {"limits": {"cpu": "2"}}}]}}),
+        )
+        .await?;
+        assert_eq!(r.status, StatusCode::FORBIDDEN);
+        assert_eq!(
+            r.body["message"],
+            "pods \"big\" is forbidden: maximum cpu usage per Container is 1, but limit is 2"
+        );
+        Ok(())
+    }
+}

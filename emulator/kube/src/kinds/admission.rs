@@ -60,6 +60,29 @@ impl Db {
         }
     }
 
+    /// LimitRange admission of a new pod: defaults its containers' resources and enforces
+    /// `min`/`max` (403).
+    pub(crate) fn admit_limits(
+        &self,
+        def: &ResourceDef,
+        ns: &str,
+        name: &str,
+        pod: &mut Value,
+    ) -> KubeResult<()> {
+        let ranges: Vec<Arc<Value>> = self.store.list("limitranges", Some(ns)).cloned().collect();
+        let refs: Vec<&Value> = ranges.iter().map(|r| &**r).collect();
+        super::limits::admit(&refs, pod).map_err(|why| {
+            KubeApiError::forbidden_for(
+                Subject {
+                    group: &def.group,
+                    resource: &def.plural,
+                    name,
+                },
+                &why,
+            )
+        })
+    }
+
     /// Refuses a create that would exceed a ResourceQuota of its namespace (403
     /// `exceeded quota: …`).
     pub(crate) fn admit_quota(

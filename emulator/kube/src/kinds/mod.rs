@@ -12,18 +12,20 @@
 //! - [`printers`]: `kubectl get` columns of the added kinds.
 //! - [`hpa`]: `autoscaling/v1` ⇄ `autoscaling/v2` HorizontalPodAutoscaler conversion.
 //! - [`quota`]: ResourceQuota usage and admission (`exceeded quota: …`).
+//! - [`limits`]: LimitRange admission of pods (defaults, `min`/`max`).
 //! - [`disruption`]: PodDisruptionBudget status and eviction admission (429).
 //! - [`rbac`]: the bootstrap roles and priority classes, ClusterRole aggregation and the RBAC
 //!   authorizer behind `kubectl auth can-i`.
 //! - [`reviews`]: the virtual, create-only review resources and `serviceaccounts/token`.
 //!
-//! Not modelled: LimitRange admission (limits are stored, not applied to pods), quota scopes
+//! Not modelled: LimitRange items of type Pod and PersistentVolumeClaim, quota scopes
 //! and scope selectors, the CronJob and HPA controllers, CSR signing, webhook calls and
 //! ValidatingAdmissionPolicy evaluation (stored only), NetworkPolicy enforcement.
 
 pub mod admission;
 pub mod disruption;
 pub mod hpa;
+pub mod limits;
 pub mod pod_log;
 pub mod printers;
 pub mod quota;
