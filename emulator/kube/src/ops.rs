@@ -530,6 +530,7 @@ impl Db {
             crate::kinds::strategy::generate_job_selector(&mut obj, &uid);
         }
         if sdef.storage == "pods" {
+            self.admit_priority(def, &name, &mut obj)?;
             self.admit_limits(def, &ns, &name, &mut obj)?;
         }
         if def.namespaced {

@@ -1348,3 +1348,54 @@ mod limit_ranges {
         Ok(())
     }
 }
+
+mod priority {
+    use super::*;
+
+    #[tokio::test]
+    async fn pods_take_their_priority_class() -> anyhow::Result<()> {
+        let st = state();
+        let r = post(
+            &st,
+            "/api/v1/namespaces/kube-system/pods",
+            json!({"metadata": {"name": "dns"}, "spec": {"priorityClassName": "system-cluster-critical",
+                   "containers": [{"name": "c", "image": "coredns:1.11"}]}}),
+        )
+        .await?;
+        assert_eq!(r.status, StatusCode::CREATED, "{:?}", r.body);
+        assert_eq!(r.body["spec"]["priority"], 2_000_000_000);
+        let r = post(
+            &st,
+            "/api/v1/namespaces/default/pods",
+            json!({"metadata": {"name": "x"}, "spec": {"priorityClassName": "nope",
+                   "containers": [{"name": "c", "image": "busybox"}]}}),
+        )
+        .await?;
+        assert_eq!(r.status, StatusCode::FORBIDDEN);
+        assert_eq!(
+            r.body["message"],
+            "pods \"x\" is forbidden: no PriorityClass with name nope was found"
+        );
+        post(
+            &st,
+            "/apis/scheduling.k8s.io/v1/priorityclasses",
+            json!({"metadata": {"name": "normal"}, "value": 100, "globalDefault": true, "preemptionPolicy": "Never"}),
+        )
+        .await?;
+        let r = post(
+            &st,
+            "/api/v1/namespaces/default/pods",
+            json!({"metadata": {"name": "y"}, "spec": {"containers": [{"name": "c", "image": "busybox"}]}}),
+        )
+        .await?;
+        assert_eq!(
+            (
+                r.body["spec"]["priorityClassName"].as_str(),
+                r.body["spec"]["priority"].as_i64(),
+                r.body["spec"]["preemptionPolicy"].as_str()
+            ),
+            (Some("normal"), Some(100), Some("Never"))
+        );
+        Ok(())
+    }
+}

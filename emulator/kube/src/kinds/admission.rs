@@ -6,7 +6,8 @@
 //! Upstream: kubernetes/kubernetes@v1.32 `pkg/registry/rbac/rest/storage_rbac.go` (bootstrap
 //! hook), `pkg/registry/scheduling/rest/storage_scheduling.go` (system priority classes),
 //! `pkg/controller/resourcequota`, `pkg/controller/disruption`,
-//! `pkg/controller/clusterroleaggregation`, `pkg/registry/core/pod/storage/eviction.go`.
+//! `pkg/controller/clusterroleaggregation`, `pkg/registry/core/pod/storage/eviction.go`,
+//! `plugin/pkg/admission/priority/admission.go`.
 
 use super::{disruption, quota, rbac};
 use crate::error::{KubeApiError, KubeResult, Subject};
@@ -19,6 +20,7 @@ use std::sync::Arc;
 
 const CLUSTER_ROLES: &str = "rbac.authorization.k8s.io/clusterroles";
 const PDBS: &str = "policy/poddisruptionbudgets";
+const PRIORITY_CLASSES: &str = "scheduling.k8s.io/priorityclasses";
 
 fn with_status(obj: &Value, status: Value) -> Value {
     let mut o = obj.clone();
@@ -81,6 +83,64 @@ impl Db {
                 &why,
             )
         })
+    }
+
+    /// Priority admission of a new pod: `spec.priority` and `preemptionPolicy` from its
+    /// PriorityClass (or the global default class), 403 `no PriorityClass with name x was found`.
+    pub(crate) fn admit_priority(
+        &self,
+        def: &ResourceDef,
+        name: &str,
+        pod: &mut Value,
+    ) -> KubeResult<()> {
+        let wanted = pod
+            .pointer("/spec/priorityClassName")
+            .and_then(Value::as_str)
+            .filter(|n| !n.is_empty())
+            .map(str::to_string);
+        let class = match &wanted {
+            Some(n) => {
+                let c = self.store.get(PRIORITY_CLASSES, "", n);
+                if c.is_none() {
+                    return Err(KubeApiError::forbidden_for(
+                        Subject {
+                            group: &def.group,
+                            resource: &def.plural,
+                            name,
+                        },
+                        &format!("no PriorityClass with name {n} was found"),
+                    ));
+                }
+                c
+            }
+            None => self
+                .store
+                .list(PRIORITY_CLASSES, None)
+                .find(|c| c.get("globalDefault").and_then(Value::as_bool) == Some(true))
+                .cloned(),
+        };
+        let Some(class) = class else {
+            return Ok(());
+        };
+        if let Some(spec) = pod.get_mut("spec").and_then(Value::as_object_mut) {
+            if wanted.is_none() {
+                if let Some(n) = class.pointer("/metadata/name") {
+                    spec.insert("priorityClassName".into(), n.clone());
+                }
+            }
+            spec.insert(
+                "priority".into(),
+                class.get("value").cloned().unwrap_or(json!(0)),
+            );
+            spec.insert(
+                "preemptionPolicy".into(),
+                class
+                    .get("preemptionPolicy")
+                    .cloned()
+                    .unwrap_or(json!("PreemptLowerPriority")),
+            );
+        }
+        Ok(())
     }
 
     /// Refuses a create that would exceed a ResourceQuota of its namespace (403
