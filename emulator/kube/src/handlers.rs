@@ -76,7 +76,7 @@ async fn auth(State(st): State<KubeState>, mut req: Request, next: Next) -> Resp
     };
     let user = match impersonated(req.headers()) {
         // Only the cluster-admin may impersonate (upstream checks the `impersonate` verb).
-        Some(other) if user == UserInfo::admin() => other,
+        Some(other) if user.is_admin() => other,
         _ => user,
     };
     req.extensions_mut().insert(user);
@@ -364,7 +364,7 @@ async fn dispatch(st: KubeState, req: Request) -> KubeResult<Response> {
         let db = st.db().read();
         resolve(&db.registry, &group, &version, &rest)?
     };
-    if st.authorization() == crate::Authorization::Rbac && user != UserInfo::admin() {
+    if st.authorization() == crate::Authorization::Rbac && !user.is_admin() {
         authorize(&st, &user, &parts.method, &q, &target)?;
     }
     let body = axum::body::to_bytes(body, MAX_BODY)

@@ -40,6 +40,13 @@ impl UserInfo {
         }
     }
 
+    /// Whether this is the kubeconfig's cluster-admin user (no allocation, for the hot path).
+    pub fn is_admin(&self) -> bool {
+        self.name == ADMIN_USER
+            && self.groups.len() == ADMIN_GROUPS.len()
+            && self.groups.iter().zip(ADMIN_GROUPS).all(|(a, b)| a == b)
+    }
+
     /// A service account's user and groups.
     pub fn service_account(ns: &str, name: &str, uid: &str) -> UserInfo {
         UserInfo {
