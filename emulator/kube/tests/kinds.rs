@@ -321,6 +321,26 @@ mod kinds {
                 && grants("deployments", "update")
                 && grants("pods/log", "get")
         );
+        // a chart's role labelled aggregate-to-view reaches view, edit and admin
+        let r = post(
+            &st,
+            "/apis/rbac.authorization.k8s.io/v1/clusterroles",
+            json!({"metadata": {"name": "widgets-view", "labels": {"rbac.authorization.k8s.io/aggregate-to-view": "true"}},
+                   "rules": [{"apiGroups": ["example.com"], "resources": ["widgets"], "verbs": ["get", "list", "watch"]}]}),
+        )
+        .await?;
+        assert_eq!(r.status, StatusCode::CREATED, "{:?}", r.body);
+        for role in ["view", "edit", "admin"] {
+            let r = get(
+                &st,
+                &format!("/apis/rbac.authorization.k8s.io/v1/clusterroles/{role}"),
+            )
+            .await?;
+            let has = r.body["rules"]
+                .as_array()
+                .is_some_and(|a| a.iter().any(|x| x["resources"] == json!(["widgets"])));
+            assert!(has, "{role} did not aggregate widgets-view");
+        }
         let b = get(
             &st,
             "/apis/rbac.authorization.k8s.io/v1/clusterrolebindings/cluster-admin",
