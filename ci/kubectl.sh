@@ -196,6 +196,49 @@ kn delete pod nginx --wait=false --grace-period=0 --force > /dev/null 2>&1
 kn wait --for=delete pod/nginx --timeout=20s > /dev/null
 ok "wait --for=delete"
 
+# issue 7: the kinds controllers and charts create first, RBAC answers, upstream refusals
+if OUT=$(k delete ns default 2>&1); then fail "deleting namespace default succeeded: $OUT"; fi
+expect_match "delete ns default refused" "$OUT" 'namespaces "default" is forbidden: this namespace may not be deleted'
+cat <<YAML | kn apply -f - > /dev/null
+apiVersion: v1
+kind: ReplicationController
+metadata:
+  name: rc1
+spec:
+  replicas: 2
+  template:
+    metadata:
+      labels: {app: rc1}
+    spec:
+      containers: [{name: c, image: "nginx:1.25"}]
+YAML
+expect_match "get rc columns" "$(kn get rc)" '^NAME +DESIRED +CURRENT +READY +AGE'
+expect_match "get rc row" "$(kn get rc rc1 --no-headers)" '^rc1 +2 +0 +0 '
+expect_match "get all lists replicationcontrollers" "$(kn get all 2>&1)" 'replicationcontroller/rc1'
+kn create job pi --image=perl:5.34 -- perl -e 'print 1' > /dev/null
+expect_match "create job" "$(kn get jobs)" '^NAME +STATUS +COMPLETIONS +DURATION +AGE'
+expect_match "job generated selector" "$(kn get job pi -o jsonpath='{.spec.selector.matchLabels}')" 'batch.kubernetes.io/controller-uid'
+kn create cronjob tick --image=busybox --schedule='*/5 * * * *' > /dev/null
+expect_match "create cronjob" "$(kn get cj tick --no-headers)" '^tick +\*/5 \* \* \* \* +<none> +False +0 +<none>'
+kn create role pod-reader --verb=get,list --resource=pods > /dev/null
+kn create sa bot > /dev/null
+kn create rolebinding bot-reads --role=pod-reader --serviceaccount="$NS:bot" > /dev/null
+expect_match "create role / rolebinding" "$(kn get rolebinding bot-reads -o wide)" "Role/pod-reader .*$NS/bot"
+expect_eq "auth can-i (admin)" "$(kn auth can-i create deployments)" "yes"
+expect_eq "auth can-i (bound service account)" "$(kn auth can-i list pods --as="system:serviceaccount:$NS:bot")" "yes"
+expect_eq "auth can-i (not granted)" "$(kn auth can-i delete pods --as="system:serviceaccount:$NS:bot" 2>/dev/null || true)" "no"
+TOKEN=$(kn create token bot)
+# kubectl sends no bearer token over plain HTTP, so the token is presented with curl
+SERVER=$(k config view --minify -o jsonpath='{.clusters[0].cluster.server}')
+expect_match "service-account token: allowed" "$(curl -s -H "Authorization: Bearer $TOKEN" "$SERVER/api/v1/namespaces/$NS/pods")" '"kind":"PodList"'
+expect_match "service-account token: RBAC 403" "$(curl -s -H "Authorization: Bearer $TOKEN" "$SERVER/apis/apps/v1/namespaces/$NS/deployments")" "deployments.apps is forbidden: User ..system:serviceaccount:$NS:bot.. cannot list resource ..deployments.. in API group ..apps.. in the namespace"
+expect_match "auth whoami" "$(k auth whoami)" 'kubernetes-admin'
+kn create pdb web --selector=app=web --min-available=1 > /dev/null
+expect_match "create pdb" "$(kn get pdb web --no-headers)" '^web +1 +N/A +0 '
+expect_match "priority classes" "$(k get pc)" 'system-node-critical +2000001000'
+expect_match "api-resources lists rbac and batch" "$(k api-resources)" 'clusterroles +rbac.authorization.k8s.io/v1 +false +ClusterRole'
+expect_match "metrics" "$(k get --raw /metrics)" 'apiserver_request_total\{code="201",component="apiserver"'
+
 k delete namespace "$NS" --timeout=30s > /dev/null
 expect_match "namespace deleted" "$(k get ns "$NS" 2>&1 || true)" 'NotFound|not found'
 k delete storageclass standard --ignore-not-found > /dev/null

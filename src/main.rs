@@ -74,6 +74,10 @@ struct UpArgs {
     /// Require `Authorization: Bearer <token>` on the Kubernetes API (written into the kubeconfig).
     #[arg(long)]
     kube_token: Option<String>,
+    /// How service-account tokens are authorized on the Kubernetes API: `RBAC` (their Roles
+    /// and bindings, else 403 as kube-apiserver) or `AlwaysAllow`.
+    #[arg(long, default_value = "RBAC", value_parser = ["RBAC", "AlwaysAllow"])]
+    authorization: String,
     /// Address to bind.
     #[arg(long, default_value = "127.0.0.1")]
     bind: IpAddr,
@@ -193,11 +197,17 @@ async fn up(args: UpArgs) -> anyhow::Result<()> {
     }
     let clock = Clock::wall(args.time_scale);
     let aws = cloudbox_aws::AwsState::new(clock.clone(), args.seed);
-    let kube = cloudbox_kube::KubeState::with_options(
+    let authorization = if args.authorization == "AlwaysAllow" {
+        cloudbox_kube::Authorization::AlwaysAllow
+    } else {
+        cloudbox_kube::Authorization::Rbac
+    };
+    let kube = cloudbox_kube::KubeState::with_authorization(
         clock.clone(),
         args.seed,
         args.kube_token.clone(),
         cloudbox_kube::DEFAULT_HISTORY,
+        authorization,
     );
     // The topology's bring-up runs in virtual time: the clock is moved past the instances' boot
     // and the kubelets' registration, so the nodes are Ready when the export lines print; from

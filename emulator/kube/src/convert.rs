@@ -54,6 +54,7 @@ pub fn to_storage(def: &ResourceDef, mut obj: Value) -> Value {
             set_gvk(&mut obj, "v1", "Event");
             obj
         }
+        ("autoscaling", "v1", "HorizontalPodAutoscaler") => crate::kinds::hpa::v1_to_v2(obj),
         _ => obj,
     }
 }
@@ -97,6 +98,7 @@ pub fn from_storage(def: &ResourceDef, obj: &Value) -> Value {
             set_gvk(&mut obj, "events.k8s.io/v1", "Event");
             obj
         }
+        ("autoscaling", "v1", "HorizontalPodAutoscaler") => crate::kinds::hpa::v2_to_v1(obj),
         _ => {
             let mut obj = obj.clone();
             if !def.preferred {

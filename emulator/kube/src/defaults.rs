@@ -16,7 +16,7 @@ fn obj_mut<'a>(v: &'a mut Value, key: &str) -> Option<&'a mut Map<String, Value>
     e.as_object_mut()
 }
 
-fn set_default(m: &mut Map<String, Value>, key: &str, v: Value) {
+pub(crate) fn set_default(m: &mut Map<String, Value>, key: &str, v: Value) {
     match m.get(key) {
         None | Some(Value::Null) => {
             m.insert(key.to_string(), v);
@@ -147,7 +147,7 @@ pub fn apply(group: &str, kind: &str, obj: &mut Value) {
                 }
             }
         }
-        _ => {}
+        _ => crate::kinds::strategy::default(group, kind, obj),
     }
 }
 
@@ -159,7 +159,7 @@ fn obj_mut_map<'a>(m: &'a mut Map<String, Value>, key: &str) -> Option<&'a mut M
     e.as_object_mut()
 }
 
-fn template(spec: &mut Map<String, Value>) {
+pub(crate) fn template(spec: &mut Map<String, Value>) {
     if let Some(t) = spec.get_mut("template").and_then(Value::as_object_mut) {
         if let Some(ps) = obj_mut_map(t, "spec") {
             pod_spec(ps, false);

@@ -79,6 +79,56 @@ fn sub_verbs() -> Value {
     json!(["get", "patch", "update"])
 }
 
+/// Subresources other than status and scale: (name, group, version, kind, verbs).
+fn extra_subresources(
+    d: &ResourceDef,
+) -> Vec<(
+    &'static str,
+    &'static str,
+    &'static str,
+    &'static str,
+    Value,
+)> {
+    match (d.group.as_str(), d.kind.as_str()) {
+        ("", "Pod") => vec![
+            (
+                "attach",
+                "",
+                "v1",
+                "PodAttachOptions",
+                json!(["create", "get"]),
+            ),
+            ("binding", "", "v1", "Binding", json!(["create"])),
+            ("ephemeralcontainers", "", "v1", "Pod", sub_verbs()),
+            ("eviction", "policy", "v1", "Eviction", json!(["create"])),
+            ("exec", "", "v1", "PodExecOptions", json!(["create", "get"])),
+            ("log", "", "v1", "Pod", json!(["get"])),
+            (
+                "portforward",
+                "",
+                "v1",
+                "PodPortForwardOptions",
+                json!(["create", "get"]),
+            ),
+        ],
+        ("", "ServiceAccount") => vec![(
+            "token",
+            "authentication.k8s.io",
+            "v1",
+            "TokenRequest",
+            json!(["create"]),
+        )],
+        ("certificates.k8s.io", "CertificateSigningRequest") => vec![(
+            "approval",
+            "certificates.k8s.io",
+            "v1",
+            "CertificateSigningRequest",
+            sub_verbs(),
+        )],
+        _ => Vec::new(),
+    }
+}
+
 /// `/api/v1` or `/apis/{group}/{version}`.
 pub fn api_resource_list(reg: &Registry, group: &str, version: &str) -> Option<Value> {
     let defs = reg.resources_of(group, version);
@@ -112,9 +162,13 @@ pub fn api_resource_list(reg: &Registry, group: &str, version: &str) -> Option<V
         if d.scale.is_some() {
             resources.push(json!({"name": format!("{}/scale", d.plural), "singularName": "", "namespaced": d.namespaced, "group": "autoscaling", "version": "v1", "kind": "Scale", "verbs": sub_verbs()}));
         }
-        if d.kind == "Pod" && d.group.is_empty() {
-            resources.push(json!({"name": "pods/binding", "singularName": "", "namespaced": true, "kind": "Binding", "verbs": ["create"]}));
-            resources.push(json!({"name": "pods/eviction", "singularName": "", "namespaced": true, "group": "policy", "version": "v1", "kind": "Eviction", "verbs": ["create"]}));
+        for (sub, g, v, kind, verbs) in extra_subresources(d) {
+            let mut r = json!({"name": format!("{}/{sub}", d.plural), "singularName": "", "namespaced": d.namespaced, "kind": kind, "verbs": verbs});
+            if g != d.group {
+                r["group"] = json!(g);
+                r["version"] = json!(v);
+            }
+            resources.push(r);
         }
     }
     Some(
@@ -143,9 +197,8 @@ fn discovery_resource(d: &ResourceDef) -> Value {
     if d.scale.is_some() {
         subs.push(json!({"subresource": "scale", "responseKind": {"group": "autoscaling", "version": "v1", "kind": "Scale"}, "verbs": sub_verbs()}));
     }
-    if d.kind == "Pod" && d.group.is_empty() {
-        subs.push(json!({"subresource": "binding", "responseKind": {"group": "", "version": "v1", "kind": "Binding"}, "verbs": ["create"]}));
-        subs.push(json!({"subresource": "eviction", "responseKind": {"group": "policy", "version": "v1", "kind": "Eviction"}, "verbs": ["create"]}));
+    for (sub, g, v, kind, verbs) in extra_subresources(d) {
+        subs.push(json!({"subresource": sub, "responseKind": {"group": g, "version": v, "kind": kind}, "verbs": verbs}));
     }
     if !subs.is_empty() {
         r["subresources"] = json!(subs);

@@ -91,13 +91,17 @@ impl KubeApiError {
         e
     }
 
-    /// 404 NotFound for an unknown path or resource type.
+    /// 404 NotFound for an unknown path or resource type. Like kube-apiserver's not-found
+    /// handler it carries empty `details` (clients such as `kubectl debug` read
+    /// `details.name` to tell a missing subresource from a missing object).
     pub fn path_not_found() -> KubeApiError {
-        Self::new(
+        let mut e = Self::new(
             404,
             "NotFound",
             "the server could not find the requested resource",
-        )
+        );
+        e.details = Some(json!({}));
+        e
     }
 
     /// 409 AlreadyExists: `pods "x" already exists`.
@@ -200,6 +204,25 @@ impl KubeApiError {
     /// 403 Forbidden (e.g. creating in a terminating namespace).
     pub fn forbidden(message: impl Into<String>) -> KubeApiError {
         Self::new(403, "Forbidden", message)
+    }
+
+    /// 403 Forbidden about one object, as upstream's `NewForbidden`:
+    /// `namespaces "default" is forbidden: this namespace may not be deleted`.
+    pub fn forbidden_for(s: Subject<'_>, why: &str) -> KubeApiError {
+        let mut e = Self::new(
+            403,
+            "Forbidden",
+            format!("{} \"{}\" is forbidden: {}", s.qualified(), s.name, why),
+        );
+        e.details = Some(s.details());
+        e
+    }
+
+    /// 429 TooManyRequests (an eviction refused by a PodDisruptionBudget), with `details`.
+    pub fn too_many_requests(message: impl Into<String>, details: Value) -> KubeApiError {
+        let mut e = Self::new(429, "TooManyRequests", message);
+        e.details = Some(details);
+        e
     }
 
     /// 405 MethodNotAllowed.

@@ -4,6 +4,7 @@
 
 use crate::discovery;
 use crate::error::{success_status, KubeApiError, KubeResult};
+use crate::kinds::rbac::{self, Attributes, UserInfo};
 use crate::ops::{DeleteOpts, FieldValidation, Sub, WriteOpts, Written};
 use crate::patch::PatchType;
 use crate::registry::ResourceDef;
@@ -33,6 +34,7 @@ pub fn routes(state: KubeState) -> Router {
         .route("/healthz", get(ok))
         .route("/readyz", get(ok))
         .route("/livez", get(ok))
+        .route("/metrics", get(metrics))
         .route("/api", get(api_root))
         .route("/apis", get(apis_root))
         .route("/openapi/v3", get(openapi_index))
@@ -42,20 +44,86 @@ pub fn routes(state: KubeState) -> Router {
         .with_state(state)
 }
 
-async fn auth(State(st): State<KubeState>, req: Request, next: Next) -> Response {
-    if let Some(token) = st.token() {
-        let path = req.uri().path();
-        let open = matches!(path, "/healthz" | "/readyz" | "/livez" | "/version");
-        let given = req
-            .headers()
-            .get(header::AUTHORIZATION)
-            .and_then(|v| v.to_str().ok())
-            .and_then(|v| v.strip_prefix("Bearer "));
-        if !open && given != Some(token) {
-            return KubeApiError::unauthorized().into_response();
+async fn auth(State(st): State<KubeState>, mut req: Request, next: Next) -> Response {
+    let given = req
+        .headers()
+        .get(header::AUTHORIZATION)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.strip_prefix("Bearer "))
+        .map(str::to_string);
+    // A service-account token issued by `serviceaccounts/token` authenticates its account.
+    let sa_user = given.as_deref().and_then(|t| {
+        let now = st.clock().now().as_millis();
+        st.db()
+            .read()
+            .tokens
+            .get(t)
+            .filter(|i| i.expires_ms > now)
+            .map(|i| i.user.clone())
+    });
+    let user = match sa_user {
+        Some(u) => u,
+        None => {
+            if let Some(token) = st.token() {
+                let path = req.uri().path();
+                let open = matches!(path, "/healthz" | "/readyz" | "/livez" | "/version");
+                if !open && given.as_deref() != Some(token) {
+                    return KubeApiError::unauthorized().into_response();
+                }
+            }
+            UserInfo::admin()
+        }
+    };
+    let user = match impersonated(req.headers()) {
+        // Only the cluster-admin may impersonate (upstream checks the `impersonate` verb).
+        Some(other) if user.is_admin() => other,
+        _ => user,
+    };
+    req.extensions_mut().insert(user);
+    let method = req.method().clone();
+    let path = req.uri().path().to_string();
+    let resp = next.run(req).await;
+    st.metrics().record(&method, &path, resp.status().as_u16());
+    resp
+}
+
+/// The user of `Impersonate-User` / `Impersonate-Group` headers (`kubectl --as`, `--as-group`).
+fn impersonated(headers: &HeaderMap) -> Option<UserInfo> {
+    let name = headers.get("impersonate-user")?.to_str().ok()?.to_string();
+    let mut groups: Vec<String> = headers
+        .get_all("impersonate-group")
+        .iter()
+        .filter_map(|v| v.to_str().ok().map(str::to_string))
+        .collect();
+    if let Some(rest) = name.strip_prefix("system:serviceaccount:") {
+        if let Some((ns, sa)) = rest.split_once(':') {
+            let mut u = UserInfo::service_account(ns, sa, "");
+            u.groups.retain(|g| !groups.contains(g));
+            groups.extend(u.groups);
+            return Some(UserInfo { groups, ..u });
         }
     }
-    next.run(req).await
+    if !groups.iter().any(|g| g == "system:authenticated") {
+        groups.push("system:authenticated".into());
+    }
+    Some(UserInfo {
+        name,
+        uid: String::new(),
+        groups,
+    })
+}
+
+async fn metrics(State(st): State<KubeState>) -> Response {
+    let body = {
+        let db = st.db().read();
+        st.metrics().render(&db)
+    };
+    let mut r = (StatusCode::OK, body).into_response();
+    r.headers_mut().insert(
+        header::CONTENT_TYPE,
+        HeaderValue::from_static("text/plain; version=0.0.4; charset=utf-8"),
+    );
+    r
 }
 
 fn json_response(code: StatusCode, v: &Value, warnings: &[String]) -> Response {
@@ -247,6 +315,11 @@ async fn resource(State(st): State<KubeState>, req: Request) -> Response {
 
 async fn dispatch(st: KubeState, req: Request) -> KubeResult<Response> {
     let (parts, body) = req.into_parts();
+    let user = parts
+        .extensions
+        .get::<UserInfo>()
+        .cloned()
+        .unwrap_or_else(UserInfo::admin);
     let mut q = Query::parse(parts.uri.query());
     let mut segs: Vec<String> = parts
         .uri
@@ -291,10 +364,52 @@ async fn dispatch(st: KubeState, req: Request) -> KubeResult<Response> {
         let db = st.db().read();
         resolve(&db.registry, &group, &version, &rest)?
     };
+    if st.authorization() == crate::Authorization::Rbac && !user.is_admin() {
+        authorize(&st, &user, &parts.method, &q, &target)?;
+    }
     let body = axum::body::to_bytes(body, MAX_BODY)
         .await
         .map_err(|_| KubeApiError::bad_request("request body too large or unreadable"))?;
-    handle(st, parts.method, &parts.headers, q, target, body).await
+    handle(st, parts.method, &parts.headers, q, target, body, &user).await
+}
+
+/// RBAC authorization of a request by a service account (the kubeconfig user is
+/// `system:masters`, which upstream's authorizer short-circuits the same way).
+fn authorize(
+    st: &KubeState,
+    user: &UserInfo,
+    method: &Method,
+    q: &Query,
+    t: &Target,
+) -> KubeResult<()> {
+    let verb = match (method, t.name.is_some()) {
+        (&Method::GET, _) if q.flag("watch") => "watch",
+        (&Method::GET, false) => "list",
+        (&Method::GET, true) => "get",
+        (&Method::POST, _) => "create",
+        (&Method::PUT, _) => "update",
+        (&Method::PATCH, _) => "patch",
+        (&Method::DELETE, false) => "deletecollection",
+        (&Method::DELETE, true) => "delete",
+        _ => "get",
+    };
+    let a = Attributes {
+        verb: verb.to_string(),
+        group: t.def.group.clone(),
+        resource: t.def.plural.clone(),
+        subresource: t.sub.name().to_string(),
+        name: t.name.clone().unwrap_or_default(),
+        namespace: t.ns.clone().unwrap_or_default(),
+        path: None,
+    };
+    let db = st.db().read();
+    let policy = crate::kinds::reviews::policy(&db.store, &a.namespace);
+    if policy.authorize(user, &a).is_some() {
+        return Ok(());
+    }
+    let mut e = KubeApiError::forbidden(rbac::forbidden_message(user, &a));
+    e.details = Some(json!({"name": a.name, "group": a.group, "kind": a.resource}));
+    Err(e)
 }
 
 fn resolve(
@@ -315,6 +430,17 @@ fn resolve(
             "finalize" if def.kind == "Namespace" => Ok(Sub::Main),
             "binding" if def.kind == "Pod" && def.group.is_empty() => Ok(Sub::Binding),
             "eviction" if def.kind == "Pod" && def.group.is_empty() => Ok(Sub::Eviction),
+            "log" if def.kind == "Pod" && def.group.is_empty() => Ok(Sub::Log),
+            "exec" if def.kind == "Pod" && def.group.is_empty() => Ok(Sub::Stream("exec")),
+            "attach" if def.kind == "Pod" && def.group.is_empty() => Ok(Sub::Stream("attach")),
+            "portforward" if def.kind == "Pod" && def.group.is_empty() => {
+                Ok(Sub::Stream("portforward"))
+            }
+            "ephemeralcontainers" if def.kind == "Pod" && def.group.is_empty() => {
+                Ok(Sub::EphemeralContainers)
+            }
+            "token" if def.kind == "ServiceAccount" && def.group.is_empty() => Ok(Sub::Token),
+            "approval" if def.kind == "CertificateSigningRequest" => Ok(Sub::Approval),
             _ => Err(KubeApiError::path_not_found()),
         }
     };
@@ -490,6 +616,7 @@ fn list_json(
     buf.freeze()
 }
 
+#[allow(clippy::too_many_arguments)] // the request's parts
 async fn handle(
     st: KubeState,
     method: Method,
@@ -497,15 +624,65 @@ async fn handle(
     q: Query,
     t: Target,
     body: Bytes,
+    user: &UserInfo,
 ) -> KubeResult<Response> {
     let def = t.def.clone();
     let ns_str = t.ns.clone().unwrap_or_default();
     let now = st.clock().now();
     let wants_table = table::wants_table(&accept(headers));
-    if matches!(t.sub, Sub::Binding | Sub::Eviction) && method != Method::POST {
+    if let Sub::Stream(sub) = t.sub {
+        return Err(crate::kinds::pod_log::stream_refused(
+            sub,
+            t.name.as_deref().unwrap_or(""),
+        ));
+    }
+    let post_only = matches!(t.sub, Sub::Binding | Sub::Eviction | Sub::Token)
+        || (def.verbs.len() == 1 && def.allows("create"));
+    if post_only && method != Method::POST || t.sub == Sub::Log && method != Method::GET {
         return Err(KubeApiError::method_not_allowed(
             "the server does not allow this method on the requested resource",
         ));
+    }
+    if def.verbs.len() == 1 && def.allows("create") {
+        // Virtual review resources: answered, never stored.
+        let body = parse_body(headers, &body)?;
+        let db = st.db().read();
+        let answer = crate::kinds::reviews::review(
+            &db.store,
+            &db.tokens,
+            now.as_millis(),
+            &def.kind,
+            t.ns.as_deref(),
+            body,
+            user,
+        )?;
+        return Ok(json_response(StatusCode::CREATED, &answer, &[]));
+    }
+    if let (Sub::Log, Some(name)) = (t.sub, t.name.as_deref()) {
+        let pod = st.db().read().get(&def, &ns_str, name)?;
+        let tail = q.get("tailLines").and_then(|n| n.parse::<usize>().ok());
+        let text = crate::kinds::pod_log::log(
+            &pod,
+            q.get("container"),
+            q.flag("previous"),
+            q.flag("timestamps"),
+            tail,
+        )?;
+        let mut r = (StatusCode::OK, text).into_response();
+        r.headers_mut()
+            .insert(header::CONTENT_TYPE, HeaderValue::from_static("text/plain"));
+        return Ok(r);
+    }
+    if let (Sub::Token, Some(name)) = (t.sub, t.name.as_deref()) {
+        let body = parse_body(headers, &body)?;
+        let mut db = st.db().write();
+        let sa = db.get(&def, &ns_str, name)?;
+        db.token_serial += 1;
+        let serial = db.token_serial;
+        let (answer, token, issued) =
+            crate::kinds::reviews::token_request(&sa, &body, now.as_millis(), serial)?;
+        db.tokens.insert(token, issued);
+        return Ok(json_response(StatusCode::CREATED, &answer, &[]));
     }
     match (&method, t.name.as_deref()) {
         (&Method::GET, None) => {
@@ -616,14 +793,14 @@ async fn handle(
             Ok(json_response(StatusCode::CREATED, &status, &[]))
         }
         (&Method::POST, Some(name)) if t.sub == Sub::Eviction => {
-            // Deviation: PodDisruptionBudgets are not modelled; an eviction is a graceful delete.
+            // PodDisruptionBudgets are checked first (429 when the eviction would break one).
             let body = parse_body(headers, &body)?;
             let mut opts = DeleteOpts::default();
             if let Some(d) = body.get("deleteOptions") {
                 let bytes = Bytes::from(serde_json::to_vec(d).unwrap_or_default());
                 opts = delete_opts(&Query(HashMap::new()), &HeaderMap::new(), &bytes)?;
             }
-            st.db().write().delete(now, &def, &ns_str, name, &opts)?;
+            st.db().write().evict(now, &def, &ns_str, name, &opts)?;
             Ok(json_response(
                 StatusCode::CREATED,
                 &success_status(None),

@@ -18,6 +18,8 @@ pub mod defaults;
 pub mod discovery;
 pub mod error;
 pub mod handlers;
+pub mod kinds;
+pub mod metrics;
 pub mod openapi;
 pub mod ops;
 pub mod patch;
@@ -48,6 +50,20 @@ struct Inner {
     db: RwLock<ops::Db>,
     clock: Clock,
     token: Option<String>,
+    metrics: metrics::Metrics,
+    authorization: Authorization,
+}
+
+/// How requests of authenticated service accounts are authorized (the kubeconfig user is
+/// `system:masters` and always allowed).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum Authorization {
+    /// kube-apiserver's `--authorization-mode=RBAC`: service-account tokens get what their
+    /// Roles and ClusterRoles grant, else 403.
+    #[default]
+    Rbac,
+    /// `--authorization-mode=AlwaysAllow`: every authenticated request is allowed.
+    AlwaysAllow,
 }
 
 /// The API server's shared state. Cheap to clone; clones share the same objects.
@@ -77,12 +93,25 @@ impl KubeState {
         token: Option<String>,
         history: usize,
     ) -> KubeState {
+        Self::with_authorization(clock, seed, token, history, Authorization::Rbac)
+    }
+
+    /// Like [`KubeState::with_options`], choosing how service-account requests are authorized.
+    pub fn with_authorization(
+        clock: Clock,
+        seed: u64,
+        token: Option<String>,
+        history: usize,
+        authorization: Authorization,
+    ) -> KubeState {
         let db = ops::Db::new(seed, clock.now(), history);
         KubeState {
             inner: Arc::new(Inner {
                 db: RwLock::new(db),
                 clock,
                 token,
+                metrics: metrics::Metrics::default(),
+                authorization,
             }),
         }
     }
@@ -95,6 +124,16 @@ impl KubeState {
     /// The required bearer token, if any.
     pub fn token(&self) -> Option<&str> {
         self.inner.token.as_deref()
+    }
+
+    /// The authorization mode.
+    pub fn authorization(&self) -> Authorization {
+        self.inner.authorization
+    }
+
+    /// The request counters served at `/metrics`.
+    pub fn metrics(&self) -> &metrics::Metrics {
+        &self.inner.metrics
     }
 
     pub(crate) fn db(&self) -> &RwLock<ops::Db> {

@@ -76,16 +76,32 @@ pub enum Sub {
     Binding,
     /// `pods/{name}/eviction` (POST an Eviction: delete the pod gracefully).
     Eviction,
+    /// `serviceaccounts/{name}/token` (POST a TokenRequest).
+    Token,
+    /// `pods/{name}/log` (GET: the simulated log).
+    Log,
+    /// `pods/{name}/exec`, `attach`, `portforward`: not simulated.
+    Stream(&'static str),
+    /// `certificatesigningrequests/{name}/approval`.
+    Approval,
+    /// `pods/{name}/ephemeralcontainers`.
+    EphemeralContainers,
 }
 
 impl Sub {
-    fn name(self) -> &'static str {
+    /// The subresource's path segment ("" for the object itself).
+    pub fn name(self) -> &'static str {
         match self {
             Sub::Main => "",
             Sub::Status => "status",
             Sub::Scale => "scale",
             Sub::Binding => "binding",
             Sub::Eviction => "eviction",
+            Sub::Token => "token",
+            Sub::Log => "log",
+            Sub::Stream(s) => s,
+            Sub::Approval => "approval",
+            Sub::EphemeralContainers => "ephemeralcontainers",
         }
     }
 }
@@ -125,8 +141,15 @@ pub struct Db {
     ids: IdGen,
     alloc: ServiceAlloc,
     /// uid → object, for garbage collection.
-    uids: HashMap<String, ObjKey>,
+    pub(crate) uids: HashMap<String, ObjKey>,
+    /// Service-account tokens issued by `serviceaccounts/token`.
+    pub tokens: HashMap<String, crate::kinds::reviews::IssuedToken>,
+    /// Serial number of the next issued token.
+    pub(crate) token_serial: u64,
 }
+
+/// Namespaces the NamespaceLifecycle admission plugin refuses to delete.
+pub const IMMORTAL_NAMESPACES: &[&str] = &["default", "kube-system", "kube-public"];
 
 const GENERATE_CHARS: &[u8] = b"bcdfghjklmnpqrstvwxz2456789";
 
@@ -227,6 +250,8 @@ impl Db {
             ids: IdGen::derived(seed, "kube-uids"),
             alloc: ServiceAlloc::new("10.96.0.0/12", seed),
             uids: HashMap::new(),
+            tokens: HashMap::new(),
+            token_serial: 0,
         };
         let opts = WriteOpts {
             manager: "kube-apiserver".into(),
@@ -248,6 +273,7 @@ impl Db {
                 &opts,
             );
         }
+        db.bootstrap(now, &opts);
         db
     }
 
@@ -430,10 +456,12 @@ impl Db {
             }));
         };
         if nsobj.pointer("/metadata/deletionTimestamp").is_some() {
-            return Err(KubeApiError::forbidden(format!(
-                "{} \"{name}\" is forbidden: unable to create new content in namespace {ns} because it is being terminated",
-                def.plural
-            )));
+            return Err(KubeApiError::forbidden_for(
+                subject(def, name),
+                &format!(
+                    "unable to create new content in namespace {ns} because it is being terminated"
+                ),
+            ));
         }
         Ok(())
     }
@@ -482,6 +510,7 @@ impl Db {
             mut obj,
             warnings,
             generate,
+            now,
         } = p;
         if let Some(g) = generate {
             let suffix = self.generate_suffix();
@@ -497,6 +526,16 @@ impl Db {
         }
         let uid = self.new_uid();
         meta_mut(&mut obj).insert("uid".into(), json!(uid));
+        if sdef.kind == "Job" && sdef.group == "batch" {
+            crate::kinds::strategy::generate_job_selector(&mut obj, &uid);
+        }
+        if sdef.storage == "pods" {
+            self.admit_priority(def, &name, &mut obj)?;
+            self.admit_limits(def, &ns, &name, &mut obj)?;
+        }
+        if def.namespaced {
+            self.admit_quota(def, &sdef.storage, &ns, &name, &obj)?;
+        }
         if sdef.kind == "Service" && sdef.group.is_empty() {
             self.allocate_service(&mut obj, None, opts.dry_run)
                 .map_err(|c| KubeApiError::invalid("Service", "", &name, c))?;
@@ -517,11 +556,13 @@ impl Db {
             uid,
             ObjKey {
                 storage: sdef.storage.clone(),
-                namespace: ns,
+                namespace: ns.clone(),
                 name,
             },
         );
-        Ok(self.written(def, &sdef.storage, &stored, warnings, true))
+        let w = self.written(def, &sdef.storage, &stored, warnings, true);
+        self.after_write(now, &sdef.storage, &ns);
+        Ok(w)
     }
 
     /// The answer to a write just stored: the object in the requested version, and the stored
@@ -838,7 +879,9 @@ impl Db {
             self.register_crd(&obj);
         }
         let stored = self.store.put(&sdef.storage, obj);
-        Ok(self.written(def, &sdef.storage, &stored, warnings, false))
+        let w = self.written(def, &sdef.storage, &stored, warnings, false);
+        self.after_write(now, &sdef.storage, ns);
+        Ok(w)
     }
 
     /// PATCH of any type under the lock. Server-side apply creates missing objects.
@@ -876,7 +919,12 @@ impl Db {
         let ptr = |p: &str| format!("/{}", p.trim_start_matches('.').replace('.', "/"));
         let replicas = obj.pointer(&ptr(&spec_path)).cloned().unwrap_or(json!(0));
         let status = obj.pointer(&ptr(&status_path)).cloned().unwrap_or(json!(0));
-        let selector = if def.builtin {
+        let selector = if def.builtin && def.kind == "ReplicationController" {
+            // A ReplicationController's selector is a plain label map.
+            obj.pointer("/spec/selector")
+                .map(|s| LabelSelector::from_object(&json!({"matchLabels": s})).to_query())
+                .unwrap_or_default()
+        } else if def.builtin {
             obj.pointer("/spec/selector")
                 .map(|s| LabelSelector::from_object(s).to_query())
                 .unwrap_or_default()
@@ -1082,6 +1130,14 @@ impl Db {
             .store
             .get(&sdef.storage, ns, name)
             .ok_or_else(|| KubeApiError::not_found(subject(def, name)))?;
+        if sdef.kind == "Namespace" && sdef.group.is_empty() && IMMORTAL_NAMESPACES.contains(&name)
+        {
+            // The NamespaceLifecycle admission plugin's immortal namespaces.
+            return Err(KubeApiError::forbidden_for(
+                subject(def, name),
+                "this namespace may not be deleted",
+            ));
+        }
         if let Some(u) = &opts.uid {
             if meta_str(&cur, "uid") != Some(u.as_str()) {
                 return Err(KubeApiError::conflict(
@@ -1179,6 +1235,7 @@ impl Db {
                     add_finalizer(m, "foregroundDeletion");
                 }
                 let stored = self.store.put(&sdef.storage, o);
+                self.after_write(now, &sdef.storage, ns);
                 self.delete_dependents(now, &uid, policy);
                 return Some(stored);
             }
@@ -1280,6 +1337,7 @@ impl Db {
                 }
             }
         }
+        self.after_write(now, &sdef.storage, ns);
         if policy != "Orphan" {
             self.delete_dependents(now, &uid, "Background");
         }
@@ -1478,6 +1536,32 @@ pub fn plan_update(
     }
     let new = convert::to_storage(def, new);
     let mut obj = match sub {
+        Sub::Approval => {
+            // certificatesigningrequests/approval changes the conditions only.
+            let mut o = (*cur).clone();
+            let conds = new
+                .pointer("/status/conditions")
+                .cloned()
+                .unwrap_or(json!([]));
+            if !o.get("status").is_some_and(Value::is_object) {
+                o["status"] = json!({});
+            }
+            o["status"]["conditions"] = conds;
+            o
+        }
+        Sub::EphemeralContainers => {
+            // pods/ephemeralcontainers changes spec.ephemeralContainers only.
+            let mut o = (*cur).clone();
+            match new.pointer("/spec/ephemeralContainers") {
+                Some(e) => o["spec"]["ephemeralContainers"] = e.clone(),
+                None => {
+                    if let Some(spec) = o.get_mut("spec").and_then(Value::as_object_mut) {
+                        spec.remove("ephemeralContainers");
+                    }
+                }
+            }
+            o
+        }
         Sub::Status => {
             let mut o = (*cur).clone();
             match new.get("status") {
@@ -1725,6 +1809,8 @@ pub struct PreparedCreate {
     warnings: Vec<String>,
     /// `generateName` prefix when the name is still to be generated.
     generate: Option<String>,
+    /// When the create was prepared.
+    now: SimTime,
 }
 
 /// The store-independent part of a create, run without the lock: namespace and metadata
@@ -1829,6 +1915,7 @@ pub fn prepare_create(
         obj,
         warnings,
         generate,
+        now,
     })
 }
 

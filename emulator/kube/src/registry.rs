@@ -90,10 +90,15 @@ struct B {
     status: bool,
     scale: bool,
     all: bool,
+    ext: bool,
     generation: bool,
     storage: Option<&'static str>,
     preferred: bool,
+    verbs: &'static [&'static str],
 }
+
+/// Verbs of the virtual, create-only review resources (SelfSubjectAccessReview, TokenReview...).
+pub const CREATE_ONLY: &[&str] = &["create"];
 
 const fn b(
     group: &'static str,
@@ -113,9 +118,11 @@ const fn b(
         status: false,
         scale: false,
         all: false,
+        ext: false,
         generation: false,
         storage: None,
         preferred: true,
+        verbs: ALL_VERBS,
     }
 }
 
@@ -132,8 +139,17 @@ impl B {
         self.all = true;
         self
     }
+    /// In the `api-extensions` category (CRDs, admission configuration).
+    const fn ext(mut self) -> B {
+        self.ext = true;
+        self
+    }
     const fn generation(mut self) -> B {
         self.generation = true;
+        self
+    }
+    const fn verbs(mut self, verbs: &'static [&'static str]) -> B {
+        self.verbs = verbs;
         self
     }
     const fn alias(mut self, storage: &'static str) -> B {
@@ -275,7 +291,241 @@ const BUILTIN: &[B] = &[
         false,
     )
     .status()
+    .ext()
     .generation(),
+    // Issue 7 §2: the kinds controllers and Helm charts create first.
+    b(
+        "",
+        "v1",
+        "ReplicationController",
+        "replicationcontrollers",
+        &["rc"],
+        true,
+    )
+    .status()
+    .scale()
+    .all()
+    .generation(),
+    b("", "v1", "PodTemplate", "podtemplates", &[], true),
+    b("", "v1", "LimitRange", "limitranges", &["limits"], true),
+    b(
+        "",
+        "v1",
+        "ResourceQuota",
+        "resourcequotas",
+        &["quota"],
+        true,
+    )
+    .status(),
+    b(
+        "apps",
+        "v1",
+        "ControllerRevision",
+        "controllerrevisions",
+        &[],
+        true,
+    ),
+    b("batch", "v1", "Job", "jobs", &[], true)
+        .status()
+        .all()
+        .generation(),
+    b("batch", "v1", "CronJob", "cronjobs", &["cj"], true)
+        .status()
+        .all()
+        .generation(),
+    b(
+        "policy",
+        "v1",
+        "PodDisruptionBudget",
+        "poddisruptionbudgets",
+        &["pdb"],
+        true,
+    )
+    .status()
+    .generation(),
+    b(
+        "autoscaling",
+        "v2",
+        "HorizontalPodAutoscaler",
+        "horizontalpodautoscalers",
+        &["hpa"],
+        true,
+    )
+    .status()
+    .all(),
+    b(
+        "autoscaling",
+        "v1",
+        "HorizontalPodAutoscaler",
+        "horizontalpodautoscalers",
+        &["hpa"],
+        true,
+    )
+    .status()
+    .all()
+    .alias("autoscaling/horizontalpodautoscalers"),
+    b(
+        "rbac.authorization.k8s.io",
+        "v1",
+        "Role",
+        "roles",
+        &[],
+        true,
+    ),
+    b(
+        "rbac.authorization.k8s.io",
+        "v1",
+        "ClusterRole",
+        "clusterroles",
+        &[],
+        false,
+    ),
+    b(
+        "rbac.authorization.k8s.io",
+        "v1",
+        "RoleBinding",
+        "rolebindings",
+        &[],
+        true,
+    ),
+    b(
+        "rbac.authorization.k8s.io",
+        "v1",
+        "ClusterRoleBinding",
+        "clusterrolebindings",
+        &[],
+        false,
+    ),
+    b(
+        "scheduling.k8s.io",
+        "v1",
+        "PriorityClass",
+        "priorityclasses",
+        &["pc"],
+        false,
+    ),
+    b(
+        "node.k8s.io",
+        "v1",
+        "RuntimeClass",
+        "runtimeclasses",
+        &[],
+        false,
+    ),
+    b(
+        "networking.k8s.io",
+        "v1",
+        "NetworkPolicy",
+        "networkpolicies",
+        &["netpol"],
+        true,
+    )
+    .generation(),
+    b(
+        "certificates.k8s.io",
+        "v1",
+        "CertificateSigningRequest",
+        "certificatesigningrequests",
+        &["csr"],
+        false,
+    )
+    .status(),
+    b(
+        "admissionregistration.k8s.io",
+        "v1",
+        "ValidatingWebhookConfiguration",
+        "validatingwebhookconfigurations",
+        &[],
+        false,
+    )
+    .ext()
+    .generation(),
+    b(
+        "admissionregistration.k8s.io",
+        "v1",
+        "MutatingWebhookConfiguration",
+        "mutatingwebhookconfigurations",
+        &[],
+        false,
+    )
+    .ext()
+    .generation(),
+    b(
+        "admissionregistration.k8s.io",
+        "v1",
+        "ValidatingAdmissionPolicy",
+        "validatingadmissionpolicies",
+        &[],
+        false,
+    )
+    .status()
+    .ext()
+    .generation(),
+    b(
+        "admissionregistration.k8s.io",
+        "v1",
+        "ValidatingAdmissionPolicyBinding",
+        "validatingadmissionpolicybindings",
+        &[],
+        false,
+    )
+    .ext()
+    .generation(),
+    // Virtual, create-only review resources (answered, never stored).
+    b(
+        "authorization.k8s.io",
+        "v1",
+        "SelfSubjectAccessReview",
+        "selfsubjectaccessreviews",
+        &[],
+        false,
+    )
+    .verbs(CREATE_ONLY),
+    b(
+        "authorization.k8s.io",
+        "v1",
+        "SelfSubjectRulesReview",
+        "selfsubjectrulesreviews",
+        &[],
+        false,
+    )
+    .verbs(CREATE_ONLY),
+    b(
+        "authorization.k8s.io",
+        "v1",
+        "SubjectAccessReview",
+        "subjectaccessreviews",
+        &[],
+        false,
+    )
+    .verbs(CREATE_ONLY),
+    b(
+        "authorization.k8s.io",
+        "v1",
+        "LocalSubjectAccessReview",
+        "localsubjectaccessreviews",
+        &[],
+        true,
+    )
+    .verbs(CREATE_ONLY),
+    b(
+        "authentication.k8s.io",
+        "v1",
+        "SelfSubjectReview",
+        "selfsubjectreviews",
+        &[],
+        false,
+    )
+    .verbs(CREATE_ONLY),
+    b(
+        "authentication.k8s.io",
+        "v1",
+        "TokenReview",
+        "tokenreviews",
+        &[],
+        false,
+    )
+    .verbs(CREATE_ONLY),
 ];
 
 /// Storage key of a group/plural: `plural` for core, `group/plural` otherwise.
@@ -315,11 +565,13 @@ impl Registry {
                 singular: d.kind.to_lowercase(),
                 short_names: d.short.iter().map(|s| s.to_string()).collect(),
                 namespaced: d.namespaced,
-                verbs: ALL_VERBS.iter().map(|s| s.to_string()).collect(),
+                verbs: d.verbs.iter().map(|s| s.to_string()).collect(),
                 status: d.status,
                 scale,
                 categories: if d.all {
                     vec!["all".to_string()]
+                } else if d.ext {
+                    vec!["api-extensions".to_string()]
                 } else {
                     vec![]
                 },
@@ -392,6 +644,16 @@ impl Registry {
             "discovery.k8s.io",
             "coordination.k8s.io",
             "apiextensions.k8s.io",
+            "batch",
+            "autoscaling",
+            "policy",
+            "rbac.authorization.k8s.io",
+            "authentication.k8s.io",
+            "authorization.k8s.io",
+            "certificates.k8s.io",
+            "scheduling.k8s.io",
+            "node.k8s.io",
+            "admissionregistration.k8s.io",
         ];
         let mut groups: Vec<(String, Vec<String>)> = Vec::new();
         let mut push = |g: &str, v: &str, preferred: bool| {

@@ -61,7 +61,7 @@ pub fn human_duration(secs: i64) -> String {
     format!("{}y{}d", d / 365, d % 365)
 }
 
-fn age(obj: &Value, now_ms: u64, field: &str) -> String {
+pub(crate) fn age(obj: &Value, now_ms: u64, field: &str) -> String {
     match obj
         .pointer(field)
         .and_then(Value::as_str)
@@ -72,7 +72,7 @@ fn age(obj: &Value, now_ms: u64, field: &str) -> String {
     }
 }
 
-fn s(obj: &Value, ptr: &str) -> String {
+pub(crate) fn s(obj: &Value, ptr: &str) -> String {
     match obj.pointer(ptr) {
         Some(Value::String(s)) => s.clone(),
         Some(Value::Null) | None => String::new(),
@@ -80,11 +80,11 @@ fn s(obj: &Value, ptr: &str) -> String {
     }
 }
 
-fn i(obj: &Value, ptr: &str) -> i64 {
+pub(crate) fn i(obj: &Value, ptr: &str) -> i64 {
     obj.pointer(ptr).and_then(Value::as_i64).unwrap_or(0)
 }
 
-fn or_none(v: String) -> String {
+pub(crate) fn or_none(v: String) -> String {
     if v.is_empty() {
         "<none>".into()
     } else {
@@ -92,26 +92,26 @@ fn or_none(v: String) -> String {
     }
 }
 
-fn arr<'a>(obj: &'a Value, ptr: &str) -> &'a [Value] {
+pub(crate) fn arr<'a>(obj: &'a Value, ptr: &str) -> &'a [Value] {
     obj.pointer(ptr)
         .and_then(Value::as_array)
         .map(Vec::as_slice)
         .unwrap_or(&[])
 }
 
-fn col(name: &str, ty: &str, priority: i64) -> Value {
+pub(crate) fn col(name: &str, ty: &str, priority: i64) -> Value {
     let format = if name == "Name" { "name" } else { "" };
     json!({"name": name, "type": ty, "format": format, "description": name, "priority": priority})
 }
 
-fn containers_images(obj: &Value, base: &str) -> (String, String) {
+pub(crate) fn containers_images(obj: &Value, base: &str) -> (String, String) {
     let cs = arr(obj, base);
     let names: Vec<String> = cs.iter().map(|c| s(c, "/name")).collect();
     let images: Vec<String> = cs.iter().map(|c| s(c, "/image")).collect();
     (names.join(","), images.join(","))
 }
 
-fn selector_string(sel: Option<&Value>) -> String {
+pub(crate) fn selector_string(sel: Option<&Value>) -> String {
     match sel {
         Some(sel) => {
             let q = crate::selectors::LabelSelector::from_object(sel).to_query();
@@ -125,7 +125,7 @@ fn selector_string(sel: Option<&Value>) -> String {
     }
 }
 
-fn map_selector(sel: Option<&Value>) -> String {
+pub(crate) fn map_selector(sel: Option<&Value>) -> String {
     sel.and_then(Value::as_object)
         .map(|m| {
             m.iter()
@@ -491,6 +491,9 @@ fn columns(def: &ResourceDef) -> Vec<Value> {
         ("apiextensions.k8s.io", "CustomResourceDefinition") => {
             vec![c("Name", "string", 0), c("Created At", "date", 0)]
         }
+        _ if crate::kinds::printers::columns(def).is_some() => {
+            crate::kinds::printers::columns(def).unwrap_or_default()
+        }
         _ => {
             let mut v = vec![c("Name", "string", 0)];
             for pc in custom_columns(def) {
@@ -784,6 +787,9 @@ fn cells(def: &ResourceDef, o: &Value, now: u64) -> Vec<Value> {
         }
         ("apiextensions.k8s.io", "CustomResourceDefinition") => {
             vec![json!(name), json!(s(o, "/metadata/creationTimestamp"))]
+        }
+        _ if crate::kinds::printers::columns(def).is_some() => {
+            crate::kinds::printers::cells(def, o, now)
         }
         _ => {
             let mut v = vec![json!(name)];

@@ -66,8 +66,10 @@ fn diff_unknown(input: &Value, typed: &Value, path: &str, out: &mut Vec<String>)
 /// compiled-in type (custom resources) pass through unchanged.
 pub fn decode(group: &str, kind: &str, v: &Value) -> KubeResult<Decoded> {
     use k8s_openapi::api::{
-        apps::v1 as apps, coordination::v1 as coord, core::v1 as core, discovery::v1 as disc,
-        networking::v1 as net, storage::v1 as stor,
+        admissionregistration::v1 as adm, apps::v1 as apps, autoscaling::v2 as hpa,
+        batch::v1 as batch, certificates::v1 as cert, coordination::v1 as coord, core::v1 as core,
+        discovery::v1 as disc, networking::v1 as net, node::v1 as node, policy::v1 as policy,
+        rbac::v1 as rbac, scheduling::v1 as sched, storage::v1 as stor,
     };
     use k8s_openapi::apiextensions_apiserver::pkg::apis::apiextensions::v1 as ext;
     let av = v
@@ -104,6 +106,37 @@ pub fn decode(group: &str, kind: &str, v: &Value) -> KubeResult<Decoded> {
         ("discovery.k8s.io", "EndpointSlice") => rt!(disc::EndpointSlice),
         ("coordination.k8s.io", "Lease") => rt!(coord::Lease),
         ("apiextensions.k8s.io", "CustomResourceDefinition") => rt!(ext::CustomResourceDefinition),
+        ("", "ReplicationController") => rt!(core::ReplicationController),
+        ("", "PodTemplate") => rt!(core::PodTemplate),
+        ("", "LimitRange") => rt!(core::LimitRange),
+        ("", "ResourceQuota") => rt!(core::ResourceQuota),
+        ("apps", "ControllerRevision") => rt!(apps::ControllerRevision),
+        ("batch", "Job") => rt!(batch::Job),
+        ("batch", "CronJob") => rt!(batch::CronJob),
+        ("policy", "PodDisruptionBudget") => rt!(policy::PodDisruptionBudget),
+        ("autoscaling", "HorizontalPodAutoscaler") => rt!(hpa::HorizontalPodAutoscaler),
+        ("rbac.authorization.k8s.io", "Role") => rt!(rbac::Role),
+        ("rbac.authorization.k8s.io", "ClusterRole") => rt!(rbac::ClusterRole),
+        ("rbac.authorization.k8s.io", "RoleBinding") => rt!(rbac::RoleBinding),
+        ("rbac.authorization.k8s.io", "ClusterRoleBinding") => rt!(rbac::ClusterRoleBinding),
+        ("scheduling.k8s.io", "PriorityClass") => rt!(sched::PriorityClass),
+        ("node.k8s.io", "RuntimeClass") => rt!(node::RuntimeClass),
+        ("networking.k8s.io", "NetworkPolicy") => rt!(net::NetworkPolicy),
+        ("certificates.k8s.io", "CertificateSigningRequest") => {
+            rt!(cert::CertificateSigningRequest)
+        }
+        ("admissionregistration.k8s.io", "ValidatingWebhookConfiguration") => {
+            rt!(adm::ValidatingWebhookConfiguration)
+        }
+        ("admissionregistration.k8s.io", "MutatingWebhookConfiguration") => {
+            rt!(adm::MutatingWebhookConfiguration)
+        }
+        ("admissionregistration.k8s.io", "ValidatingAdmissionPolicy") => {
+            rt!(adm::ValidatingAdmissionPolicy)
+        }
+        ("admissionregistration.k8s.io", "ValidatingAdmissionPolicyBinding") => {
+            rt!(adm::ValidatingAdmissionPolicyBinding)
+        }
         _ => Ok(Decoded {
             obj: v.clone(),
             unknown: Vec::new(),

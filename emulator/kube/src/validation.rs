@@ -83,9 +83,13 @@ pub fn validate(group: &str, kind: &str, obj: &Value) -> Vec<Cause> {
         if !is_dns1123_label(name) {
             out.push(invalid("metadata.name", name, DNS1123_LABEL_MSG));
         }
-    } else if kind == "Event" || kind == "Lease" || group.ends_with(".k8s.io") && kind == "CSINode"
+    } else if kind == "Event"
+        || kind == "Lease"
+        || group.ends_with(".k8s.io") && kind == "CSINode"
+        || group == "rbac.authorization.k8s.io"
     {
-        // Events, leases and CSINodes allow any path-segment name.
+        // Events, leases, CSINodes and RBAC objects (`system:discovery`) allow any
+        // path-segment name.
         if name.contains('/') || name == "." || name == ".." {
             out.push(invalid("metadata.name", name, "may not contain '/'"));
         }
@@ -130,7 +134,7 @@ pub fn validate(group: &str, kind: &str, obj: &Value) -> Vec<Cause> {
                 out.push(required("spec.resources[storage]", ""));
             }
         }
-        _ => {}
+        _ => crate::kinds::strategy::validate(group, kind, obj, &mut out),
     }
     out
 }
