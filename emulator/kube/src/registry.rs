@@ -209,18 +209,6 @@ const BUILTIN: &[B] = &[
         .all()
         .generation(),
     b(
-        "apps",
-        "v1",
-        "ControllerRevision",
-        "controllerrevisions",
-        &[],
-        true,
-    ),
-    b("batch", "v1", "Job", "jobs", &[], true)
-        .status()
-        .all()
-        .generation(),
-    b(
         "storage.k8s.io",
         "v1",
         "StorageClass",
