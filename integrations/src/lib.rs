@@ -17,6 +17,7 @@
 //! - [`workloads`]: kube-controller-manager's Deployment and ReplicaSet controllers.
 //! - [`daemonset`]: kube-controller-manager's DaemonSet controller.
 //! - [`taint_eviction`]: kube-controller-manager's NoExecute taint eviction controller.
+//! - [`vpc_cni`]: the Amazon VPC CNI (ipamd's warm pool of ENIs and addresses, the CNI plugin).
 
 pub mod cache;
 pub mod cloud_node;
@@ -29,6 +30,7 @@ pub mod kubelet_pods;
 pub mod node_match;
 pub mod scheduler;
 pub mod taint_eviction;
+pub mod vpc_cni;
 pub mod workloads;
 
 pub use context::{Config, Context, Error, MaxPods, Memory};

@@ -115,6 +115,30 @@ pub struct Cluster {
     /// The kubelet max-pods policy.
     #[serde(default)]
     pub max_pods: MaxPods,
+    /// The pod network; absent: `vpcCni` when `spec.controllers` has `aws-node`, else `none`.
+    #[serde(default)]
+    pub cni: Option<Cni>,
+}
+
+/// The cluster's pod network.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub enum Cni {
+    /// The Amazon VPC CNI (aws-node): pod addresses are secondary addresses of node ENIs.
+    VpcCni,
+    /// No CNI model: each node hands out addresses from its own pod range.
+    None,
+}
+
+impl Spec {
+    /// The pod network in effect (see [`Cluster::cni`]).
+    pub fn cni(&self) -> Cni {
+        match self.cluster.as_ref().and_then(|c| c.cni) {
+            Some(c) => c,
+            None if self.controllers.contains_key("aws-node") => Cni::VpcCni,
+            None => Cni::None,
+        }
+    }
 }
 
 /// The kubelet max-pods policy.
