@@ -388,6 +388,10 @@ const EMBEDDED: &[(&str, &str)] = &[
         include_str!("../../fixtures/topologies/empty.yaml"),
     ),
     ("seed", include_str!("../../fixtures/topologies/seed.yaml")),
+    (
+        "seed-eni-max-pods",
+        include_str!("../../fixtures/topologies/seed-eni-max-pods.yaml"),
+    ),
 ];
 
 /// The named topologies (file stems under [`TOPOLOGIES_DIR`]), sorted.
@@ -998,7 +1002,7 @@ mod tests {
 
     #[test]
     fn named_topologies_parse() {
-        assert_eq!(names(), ["empty", "seed"]);
+        assert_eq!(names(), ["empty", "seed", "seed-eni-max-pods"]);
         let seed = load("seed", Path::new("/nowhere")).unwrap_or_else(|e| panic!("{e:#}"));
         let s = &seed.spec;
         assert_eq!(s.region.as_deref(), Some("cn-northwest-1"));
