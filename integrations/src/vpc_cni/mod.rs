@@ -5,16 +5,16 @@
 //! Upstream: aws/amazon-vpc-cni-k8s@v1.19.6
 //!
 //! Files modelled (one module each):
-//! - [`datastore`]: `pkg/ipamd/datastore/data_store.go` (ENIs, addresses, cooldown, stats,
+//! - [`datastore`] models `pkg/ipamd/datastore/data_store.go` (ENIs, addresses, cooldown, stats,
 //!   deletable ENIs);
-//! - [`ipamd`]: `pkg/ipamd/ipamd.go` (`nodeInit`, `updateIPPoolIfRequired`,
+//! - [`ipamd`] models `pkg/ipamd/ipamd.go` (`nodeInit`, `updateIPPoolIfRequired`,
 //!   `isDatastorePoolTooLow`/`TooHigh`, `increaseDatastorePool`, `tryAssignIPs`,
 //!   `tryAllocateENI`, `decreaseDatastorePool`, `tryFreeENI`, `shouldRemoveExtraENIs`,
 //!   `datastoreTargetState`) and `pkg/awsutils/awsutils.go` (`AllocENI`, `createENI`,
 //!   `buildENITags`, `attachENI`, `AllocIPAddresses`, `FreeENI`, `DeallocIPAddresses`);
-//! - [`cni`]: `cmd/routed-eni-cni-plugin/cni.go` (ADD: "add cmd: failed to assign an IP address
+//! - [`cni`] models `cmd/routed-eni-cni-plugin/cni.go` (ADD: "add cmd: failed to assign an IP address
 //!   to container"; DEL) and the kubelet's `FailedCreatePodSandBox` event;
-//! - [`dataplane`]: `cmd/routed-eni-cni-plugin/driver/driver.go`,
+//! - [`dataplane`] models `cmd/routed-eni-cni-plugin/driver/driver.go`,
 //!   `pkg/networkutils/network.go` and `names.go` (host veth `eni<sha1[:11]>`, `ip route`,
 //!   `ip rule` 512/1536, per-ENI route tables, the pod's `eth0`).
 //!
