@@ -32,7 +32,7 @@ use super::Settings;
 use crate::{Context, Error};
 use cloudbox_aws::AwsError;
 use cloudbox_sim::time_fmt::rfc3339_secs;
-use k8s_openapi::api::core::v1::{Node, Pod};
+use k8s_openapi::api::core::v1::Node;
 use serde_json::{json, Value};
 use std::collections::{BTreeMap, BTreeSet};
 use std::net::Ipv4Addr;
@@ -170,7 +170,6 @@ pub async fn reconcile_once(ctx: &Context) -> Result<Summary, Error> {
             );
         }
     }
-    let _ = ctx.cache.list::<Pod>().await; // keeps the pod informer warm for the kubelet's reads
     let ipamd = ctx.memory.get::<Ipamd>();
     let mut states = ipamd.lock();
     let names: BTreeSet<&str> = nodes.iter().map(|n| n.name.as_str()).collect();
