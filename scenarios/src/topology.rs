@@ -1026,6 +1026,34 @@ mod tests {
     }
 
     #[test]
+    fn the_pod_network_defaults_to_the_vpc_cni_with_an_aws_node_entry() {
+        let t = |text: &str| match parse(Path::new("t.yaml"), &format!("{HEAD}{text}")) {
+            Ok(t) => t.spec.cni(),
+            Err(e) => panic!("{e:#}"),
+        };
+        let cluster = "cluster: {name: c, kubernetesVersion: v1.32.4, podCidr: 10.0.0.0/16, serviceCidr: 10.96.0.0/12";
+        assert_eq!(t(&format!("spec: {{{cluster}}}}}\n")), Cni::None);
+        assert_eq!(
+            t(&format!(
+                "spec: {{{cluster}}}, controllers: {{aws-node: {{}}}}}}\n"
+            )),
+            Cni::VpcCni
+        );
+        assert_eq!(
+            t(&format!(
+                "spec: {{{cluster}, cni: none}}, controllers: {{aws-node: {{}}}}}}\n"
+            )),
+            Cni::None
+        );
+        assert_eq!(
+            t(&format!("spec: {{{cluster}, cni: vpcCni}}}}\n")),
+            Cni::VpcCni
+        );
+        let seed = load("seed", Path::new("/nowhere")).unwrap_or_else(|e| panic!("{e:#}"));
+        assert_eq!(seed.spec.cni(), Cni::VpcCni);
+    }
+
+    #[test]
     fn unknown_keys_and_bad_envelopes_are_errors_naming_the_file() {
         let e = err("spec: {regoin: us-east-1}\n");
         assert!(e.starts_with("dir/t.yaml: ") && e.contains("regoin"), "{e}");

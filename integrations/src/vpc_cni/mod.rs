@@ -123,3 +123,35 @@ impl Settings {
         self.warm_ip_target > 0 || self.minimum_ip_target > 0
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    #[test]
+    fn settings_read_the_aws_node_environment() {
+        let env: BTreeMap<String, Value> = [
+            ("WARM_ENI_TARGET".to_string(), json!(2)),
+            ("WARM_IP_TARGET".to_string(), json!("5")),
+            ("MINIMUM_IP_TARGET".to_string(), json!("x")),
+            ("IP_COOLDOWN_PERIOD".to_string(), json!(10)),
+        ]
+        .into_iter()
+        .collect();
+        let s = Settings::from_env(&env);
+        assert_eq!(
+            (s.warm_eni_target, s.warm_ip_target, s.minimum_ip_target),
+            (2, 5, 0)
+        );
+        assert_eq!(s.ip_cooldown, Duration::from_secs(10));
+        assert!(s.warm_ip_targets_defined());
+        let d = Settings::from_env(&BTreeMap::new());
+        assert_eq!(d, Settings::default());
+        assert!(!d.warm_ip_targets_defined());
+        assert_eq!(
+            (d.warm_eni_target, d.mtu, d.veth_prefix.as_str()),
+            (1, 9001, "eni")
+        );
+    }
+}
