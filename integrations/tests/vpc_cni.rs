@@ -477,3 +477,55 @@ proptest! {
         prop_assert!(result.is_ok(), "{:?}", result.err());
     }
 }
+
+#[tokio::test]
+async fn enis_attached_by_others_take_slots_and_the_limit_is_handled() -> Result<()> {
+    let w = world(1, false, Settings::default()).await?;
+    let (node, instance) = w.nodes.iter().next().ok_or_else(|| anyhow!("no node"))?;
+    w.step(1).await?;
+    // Someone else attaches an ENI at device index 1 (ipamd's datastore does not know it).
+    let primary = &w.enis(instance)?[0];
+    let other = s(&w.ctx.aws.call(
+        "ec2:CreateNetworkInterface",
+        &json!({"SubnetId": primary["SubnetId"], "Description": "not ipamd's"}),
+    )?["NetworkInterface"]["NetworkInterfaceId"]);
+    w.ctx.aws.call(
+        "ec2:AttachNetworkInterface",
+        &json!({"NetworkInterfaceId": other, "InstanceId": instance, "DeviceIndex": 1}),
+    )?;
+    for i in 0..19 {
+        w.pod(&format!("p{i}"), node, false).await?;
+    }
+    let mut failures = Vec::new();
+    for _ in 0..30 {
+        failures.extend(w.step(1).await?.failures);
+    }
+    // ipamd attached at device 2, then its next ENI was refused and deleted again.
+    assert!(
+        failures
+            .iter()
+            .any(|f| f.contains("ec2:AttachNetworkInterface: AttachmentLimitExceeded")),
+        "{failures:?}"
+    );
+    let enis = w.enis(instance)?;
+    assert_eq!(enis.len(), 3);
+    let all = w
+        .ctx
+        .aws
+        .call("ec2:DescribeNetworkInterfaces", &json!({}))?;
+    let loose = all["NetworkInterfaces"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .filter(|e| e["Status"] == "available")
+        .count();
+    assert_eq!(loose, 0, "a refused ENI is deleted");
+    let waiting = w
+        .pods()
+        .await?
+        .iter()
+        .filter(|p| p["status"]["podIP"].is_null())
+        .count();
+    assert_eq!(waiting, 1, "18 addresses on ipamd's two ENIs");
+    w.check_invariants().await
+}

@@ -534,7 +534,23 @@ impl Pool<'_> {
         };
         let eni = &out["NetworkInterface"];
         let eni_id = str_at(eni, "/NetworkInterfaceId").to_string();
-        let used: BTreeSet<i64> = self.st.ds.enis.keys().copied().collect();
+        // `awsGetFreeDeviceNumber`: the first index no attached ENI uses, as EC2 lists them
+        // (ENIs attached by others count); with none free the attach is tried past the limit
+        // and EC2 refuses it (`AttachmentLimitExceeded`).
+        let mut used: BTreeSet<i64> = self.st.ds.enis.keys().copied().collect();
+        match self.call(
+            "ec2:DescribeInstances",
+            &json!({"InstanceIds": [instance_id]}),
+        ) {
+            Ok(out) => used.extend(
+                out["Reservations"][0]["Instances"][0]["NetworkInterfaces"]
+                    .as_array()
+                    .into_iter()
+                    .flatten()
+                    .filter_map(|n| n["Attachment"]["DeviceIndex"].as_i64()),
+            ),
+            Err(e) => self.fail("ec2:DescribeInstances", &e),
+        }
         let device = (0..self.st.max_enis.max(1) as i64)
             .find(|d| !used.contains(d))
             .unwrap_or(self.st.max_enis as i64);
