@@ -3,6 +3,8 @@
 //! - `cloudbox up`: serve the fake AWS endpoint and the embedded Kubernetes API until Ctrl-C.
 //! - `cloudbox run PATH…`: run scenario files (docs/scenarios.md) on a virtual clock.
 
+mod admin;
+
 use anyhow::Context;
 use clap::{Parser, Subcommand};
 use cloudbox_sim::Clock;
@@ -308,9 +310,10 @@ async fn serve_until_ctrl_c(
     let stopped = |mut rx: tokio::sync::watch::Receiver<bool>| async move {
         let _ = rx.wait_for(|s| *s).await;
     };
-    let aws_task = tokio::spawn(cloudbox_aws::serve(
+    let aws_task = tokio::spawn(cloudbox_aws::serve_with(
         aws_listener,
         aws,
+        admin::routes(controllers.clone()),
         stopped(stop_rx.clone()),
     ));
     let controller_kube = kube.clone();

@@ -41,6 +41,9 @@ pub struct Config {
     pub container_runtime_version: String,
     /// Seed of the machine ids, system UUIDs and boot ids.
     pub seed: u64,
+    /// The Amazon VPC CNI's settings when the cluster runs it (pod addresses from node ENIs);
+    /// None: the kubelet's per-node pod range.
+    pub vpc_cni: Option<crate::vpc_cni::Settings>,
 }
 
 impl Config {
@@ -56,6 +59,7 @@ impl Config {
             kernel_version: "6.1.127-135.201.amzn2023".to_string(),
             container_runtime_version: "containerd://1.7.25".to_string(),
             seed: 0,
+            vpc_cni: None,
         }
     }
 
@@ -281,5 +285,14 @@ pub enum Error {
         /// The API error.
         #[source]
         source: Box<kube::Error>,
+    },
+    /// An AWS call failed.
+    #[error("{call}: {source}")]
+    Aws {
+        /// The operation and its subject (`ec2:DescribeNetworkInterfaces i-…`).
+        call: String,
+        /// The AWS error.
+        #[source]
+        source: Box<AwsError>,
     },
 }

@@ -39,8 +39,10 @@
 //!
 //! Pod IPs: the lowest free address (from `.2`) of the node's `spec.podCIDR`, else of a /24 picked
 //! from [`PodConfig::cluster_pod_cidr`] by a hash of the node name (distinct nodes can share a /24
-//! with probability 1/256 per pair for a /16). The VPC CNI model will replace this. A
-//! `hostNetwork` pod gets the node's InternalIP.
+//! with probability 1/256 per pair for a /16). With the VPC CNI on ([`crate::vpc_cni`]) the
+//! address comes from the CNI ADD instead: an address of one of the node's ENIs, or none, and
+//! then the pod stays ContainerCreating (hostIP, no podIP) with `FailedCreatePodSandBox` and
+//! is retried each pass. A `hostNetwork` pod gets the node's InternalIP.
 //!
 //! Not modelled:
 //! - init containers, ephemeral containers, sidecars (Initialized is True at once);
@@ -55,7 +57,7 @@
 //! - pods on NotReady nodes keep their status (eviction is the node lifecycle controller's);
 //! - timestamps have the API's one-second resolution, so stages are measured from whole seconds.
 
-use crate::{Context, Error};
+use crate::{vpc_cni, Context, Error};
 use cloudbox_sim::time_fmt::{parse_iso8601, rfc3339_secs};
 use cloudbox_sim::IdGen;
 use k8s_openapi::api::core::v1::{Event, Node, Pod};
@@ -195,7 +197,7 @@ pub async fn reconcile_with(ctx: &Context, cfg: &PodConfig) -> Result<Summary, E
         let mut p = PodCtx::new(ctx, pod, now, &memory);
         if deleting {
             terminate(&mut p, &mut summary).await?;
-        } else if str_at(pod, "/status/hostIP").is_empty() {
+        } else if str_at(pod, "/status/hostIP").is_empty() || awaits_ip(pod) {
             accept(&mut p, node, &mut summary).await?;
         } else if !all_running(pod) {
             start(&mut p, node, cfg, &mut summary).await?;
@@ -409,6 +411,11 @@ fn containers(pod: &Value) -> Vec<Value> {
         .as_array()
         .cloned()
         .unwrap_or_default()
+}
+
+/// Accepted, but its sandbox has no address yet (the VPC CNI had none free).
+fn awaits_ip(pod: &Value) -> bool {
+    pod["spec"]["hostNetwork"] != true && str_at(pod, "/status/podIP").is_empty()
 }
 
 fn all_running(pod: &Value) -> bool {
@@ -674,11 +681,29 @@ async fn accept(
     let pod = p.pod;
     let ip = if pod["spec"]["hostNetwork"] == true {
         Some(node.ip.clone())
+    } else if vpc_cni::cni::enabled(p.ctx) {
+        // The sandbox's CNI ADD (aws-cni); with no address the pod waits, ContainerCreating.
+        let ip = vpc_cni::cni::add(p.ctx, &p.node, pod).map(|ip| ip.to_string());
+        if ip.is_none() {
+            if str_at(pod, "/status/hostIP").is_empty() {
+                let mut status = desired_status(pod, node, Some(""), None, false, p.now);
+                if let Some(s) = status.as_object_mut() {
+                    s.remove("podIP");
+                    s.remove("podIPs");
+                }
+                p.patch_status(status).await?;
+            }
+            if vpc_cni::cni::record_no_address(p.ctx, &p.node, pod).await? {
+                p.events += 1;
+                p.writes += 1;
+            }
+        }
+        ip
     } else {
         allocate(node)
     };
     let Some(ip) = ip else {
-        return Ok(()); // the range is full: the pod waits (FailedCreatePodSandBox not modelled)
+        return Ok(()); // no address: the pod waits
     };
     let cs = containers(pod);
     let pulls: Vec<bool> = cs

@@ -21,6 +21,7 @@
 //! - [`podgc`]: kube-controller-manager's pod garbage collector.
 //! - [`job`]: kube-controller-manager's Job and TTL-after-finished controllers; containers exit
 //!   as [`container_exit`] says.
+//! - [`vpc_cni`]: the Amazon VPC CNI (ipamd's warm pool of ENIs and addresses, the CNI plugin).
 
 pub mod cache;
 pub mod cloud_node;
@@ -37,6 +38,7 @@ pub mod podgc;
 pub mod scheduler;
 pub mod statefulset;
 pub mod taint_eviction;
+pub mod vpc_cni;
 pub mod workloads;
 
 pub use context::{Config, Context, Error, MaxPods, Memory};

@@ -91,6 +91,12 @@ pub fn controllers_for(
         if c.max_pods == topology::MaxPods::Eni {
             config.max_pods = cloudbox_integrations::MaxPods::Eni;
         }
+        if topology.spec.cni() == topology::Cni::VpcCni {
+            let env = topology.spec.controllers.get("aws-node");
+            config.vpc_cni = Some(cloudbox_integrations::vpc_cni::Settings::from_env(
+                env.unwrap_or(&BTreeMap::new()),
+            ));
+        }
         cloudbox_integrations::Context::new(kube, aws, clock, config)
     })
 }
@@ -101,7 +107,7 @@ pub fn controllers_for(
 pub async fn controller_pass(ctx: &cloudbox_integrations::Context) -> Vec<String> {
     use cloudbox_integrations::{
         cloud_node, daemonset, endpoints, job, kubelet_node, kubelet_pods, podgc, scheduler,
-        statefulset, taint_eviction, workloads,
+        statefulset, taint_eviction, vpc_cni, workloads,
     };
     let mut errors = Vec::new();
     if let Err(e) = kubelet_node::reconcile_once(ctx).await {
@@ -130,6 +136,9 @@ pub async fn controller_pass(ctx: &cloudbox_integrations::Context) -> Vec<String
     }
     if let Err(e) = scheduler::reconcile_once(ctx).await {
         errors.push(format!("scheduler: {e}"));
+    }
+    if let Err(e) = vpc_cni::reconcile_once(ctx).await {
+        errors.push(format!("aws-node (ipamd): {e}"));
     }
     if let Err(e) = kubelet_pods::reconcile_once(ctx).await {
         errors.push(format!("kubelet pods: {e}"));

@@ -115,6 +115,30 @@ pub struct Cluster {
     /// The kubelet max-pods policy.
     #[serde(default)]
     pub max_pods: MaxPods,
+    /// The pod network; absent: `vpcCni` when `spec.controllers` has `aws-node`, else `none`.
+    #[serde(default)]
+    pub cni: Option<Cni>,
+}
+
+/// The cluster's pod network.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub enum Cni {
+    /// The Amazon VPC CNI (aws-node): pod addresses are secondary addresses of node ENIs.
+    VpcCni,
+    /// No CNI model: each node hands out addresses from its own pod range.
+    None,
+}
+
+impl Spec {
+    /// The pod network in effect (see [`Cluster::cni`]).
+    pub fn cni(&self) -> Cni {
+        match self.cluster.as_ref().and_then(|c| c.cni) {
+            Some(c) => c,
+            None if self.controllers.contains_key("aws-node") => Cni::VpcCni,
+            None => Cni::None,
+        }
+    }
 }
 
 /// The kubelet max-pods policy.
@@ -364,6 +388,10 @@ const EMBEDDED: &[(&str, &str)] = &[
         include_str!("../../fixtures/topologies/empty.yaml"),
     ),
     ("seed", include_str!("../../fixtures/topologies/seed.yaml")),
+    (
+        "seed-eni-max-pods",
+        include_str!("../../fixtures/topologies/seed-eni-max-pods.yaml"),
+    ),
 ];
 
 /// The named topologies (file stems under [`TOPOLOGIES_DIR`]), sorted.
@@ -974,7 +1002,7 @@ mod tests {
 
     #[test]
     fn named_topologies_parse() {
-        assert_eq!(names(), ["empty", "seed"]);
+        assert_eq!(names(), ["empty", "seed", "seed-eni-max-pods"]);
         let seed = load("seed", Path::new("/nowhere")).unwrap_or_else(|e| panic!("{e:#}"));
         let s = &seed.spec;
         assert_eq!(s.region.as_deref(), Some("cn-northwest-1"));
@@ -995,6 +1023,34 @@ mod tests {
             .err()
             .map(|e| format!("{e:#}"));
         assert!(e.is_some_and(|e| e.contains("/nowhere/../x.yaml: cannot read")));
+    }
+
+    #[test]
+    fn the_pod_network_defaults_to_the_vpc_cni_with_an_aws_node_entry() {
+        let t = |text: &str| match parse(Path::new("t.yaml"), &format!("{HEAD}{text}")) {
+            Ok(t) => t.spec.cni(),
+            Err(e) => panic!("{e:#}"),
+        };
+        let cluster = "cluster: {name: c, kubernetesVersion: v1.32.4, podCidr: 10.0.0.0/16, serviceCidr: 10.96.0.0/12";
+        assert_eq!(t(&format!("spec: {{{cluster}}}}}\n")), Cni::None);
+        assert_eq!(
+            t(&format!(
+                "spec: {{{cluster}}}, controllers: {{aws-node: {{}}}}}}\n"
+            )),
+            Cni::VpcCni
+        );
+        assert_eq!(
+            t(&format!(
+                "spec: {{{cluster}, cni: none}}, controllers: {{aws-node: {{}}}}}}\n"
+            )),
+            Cni::None
+        );
+        assert_eq!(
+            t(&format!("spec: {{{cluster}, cni: vpcCni}}}}\n")),
+            Cni::VpcCni
+        );
+        let seed = load("seed", Path::new("/nowhere")).unwrap_or_else(|e| panic!("{e:#}"));
+        assert_eq!(seed.spec.cni(), Cni::VpcCni);
     }
 
     #[test]

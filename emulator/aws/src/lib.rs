@@ -30,4 +30,4 @@ pub mod sts;
 
 pub use client::AwsClient;
 pub use error::{AwsError, AwsResult, Code};
-pub use server::{app, serve, AwsState};
+pub use server::{app, serve, serve_with, AwsState};

@@ -10,6 +10,9 @@
 //! | `GET /_cloudbox/state` | a JSON summary of every region's resources |
 //! | `GET`/`PUT /_cloudbox/imds/<instance-id>/…` | the instance's metadata service ([`crate::imds`]) |
 //!
+//! [`serve_with`] merges more admin routes in (`cloudbox up` adds its controllers' views, such
+//! as `/_cloudbox/nodes/<node>/network`).
+//!
 //! Handlers are thin: collect the parameters, find the service and operation, call the codec and
 //! the service. Only the codecs render errors.
 
@@ -250,12 +253,23 @@ pub async fn serve(
     state: AwsState,
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> std::io::Result<()> {
+    serve_with(listener, state, Router::new(), shutdown).await
+}
+
+/// [`serve`] with more admin routes merged in (the binary's `/_cloudbox/nodes/…` views of the
+/// built-in controllers).
+pub async fn serve_with(
+    listener: tokio::net::TcpListener,
+    state: AwsState,
+    extra: Router,
+    shutdown: impl Future<Output = ()> + Send + 'static,
+) -> std::io::Result<()> {
     // Load the service model before the first request so that call is answered at once.
     for svc in service::all() {
         let _ = svc.model();
     }
     let _ = catalog::instance_types();
-    axum::serve(listener, app(state))
+    axum::serve(listener, extra.merge(app(state)))
         .with_graceful_shutdown(shutdown)
         .await
 }
