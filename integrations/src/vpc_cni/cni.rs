@@ -19,7 +19,7 @@ use crate::{Context, Error};
 use cloudbox_sim::time_fmt::rfc3339_secs;
 use cloudbox_sim::IdGen;
 use k8s_openapi::api::core::v1::Event;
-use kube::api::{Api, ListParams, PostParams};
+use kube::api::{Api, PostParams};
 use serde_json::{json, Value};
 use std::net::Ipv4Addr;
 
@@ -64,6 +64,10 @@ pub fn no_address_message(sandbox: &str) -> String {
     )
 }
 
+/// The pods (uids) that got their `FailedCreatePodSandBox` event.
+#[derive(Default)]
+struct ReportedNoAddress(std::sync::Mutex<std::collections::BTreeSet<String>>);
+
 /// Records the kubelet's Warning `FailedCreatePodSandBox` for `pod` on `node` unless the pod
 /// has one already; true when an event was created.
 pub async fn record_no_address(ctx: &Context, node: &str, pod: &Value) -> Result<bool, Error> {
@@ -72,21 +76,24 @@ pub async fn record_no_address(ctx: &Context, node: &str, pod: &Value) -> Result
     let uid = str_at(pod, "/metadata/uid");
     let key = format!("{ns}/{name}");
     let api: Api<Event> = Api::namespaced(ctx.kube.clone(), ns);
-    let lp =
-        ListParams::default().fields(&format!("involvedObject.uid={uid},reason={FAILED_SANDBOX}"));
-    let have = api.list(&lp).await.map_err(|source| Error::Event {
-        name: key.clone(),
-        source: Box::new(source),
-    })?;
-    if !have.items.is_empty() {
-        return Ok(false);
+    // The kubelet's own memory of the pods it already reported (listing Events per waiting pod
+    // and pass would grow with the square of a burst).
+    let reported = ctx.memory.get::<ReportedNoAddress>();
+    {
+        let mut seen = reported
+            .0
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        if !seen.insert(uid.to_string()) {
+            return Ok(false);
+        }
     }
     let now = ctx.clock.now().as_millis();
     let t = rfc3339_secs(now);
     let ev = json!({
         "apiVersion": "v1",
         "kind": "Event",
-        "metadata": {"name": format!("{name}.{:x}", now * 1_000_000 + 7), "namespace": ns},
+        "metadata": {"name": format!("{name}.{:x}", ctx.event_nanos(now)), "namespace": ns},
         "involvedObject": {
             "apiVersion": "v1",
             "kind": "Pod",
