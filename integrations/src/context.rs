@@ -242,4 +242,13 @@ pub enum Error {
         #[source]
         source: Box<kube::Error>,
     },
+    /// An AWS call of a controller failed.
+    #[error("{what}: {source}")]
+    Aws {
+        /// The operation and object (`ec2:AttachVolume vol-…`).
+        what: String,
+        /// The AWS error.
+        #[source]
+        source: Box<AwsError>,
+    },
 }

@@ -16,12 +16,16 @@
 //!   FailedScheduling events).
 //! - [`workloads`]: kube-controller-manager's Deployment and ReplicaSet controllers.
 //! - [`daemonset`]: kube-controller-manager's DaemonSet controller.
+//! - [`ebs`]: EBS volumes for PersistentVolumeClaims (PV controller, external-provisioner,
+//!   attach/detach, external-attacher, the kubelet's volume manager, expansion, and the
+//!   scheduler's volume filters) with the aws-ebs-csi-driver.
 //! - [`taint_eviction`]: kube-controller-manager's NoExecute taint eviction controller.
 
 pub mod cache;
 pub mod cloud_node;
 mod context;
 pub mod daemonset;
+pub mod ebs;
 pub mod endpoints;
 mod instances;
 pub mod kubelet_node;

@@ -92,8 +92,8 @@ pub fn controllers_for(
 /// the failures, if any.
 pub async fn controller_pass(ctx: &cloudbox_integrations::Context) -> Vec<String> {
     use cloudbox_integrations::{
-        cloud_node, daemonset, endpoints, kubelet_node, kubelet_pods, scheduler, taint_eviction,
-        workloads,
+        cloud_node, daemonset, ebs, endpoints, kubelet_node, kubelet_pods, scheduler,
+        taint_eviction, workloads,
     };
     let mut errors = Vec::new();
     if let Err(e) = kubelet_node::reconcile_once(ctx).await {
@@ -113,6 +113,9 @@ pub async fn controller_pass(ctx: &cloudbox_integrations::Context) -> Vec<String
     }
     if let Err(e) = scheduler::reconcile_once(ctx).await {
         errors.push(format!("scheduler: {e}"));
+    }
+    if let Err(e) = ebs::reconcile_once(ctx).await {
+        errors.push(format!("ebs volumes: {e}"));
     }
     if let Err(e) = kubelet_pods::reconcile_once(ctx).await {
         errors.push(format!("kubelet pods: {e}"));
