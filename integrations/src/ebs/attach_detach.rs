@@ -46,24 +46,24 @@ pub fn attachment_name(volume_handle: &str, node: &str) -> String {
     format!("csi-{hex}")
 }
 
-/// A volume a pod needs on its node.
-struct Wanted {
-    volume: String,
-    pv: Arc<Value>,
-    pods: Vec<Arc<Value>>,
+/// A volume pods need on their node.
+pub(crate) struct Wanted {
+    /// `vol-…`.
+    pub volume: String,
+    /// The PV.
+    pub pv: Arc<Value>,
+    /// The pods.
+    pub pods: Vec<Arc<Value>>,
 }
 
 /// The EBS PVs each pod needs, by (PV name, node).
-pub(crate) async fn desired(
-    ctx: &Context,
-) -> Result<BTreeMap<(String, String), (String, Arc<Value>, Vec<Arc<Value>>)>, Error> {
+pub(crate) async fn desired(ctx: &Context) -> Result<BTreeMap<(String, String), Wanted>, Error> {
     let pods = ctx
         .cache
         .list::<Pod>()
         .await
         .map_err(|e| Error::ListPods(Box::new(e)))?;
-    let mut out: BTreeMap<(String, String), (String, Arc<Value>, Vec<Arc<Value>>)> =
-        BTreeMap::new();
+    let mut out: BTreeMap<(String, String), Wanted> = BTreeMap::new();
     for pod in pods {
         let node = str_at(&pod, "/spec/nodeName");
         if node.is_empty() || terminal(&pod) {
@@ -93,8 +93,12 @@ pub(crate) async fn desired(
             };
             let Some(vol) = volume_id(&pv) else { continue };
             out.entry((pv_name.to_string(), node.to_string()))
-                .or_insert_with(|| (vol, pv.clone(), Vec::new()))
-                .2
+                .or_insert_with(|| Wanted {
+                    volume: vol,
+                    pv: pv.clone(),
+                    pods: Vec::new(),
+                })
+                .pods
                 .push(pod.clone());
         }
     }
@@ -112,11 +116,7 @@ fn shared(pv: &Value) -> bool {
 /// One pass: create the missing VolumeAttachments, delete the unneeded ones, publish the
 /// attached volumes in node status.
 pub async fn reconcile_once(ctx: &Context, summary: &mut Summary) -> Result<(), Error> {
-    let wanted: BTreeMap<(String, String), Wanted> = desired(ctx)
-        .await?
-        .into_iter()
-        .map(|(k, (volume, pv, pods))| (k, Wanted { volume, pv, pods }))
-        .collect();
+    let wanted = desired(ctx).await?;
     let nodes: BTreeMap<String, Arc<Value>> = ctx
         .cache
         .list::<Node>()
