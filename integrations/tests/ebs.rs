@@ -349,6 +349,10 @@ async fn a_second_node_gets_the_multi_attach_error() -> Result<()> {
         w.get::<Pod>(Some("default"), "two").await?["status"]["phase"],
         "Running"
     );
+    // Nothing changed: a pass writes nothing.
+    w.clock.advance(Duration::from_secs(1));
+    let s = ebs::reconcile_once(&w.ctx).await?;
+    assert_eq!(s.writes, 0, "{s:?}");
     Ok(())
 }
 
