@@ -357,6 +357,34 @@ async fn a_second_node_gets_the_multi_attach_error() -> Result<()> {
 }
 
 #[tokio::test]
+async fn a_pod_forced_into_another_zone_gets_the_attach_error() -> Result<()> {
+    let w = world().await?;
+    let zone_a = json!({"allowedTopologies": [{"matchLabelExpressions": [
+        {"key": "topology.kubernetes.io/zone", "values": ["cn-northwest-1a"]}]}]});
+    w.class("standard", zone_a).await?;
+    w.claim("data", "standard", "8Gi", json!({})).await?;
+    w.settle(10).await?;
+    let node_b = w.nodes["cn-northwest-1b"][0].clone();
+    w.pod("far", "data", &node_b).await?;
+    w.settle(10).await?;
+    let errors = w.events("FailedAttachVolume").await?;
+    assert_eq!(errors.len(), 1, "{errors:?}");
+    assert!(
+        errors[0].starts_with("AttachVolume.Attach failed for volume \"pvc-")
+            && errors[0].contains("rpc error: code = Internal desc = Could not attach volume")
+            && errors[0].contains("InvalidVolume.ZoneMismatch"),
+        "{}",
+        errors[0]
+    );
+    let far = w.get::<Pod>(Some("default"), "far").await?;
+    assert_eq!(far["status"]["phase"], "Pending");
+    assert!(w.volumes()?[0]["Attachments"]
+        .as_array()
+        .is_some_and(Vec::is_empty));
+    Ok(())
+}
+
+#[tokio::test]
 async fn failed_provisioning_is_retried_with_backoff() -> Result<()> {
     let w = world().await?;
     // io1 without iops: CreateVolume is refused.

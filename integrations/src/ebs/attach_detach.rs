@@ -21,9 +21,12 @@
 //! - `pkg/volume/util/operationexecutor/operation_generator.go` (`SuccessfulAttachVolume`
 //!   "AttachVolume.Attach succeeded for volume \"pvc-…\" ").
 //!
-//! Not modelled: `maxWaitForUnmountDuration` (6 min force detach), inline volumes, the
-//! `FailedAttachVolume` event for a failed attach (the VolumeAttachment's `attachError` shows
-//! it), node shutdown handling.
+//! A failed attach (the VolumeAttachment's `status.attachError`) gives the pods
+//! `FailedAttachVolume` "AttachVolume.Attach failed for volume \"pvc-…\" : <error>", once per
+//! distinct error.
+//!
+//! Not modelled: `maxWaitForUnmountDuration` (6 min force detach), inline volumes, node shutdown
+//! handling, the exponential backoff of the attach operation itself (the attacher retries).
 
 use super::{event, kube_err, node_instance, pod_claims, str_at, terminal, unique_name};
 use super::{volume_id, Summary, DRIVER};
@@ -165,6 +168,27 @@ pub async fn reconcile_once(ctx: &Context, summary: &mut Summary) -> Result<(), 
                         "Pod",
                         "Normal",
                         "SuccessfulAttachVolume",
+                        &msg,
+                        COMPONENT,
+                        Some(dedup),
+                    )
+                    .await?
+                    {
+                        summary.writes += 1;
+                    }
+                }
+            } else if let Some(err) = va["status"]["attachError"]["message"].as_str() {
+                // The CSI attacher's WaitForAttach returns the attacher's error.
+                let msg = format!("AttachVolume.Attach failed for volume {pv_name:?} : {err}");
+                for pod in &w.pods {
+                    let dedup =
+                        format!("FailedAttachVolume/{}/{msg}", str_at(pod, "/metadata/uid"));
+                    if event(
+                        ctx,
+                        pod,
+                        "Pod",
+                        "Warning",
+                        "FailedAttachVolume",
                         &msg,
                         COMPONENT,
                         Some(dedup),

@@ -300,3 +300,67 @@ pub async fn select_node(
     }
     Ok(claims.len())
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn view(limit: i64) -> VolumeView {
+        let mut v = VolumeView::default();
+        for (claim, pv, vol) in [("a", "pvc-a", "vol-a"), ("b", "pvc-b", "vol-b")] {
+            v.claims.insert(
+                ("default".into(), claim.into()),
+                Arc::new(json!({"spec": {"volumeName": pv, "storageClassName": "standard"}})),
+            );
+            v.volumes.insert(
+                pv.into(),
+                Arc::new(json!({"metadata": {"name": pv}, "spec": {
+                    "csi": {"driver": DRIVER, "volumeHandle": vol},
+                    "nodeAffinity": {"required": {"nodeSelectorTerms": [{"matchExpressions": [
+                        {"key": ZONE_LABEL, "operator": "In", "values": ["cn-northwest-1a"]}]}]}}}})),
+            );
+        }
+        v.limits.insert("n1".into(), limit);
+        v
+    }
+
+    fn pod(claim: &str) -> Value {
+        json!({"metadata": {"namespace": "default"},
+            "spec": {"volumes": [{"name": "d", "persistentVolumeClaim": {"claimName": claim}}]}})
+    }
+
+    fn node(zone: &str) -> Value {
+        json!({"metadata": {"name": "n1", "labels": {ZONE_LABEL: zone}}})
+    }
+
+    #[test]
+    fn the_attach_limit_counts_the_nodes_volumes() {
+        let on_node = vec![Arc::new(pod("a"))];
+        let v = view(1);
+        assert_eq!(
+            v.filter(&pod("b"), &node("cn-northwest-1a"), &on_node),
+            Some((false, ERR_MAX_VOLUME_COUNT.to_string()))
+        );
+        // The same volume again is not a new attachment.
+        assert_eq!(
+            v.filter(&pod("a"), &node("cn-northwest-1a"), &on_node),
+            None
+        );
+        assert_eq!(
+            view(2).filter(&pod("b"), &node("cn-northwest-1a"), &on_node),
+            None
+        );
+    }
+
+    #[test]
+    fn a_node_outside_the_volume_zone_conflicts() {
+        assert_eq!(
+            view(5).filter(&pod("a"), &node("cn-northwest-1b"), &[]),
+            Some((true, ERR_NODE_CONFLICT.to_string()))
+        );
+        assert_eq!(
+            view(5).pre_filter(&pod("missing")).as_deref(),
+            Some("persistentvolumeclaim \"missing\" not found")
+        );
+    }
+}
