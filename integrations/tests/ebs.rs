@@ -168,6 +168,20 @@ impl World {
             .collect()
     }
 
+    /// The capacity of the PV bound to `claim`.
+    async fn pv_capacity(&self, claim: &str) -> Result<String> {
+        let c = self
+            .get::<PersistentVolumeClaim>(Some("default"), claim)
+            .await?;
+        let pv = self
+            .get::<PersistentVolume>(None, c["spec"]["volumeName"].as_str().unwrap_or_default())
+            .await?;
+        Ok(pv["spec"]["capacity"]["storage"]
+            .as_str()
+            .unwrap_or_default()
+            .to_string())
+    }
+
     async fn events(&self, reason: &str) -> Result<Vec<String>> {
         Ok(self
             .list::<Event>()
@@ -381,6 +395,65 @@ async fn a_pod_forced_into_another_zone_gets_the_attach_error() -> Result<()> {
     assert!(w.volumes()?[0]["Attachments"]
         .as_array()
         .is_some_and(Vec::is_empty));
+    Ok(())
+}
+
+#[tokio::test]
+async fn expansion_failures_are_retried_and_never_lose_the_claim() -> Result<()> {
+    let w = world().await?;
+    w.class("standard", json!({"allowVolumeExpansion": true}))
+        .await?;
+    w.claim("data", "standard", "10Gi", json!({})).await?;
+    w.settle(10).await?;
+    let claims: Api<PersistentVolumeClaim> = Api::namespaced(w.ctx.kube.clone(), "default");
+    let resize = |gib: u64| {
+        let claims = claims.clone();
+        async move {
+            let patch =
+                json!({"spec": {"resources": {"requests": {"storage": format!("{gib}Gi")}}}});
+            claims
+                .patch(
+                    "data",
+                    &kube::api::PatchParams::default(),
+                    &kube::api::Patch::Merge(patch),
+                )
+                .await
+        }
+    };
+    resize(11).await?;
+    w.settle(15).await?;
+    assert_eq!(w.pv_capacity("data").await?, "11Gi");
+    // A second modification while the first is optimizing: refused, retried, done.
+    resize(12).await?;
+    w.settle(5).await?;
+    let failed = w.events("VolumeResizeFailed").await?;
+    assert!(
+        !failed.is_empty() && failed[0].contains("IncorrectModificationState"),
+        "{failed:?}"
+    );
+    w.settle(150).await?;
+    assert_eq!(w.pv_capacity("data").await?, "12Gi");
+    for gib in [13, 14] {
+        resize(gib).await?;
+        w.settle(150).await?;
+        assert_eq!(w.pv_capacity("data").await?, format!("{gib}Gi"));
+    }
+    // The fifth modification within 24 hours is refused, and keeps being retried.
+    resize(15).await?;
+    w.settle(150).await?;
+    let failed = w.events("VolumeResizeFailed").await?;
+    assert!(
+        failed
+            .iter()
+            .any(|m| m.contains("VolumeModificationRateExceeded")),
+        "{failed:?}"
+    );
+    assert_eq!(w.pv_capacity("data").await?, "14Gi");
+    let c = w
+        .get::<PersistentVolumeClaim>(Some("default"), "data")
+        .await?;
+    assert_eq!(c["status"]["phase"], "Bound");
+    assert_eq!(w.volumes()?[0]["Size"], 14);
     Ok(())
 }
 
