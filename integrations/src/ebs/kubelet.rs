@@ -116,8 +116,25 @@ pub async fn reconcile_once(ctx: &Context, summary: &mut Summary) -> Result<(), 
         .into_iter()
         .filter(|n| node_instance(n).is_some() && ready(n))
         .collect();
+    let registered: BTreeSet<String> = ctx
+        .cache
+        .list::<CSINode>()
+        .await
+        .map_err(kube_err("list CSINodes".into()))?
+        .iter()
+        .filter(|c| {
+            c["spec"]["drivers"]
+                .as_array()
+                .into_iter()
+                .flatten()
+                .any(|d| d["name"] == DRIVER)
+        })
+        .map(|c| str_at(c, "/metadata/name").to_string())
+        .collect();
     for n in &nodes {
-        register(ctx, n, summary).await?;
+        if !registered.contains(str_at(n, "/metadata/name")) {
+            register(ctx, n, summary).await?;
+        }
     }
     let node_names: BTreeSet<&str> = nodes.iter().map(|n| str_at(n, "/metadata/name")).collect();
     let pods = ctx
@@ -192,20 +209,6 @@ fn ready(n: &Value) -> bool {
 /// The driver registers with the kubelet: CSINode entry and topology labels.
 async fn register(ctx: &Context, node: &Value, summary: &mut Summary) -> Result<(), Error> {
     let name = str_at(node, "/metadata/name");
-    let existing = ctx
-        .cache
-        .get::<CSINode>("", name)
-        .await
-        .map_err(kube_err("get CSINode".into()))?;
-    if existing.is_some_and(|c| {
-        c["spec"]["drivers"]
-            .as_array()
-            .into_iter()
-            .flatten()
-            .any(|d| d["name"] == DRIVER)
-    }) {
-        return Ok(());
-    }
     let Some(instance_id) = node_instance(node) else {
         return Ok(());
     };
