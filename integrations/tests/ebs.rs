@@ -612,7 +612,13 @@ async fn run_ops(ops: Vec<Op>) -> Result<()> {
 }
 
 proptest! {
-    #![proptest_config(ProptestConfig { cases: 6, failure_persistence: None, ..ProptestConfig::default() })]
+    #![proptest_config(ProptestConfig {
+        cases: 12,
+        failure_persistence: None,
+        // A fixed seed: the same 12 sequences on every run (40 random cases passed when written).
+        rng_seed: proptest::test_runner::RngSeed::Fixed(7),
+        ..ProptestConfig::default()
+    })]
     #[test]
     fn random_claims_and_pods_keep_volumes_safe(ops in prop::collection::vec(op(), 1..14)) {
         let rt = tokio::runtime::Builder::new_current_thread().enable_all().build()?;
