@@ -286,11 +286,11 @@ pub enum Error {
         #[source]
         source: Box<kube::Error>,
     },
-    /// An AWS call failed.
-    #[error("{call}: {source}")]
+    /// An AWS call of a controller failed.
+    #[error("{what}: {source}")]
     Aws {
-        /// The operation and its subject (`ec2:DescribeNetworkInterfaces i-…`).
-        call: String,
+        /// The operation and object (`ec2:AttachVolume vol-…`).
+        what: String,
         /// The AWS error.
         #[source]
         source: Box<AwsError>,

@@ -52,7 +52,8 @@
 //! - per-container interleaving of pulls and starts: every container's `Pulled`/`Created`/`Started`
 //!   comes when the slowest pull ends; concurrent pulls of one image are not serialised;
 //!   image pull failures, pull secrets, image digests (imageID is derived);
-//! - volumes, sandbox failures, `PodReadyToStartContainers` False (the sandbox is instant);
+//! - volumes (a pod waits only for its EBS claims, gated by `ebs::kubelet`), sandbox failures,
+//!   `PodReadyToStartContainers` False (the sandbox is instant);
 //! - the terminal phase before the final delete (the pod is deleted while Running);
 //! - pods on NotReady nodes keep their status (eviction is the node lifecycle controller's);
 //! - timestamps have the API's one-second resolution, so stages are measured from whole seconds.
@@ -198,7 +199,11 @@ pub async fn reconcile_with(ctx: &Context, cfg: &PodConfig) -> Result<Summary, E
         if deleting {
             terminate(&mut p, &mut summary).await?;
         } else if str_at(pod, "/status/hostIP").is_empty() || awaits_ip(pod) {
-            accept(&mut p, node, &mut summary).await?;
+            // The volume manager (`ebs::kubelet`) holds the pod until its claims are mounted;
+            // then the sandbox gets its address from the CNI.
+            if crate::ebs::kubelet::volumes_ready(ctx, pod).await? {
+                accept(&mut p, node, &mut summary).await?;
+            }
         } else if !all_running(pod) {
             start(&mut p, node, cfg, &mut summary).await?;
         } else if let Some(status) = crate::container_exit::exited_status(pod, now) {

@@ -16,6 +16,9 @@
 //!   FailedScheduling events).
 //! - [`workloads`]: kube-controller-manager's Deployment and ReplicaSet controllers.
 //! - [`daemonset`]: kube-controller-manager's DaemonSet controller.
+//! - [`ebs`]: EBS volumes for PersistentVolumeClaims (PV controller, external-provisioner,
+//!   attach/detach, external-attacher, the kubelet's volume manager, expansion, and the
+//!   scheduler's volume filters) with the aws-ebs-csi-driver.
 //! - [`taint_eviction`]: kube-controller-manager's NoExecute taint eviction controller.
 //! - [`statefulset`]: kube-controller-manager's StatefulSet controller.
 //! - [`podgc`]: kube-controller-manager's pod garbage collector.
@@ -28,6 +31,7 @@ pub mod cloud_node;
 pub mod container_exit;
 mod context;
 pub mod daemonset;
+pub mod ebs;
 pub mod endpoints;
 mod instances;
 pub mod job;

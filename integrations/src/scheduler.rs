@@ -61,7 +61,8 @@
 //! Not modelled:
 //! - preemption itself (no victim is ever evicted: every Node that might be helped reports "No
 //!   preemption victims found for incoming pod"), nominated nodes;
-//! - NodePorts, volume plugins (VolumeBinding, VolumeZone, VolumeRestrictions, NodeVolumeLimits),
+//! - NodePorts, VolumeZone and VolumeRestrictions (VolumeBinding and NodeVolumeLimits for EBS
+//!   claims are in `ebs::scheduling`),
 //!   DynamicResources, scalar/extended resources and hugepages; `ScheduleAnyway` spread
 //!   constraints, `matchLabelKeys`, the non-default node inclusion policies;
 //! - the other score plugins (BalancedAllocation, ImageLocality, TaintToleration, NodeAffinity,
@@ -71,6 +72,7 @@
 //!   (only `default-scheduler`), the 1024-character truncation of event notes;
 //! - the `SchedulingGated` condition: a Pod with `spec.schedulingGates` is skipped untouched.
 
+use crate::ebs::scheduling::{select_node, VolumeView};
 use crate::node_match::{node_affinity_matches, node_requirement, tolerates};
 use crate::{Context, Error};
 use k8s_openapi::api::core::v1::{Node, Pod};
@@ -531,8 +533,10 @@ fn dynamic_filter(
     request: &Resources,
     nodes: &[NodeInfo],
     i: usize,
+    volumes: &VolumeView,
 ) -> Result<(), Status> {
     let n = &nodes[i];
+    let node = &n.node;
     // NodeResourcesFit (`fitsRequest`).
     let mut reasons = Vec::new();
     let mut code = Code::Unschedulable;
@@ -566,6 +570,15 @@ fn dynamic_filter(
     }
     if !reasons.is_empty() {
         return Err((code, reasons));
+    }
+    // NodeVolumeLimits, VolumeBinding (`ebs::scheduling`).
+    if let Some((unresolvable, r)) = volumes.filter(pod, node, &n.pods) {
+        let code = if unresolvable {
+            Code::UnschedulableAndUnresolvable
+        } else {
+            Code::Unschedulable
+        };
+        return Err((code, vec![r]));
     }
     // PodTopologySpread.
     if let Some((code, r)) = topology_spread(pod, nodes, i) {
@@ -601,6 +614,18 @@ fn fit_error(total: usize, reasons: &BTreeMap<String, usize>) -> String {
         msg.push_str(&format!(" {}.", parts.join(", ")));
     }
     msg
+}
+
+/// The FailedScheduling message when a PreFilter plugin rejected the pod: its message once, and
+/// every Node as one preemption cannot help.
+fn pre_filter_message(pod: &Value, total: usize, pre: &str) -> String {
+    let post = if pod["spec"]["preemptionPolicy"] == "Never" {
+        "preemption: not eligible due to preemptionPolicy=Never.".to_string()
+    } else {
+        let all = BTreeMap::from([(NOT_HELPFUL.to_string(), total)]);
+        format!("preemption: {}", fit_error(total, &all))
+    };
+    format!("0/{total} nodes are available: {pre}. {post}.")
 }
 
 /// The whole FailedScheduling message for per-node statuses (`None`: the Node fit).
@@ -732,6 +757,7 @@ pub async fn reconcile_once(ctx: &Context) -> Result<Summary, Error> {
         .list::<Pod>()
         .await
         .map_err(|e| Error::ListPods(Box::new(e)))?;
+    let volumes = VolumeView::load(ctx).await?;
     let mut queue = Vec::new();
     let index: std::collections::HashMap<String, usize> = nodes
         .iter()
@@ -764,22 +790,33 @@ pub async fn reconcile_once(ctx: &Context) -> Result<Summary, Error> {
     let mut static_results: BTreeMap<String, Vec<Result<(), Status>>> = BTreeMap::new();
     for pod in queue {
         let key = pod_key(&pod);
+        // VolumeBinding PreBind: the pod waits while its claims are provisioned and bound.
+        if volumes.waiting_for_binding(&pod).is_some() {
+            continue;
+        }
         let request = pod_requests(&pod, false);
         let non_zero = pod_requests(&pod, true);
         let mut statuses = Vec::new();
         let mut best: Option<(i128, usize)> = None;
+        let pre = volumes.pre_filter(&pod);
+        let selected = volumes.selected_node(&pod);
         let statics = static_results
             .entry(static_signature(&pod))
             .or_insert_with(|| nodes.iter().map(|n| static_filter(&pod, n)).collect());
         for i in 0..nodes.len() {
+            if pre.is_some() {
+                break;
+            }
             let verdict = match &statics[i] {
                 Err(st) => Err(st.clone()),
-                Ok(()) => dynamic_filter(&pod, &request, &nodes, i),
+                Ok(()) => dynamic_filter(&pod, &request, &nodes, i, &volumes),
             };
             match verdict {
                 Ok(()) => {
                     let s = score(&nodes[i], &non_zero);
-                    if best.is_none_or(|(b, _)| s > b) {
+                    if selected.as_deref() == Some(nodes[i].name.as_str()) {
+                        best = Some((i128::MAX, i));
+                    } else if best.is_none_or(|(b, _)| s > b) {
                         best = Some((s, i));
                     }
                 }
@@ -788,6 +825,11 @@ pub async fn reconcile_once(ctx: &Context) -> Result<Summary, Error> {
         }
         if let Some((_, i)) = best {
             let node_name = nodes[i].name.clone();
+            let delayed = volumes.unbound_delayed(&pod);
+            if !delayed.is_empty() {
+                summary.writes += select_node(ctx, &delayed, &node_name).await?;
+                continue;
+            }
             bind(ctx, &pod, &node_name).await?;
             emit(
                 ctx,
@@ -805,10 +847,10 @@ pub async fn reconcile_once(ctx: &Context) -> Result<Summary, Error> {
             assign(&mut nodes[i], Arc::new(placed));
             continue;
         }
-        let message = if nodes.is_empty() {
-            NO_NODES.to_string()
-        } else {
-            failure_message(&pod, &statuses)
+        let message = match &pre {
+            _ if nodes.is_empty() => NO_NODES.to_string(),
+            Some(p) => pre_filter_message(&pod, nodes.len(), p),
+            None => failure_message(&pod, &statuses),
         };
         let conditions = pod["status"]["conditions"]
             .as_array()

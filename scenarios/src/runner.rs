@@ -106,7 +106,7 @@ pub fn controllers_for(
 /// the failures, if any.
 pub async fn controller_pass(ctx: &cloudbox_integrations::Context) -> Vec<String> {
     use cloudbox_integrations::{
-        cloud_node, daemonset, endpoints, job, kubelet_node, kubelet_pods, podgc, scheduler,
+        cloud_node, daemonset, ebs, endpoints, job, kubelet_node, kubelet_pods, podgc, scheduler,
         statefulset, taint_eviction, vpc_cni, workloads,
     };
     let mut errors = Vec::new();
@@ -139,6 +139,9 @@ pub async fn controller_pass(ctx: &cloudbox_integrations::Context) -> Vec<String
     }
     if let Err(e) = vpc_cni::reconcile_once(ctx).await {
         errors.push(format!("aws-node (ipamd): {e}"));
+    }
+    if let Err(e) = ebs::reconcile_once(ctx).await {
+        errors.push(format!("ebs volumes: {e}"));
     }
     if let Err(e) = kubelet_pods::reconcile_once(ctx).await {
         errors.push(format!("kubelet pods: {e}"));

@@ -21,9 +21,19 @@ pub fn is_dns1123_label(s: &str) -> bool {
         && b[b.len() - 1] != b'-'
 }
 
-/// Whether `s` is a DNS-1123 subdomain (≤ 253, dot-separated labels).
+/// Whether `s` is a DNS-1123 subdomain (≤ 253, dot-separated parts of label characters). As
+/// upstream's regex, a part may be longer than a label's 63 (`csi-<sha256 hex>`, 68, is valid).
 pub fn is_dns1123_subdomain(s: &str) -> bool {
-    !s.is_empty() && s.len() <= 253 && s.split('.').all(is_dns1123_label)
+    !s.is_empty()
+        && s.len() <= 253
+        && s.split('.').all(|part| {
+            let b = part.as_bytes();
+            !b.is_empty()
+                && b.iter()
+                    .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || *c == b'-')
+                && b[0] != b'-'
+                && b[b.len() - 1] != b'-'
+        })
 }
 
 fn invalid(field: &str, value: &str, why: &str) -> Cause {

@@ -122,7 +122,7 @@ pub(crate) fn holds_address(pod: &Value) -> bool {
 
 fn aws_err(call: &str, subject: &str, e: AwsError) -> Error {
     Error::Aws {
-        call: format!("{call} {subject}"),
+        what: format!("{call} {subject}"),
         source: Box::new(e),
     }
 }
