@@ -200,6 +200,10 @@ async fn main() -> Result<()> {
     )
     .await?;
     report("Deployment deleted → no pods", &p, &clock);
+    println!("\n| controller | passes | wall time in its passes |\n|---|---:|---:|");
+    for (what, d, n) in cloudbox_scenarios::PASS_TIMES.snapshot() {
+        println!("| {what} | {n} | {:.2} s |", d.as_secs_f64());
+    }
     let (_, peak) = rss_mib();
     println!(
         "\nwhole run: {:.1} s wall; peak RSS {peak:.0} MiB; {:.1} KiB of RSS per running pod \

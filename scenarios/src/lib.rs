@@ -17,7 +17,8 @@ pub mod topology;
 pub use format::{load, Scenario};
 pub use report::Outcome;
 pub use runner::{
-    controller_pass, controllers_for, next_instant, run, settle, Options, World, IDLE_STEP,
+    controller_pass, controllers_for, next_instant, run, settle, Options, PassTimes, World,
+    IDLE_STEP, PASS_TIMES,
 };
 
 use std::path::{Path, PathBuf};

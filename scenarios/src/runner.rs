@@ -110,46 +110,62 @@ pub async fn controller_pass(ctx: &cloudbox_integrations::Context) -> Vec<String
         statefulset, taint_eviction, vpc_cni, workloads,
     };
     let mut errors = Vec::new();
-    if let Err(e) = kubelet_node::reconcile_once(ctx).await {
-        errors.push(format!("kubelet node registration: {e}"));
+    macro_rules! run {
+        ($module:ident, $what:literal) => {{
+            let started = std::time::Instant::now();
+            let result = $module::reconcile_once(ctx).await;
+            PASS_TIMES.record($what, started.elapsed());
+            if let Err(e) = result {
+                errors.push(format!("{}: {e}", $what));
+            }
+        }};
     }
-    if let Err(e) = cloud_node::reconcile_once(ctx).await {
-        errors.push(format!("cloud node controller: {e}"));
-    }
-    if let Err(e) = taint_eviction::reconcile_once(ctx).await {
-        errors.push(format!("taint eviction: {e}"));
-    }
-    if let Err(e) = workloads::reconcile_once(ctx).await {
-        errors.push(format!("deployment/replicaset controllers: {e}"));
-    }
-    if let Err(e) = daemonset::reconcile_once(ctx).await {
-        errors.push(format!("daemonset controller: {e}"));
-    }
-    if let Err(e) = statefulset::reconcile_once(ctx).await {
-        errors.push(format!("statefulset controller: {e}"));
-    }
-    if let Err(e) = job::reconcile_once(ctx).await {
-        errors.push(format!("job controller: {e}"));
-    }
-    if let Err(e) = podgc::reconcile_once(ctx).await {
-        errors.push(format!("pod garbage collector: {e}"));
-    }
-    if let Err(e) = scheduler::reconcile_once(ctx).await {
-        errors.push(format!("scheduler: {e}"));
-    }
-    if let Err(e) = vpc_cni::reconcile_once(ctx).await {
-        errors.push(format!("aws-node (ipamd): {e}"));
-    }
-    if let Err(e) = ebs::reconcile_once(ctx).await {
-        errors.push(format!("ebs volumes: {e}"));
-    }
-    if let Err(e) = kubelet_pods::reconcile_once(ctx).await {
-        errors.push(format!("kubelet pods: {e}"));
-    }
-    if let Err(e) = endpoints::reconcile_once(ctx).await {
-        errors.push(format!("endpoints controllers: {e}"));
-    }
+    run!(kubelet_node, "kubelet node registration");
+    run!(cloud_node, "cloud node controller");
+    run!(taint_eviction, "taint eviction");
+    run!(workloads, "deployment/replicaset controllers");
+    run!(daemonset, "daemonset controller");
+    run!(statefulset, "statefulset controller");
+    run!(job, "job controller");
+    run!(podgc, "pod garbage collector");
+    run!(scheduler, "scheduler");
+    run!(vpc_cni, "aws-node (ipamd)");
+    run!(ebs, "ebs volumes");
+    run!(kubelet_pods, "kubelet pods");
+    run!(endpoints, "endpoints controllers");
     errors
+}
+
+/// Wall time spent in each controller's passes since the process started (`world_bench` prints
+/// it): where a world's time goes.
+pub static PASS_TIMES: PassTimes = PassTimes(std::sync::Mutex::new(Vec::new()));
+
+/// Wall time and pass count per controller, in `controller_pass` order.
+#[derive(Debug)]
+pub struct PassTimes(std::sync::Mutex<Vec<(&'static str, Duration, u64)>>);
+
+impl PassTimes {
+    fn record(&self, what: &'static str, d: Duration) {
+        let mut all = self
+            .0
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        match all.iter_mut().find(|(w, _, _)| *w == what) {
+            Some(e) => {
+                e.1 += d;
+                e.2 += 1;
+            }
+            None => all.push((what, d, 1)),
+        }
+    }
+
+    /// Each controller's total wall time and number of passes so far.
+    pub fn snapshot(&self) -> Vec<(&'static str, Duration, u64)> {
+        self.0
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .clone()
+    }
 }
 
 /// Runs [`controller_pass`] at the current instant until a pass writes nothing to the API
