@@ -2,8 +2,9 @@
 //! replicas goes to all Running, then it is deleted — everything in process on the virtual clock,
 //! through the same controller passes the scenario runner uses.
 //!
-//! `cargo run --release -p cloudbox-scenarios --example world_bench -- [nodes] [pods] [wall-limit-s]`
-//! (defaults 1000, 30000, 300). Prints virtual time, wall time, passes and RSS per phase.
+//! `cargo run --release -p cloudbox-scenarios --example world_bench -- [nodes] [pods] [wall-limit-s] [vpc-cni]`
+//! (defaults 1000, 30000, 300, 0; `1` as the fourth argument turns the VPC CNI model on, so
+//! every pod address is a secondary IP of an ENI of its node). Prints virtual time, wall time, passes and RSS per phase.
 
 use anyhow::{anyhow, Result};
 use cloudbox_aws::{AwsClient, AwsState};
@@ -97,6 +98,7 @@ async fn main() -> Result<()> {
     let nodes = usize::try_from(*args.first().unwrap_or(&1000))?;
     let pods = i32::try_from(*args.get(1).unwrap_or(&30000))?;
     let limit = Instant::now() + Duration::from_secs(*args.get(2).unwrap_or(&300));
+    let vpc_cni = args.get(3).is_some_and(|&v| v == 1);
     let clock = Clock::manual();
     let aws_state = AwsState::new(clock.clone(), 7);
     let kube_state = KubeState::new(clock.clone(), 7);
@@ -130,7 +132,11 @@ async fn main() -> Result<()> {
         left -= n;
     }
     let client = kube::Client::new(cloudbox_kube::app(kube_state.clone()), "default");
-    let ctx = Context::new(client.clone(), aws, clock.clone(), Config::new("bench"));
+    let mut config = Config::new("bench");
+    if vpc_cni {
+        config.vpc_cni = Some(cloudbox_integrations::vpc_cni::Settings::default());
+    }
+    let ctx = Context::new(client.clone(), aws.clone(), clock.clone(), config);
     let node_api: Api<Node> = Api::all(client.clone());
     let p = until(
         &ctx,
@@ -200,6 +206,20 @@ async fn main() -> Result<()> {
     )
     .await?;
     report("Deployment deleted → no pods", &p, &clock);
+    if vpc_cni {
+        let enis = aws
+            .call("ec2:DescribeNetworkInterfaces", &json!({}))
+            .map_err(|e| anyhow!("{e}"))?;
+        let list = enis["NetworkInterfaces"].as_array().cloned().unwrap_or_default();
+        let addresses: usize = list
+            .iter()
+            .map(|e| e["PrivateIpAddresses"].as_array().map_or(0, Vec::len))
+            .sum();
+        println!(
+            "\nVPC CNI on: {} ENIs with {addresses} private addresses left after the delete",
+            list.len()
+        );
+    }
     println!("\n| controller | passes | wall time in its passes |\n|---|---:|---:|");
     for (what, d, n) in cloudbox_scenarios::PASS_TIMES.snapshot() {
         println!("| {what} | {n} | {:.2} s |", d.as_secs_f64());
