@@ -37,6 +37,21 @@ check "FailedScheduling names the memory shortage" "2 Insufficient memory" \
   "$(kubectl get events --field-selector reason=FailedScheduling -o jsonpath='{.items[0].message}' | grep -o '2 Insufficient memory')"
 check "no nginx pod on the control plane" "0" \
   "$(kubectl get pods -l app=nginx --field-selector spec.nodeName=ip-192-168-193-172.cn-northwest-1.compute.internal --no-headers 2>/dev/null | wc -l | tr -d ' ')"
+# Seed §4 with the aws CLI: every running nginx pod's IP is a secondary private IP of an ENI
+# attached to its node's instance (the VPC CNI model), never an ENI's primary address.
+ips_ok=0
+ips_total=0
+for pod in $(kubectl get pods -l app=nginx --field-selector status.phase=Running -o jsonpath='{range .items[*]}{.status.podIP}/{.spec.nodeName}{"\n"}{end}'); do
+  ip="${pod%%/*}"; node="${pod##*/}"
+  ips_total=$((ips_total + 1))
+  instance="$(kubectl get node "$node" -o jsonpath='{.spec.providerID}' | sed 's#.*/##')"
+  found="$(aws ec2 describe-network-interfaces \
+    --filters Name=attachment.instance-id,Values="$instance" Name=addresses.private-ip-address,Values="$ip" \
+    --query "NetworkInterfaces[].PrivateIpAddresses[?PrivateIpAddress=='$ip' && Primary==\`false\`][] | length(@)" --output text)"
+  [ "$found" = "1" ] && ips_ok=$((ips_ok + 1))
+done
+check "running nginx pods" "4" "$ips_total"
+check "pod IPs are secondary IPs of their node's ENIs" "$ips_total" "$ips_ok"
 # (Stopped and terminated workers are covered in virtual time by scenarios/cluster/seed-cluster-up.yaml.)
 echo "seed up: $PASS passed, $FAIL failed"
 [ "$FAIL" -eq 0 ]
