@@ -515,6 +515,21 @@ fn static_filter(pod: &Value, n: &NodeInfo) -> Result<(), Status> {
     Ok(())
 }
 
+/// Where the next pod's node search starts (`sched.nextStartNodeIndex`).
+#[derive(Default)]
+struct SearchStart(std::sync::atomic::AtomicUsize);
+
+/// `numFeasibleNodesToFind` with the default `percentageOfNodesToScore` (0: adaptive): every
+/// node below 100 nodes, else `50 − nodes/125` percent (at least 5 %), at least 100 nodes.
+pub fn feasible_nodes_to_find(total: usize) -> usize {
+    const MIN_FEASIBLE: usize = 100;
+    if total < MIN_FEASIBLE {
+        return total;
+    }
+    let percentage = (50 - (total / 125) as i64).max(5) as usize;
+    (total * percentage / 100).max(MIN_FEASIBLE)
+}
+
 /// What [`static_filter`] reads of a pod.
 fn static_signature(pod: &Value) -> String {
     let spec = &pod["spec"];
@@ -788,6 +803,8 @@ pub async fn reconcile_once(ctx: &Context) -> Result<Summary, Error> {
             .then_with(|| pod_key(a).cmp(&pod_key(b)))
     });
     let mut static_results: BTreeMap<String, Vec<Result<(), Status>>> = BTreeMap::new();
+    let search = ctx.memory.get::<SearchStart>();
+    let mut next_start = search.0.load(std::sync::atomic::Ordering::Relaxed);
     for pod in queue {
         let key = pod_key(&pod);
         // VolumeBinding PreBind: the pod waits while its claims are provisioned and bound.
@@ -803,16 +820,34 @@ pub async fn reconcile_once(ctx: &Context) -> Result<Summary, Error> {
         let statics = static_results
             .entry(static_signature(&pod))
             .or_insert_with(|| nodes.iter().map(|n| static_filter(&pod, n)).collect());
-        for i in 0..nodes.len() {
-            if pre.is_some() {
+        // `numFeasibleNodesToFind`: in a cluster of 100 nodes or more, the search stops after
+        // that many feasible nodes and the next pod's search starts where this one stopped.
+        let total = nodes.len();
+        let to_find = if selected.is_some() {
+            total
+        } else {
+            feasible_nodes_to_find(total)
+        };
+        let start = if to_find < total {
+            next_start % total
+        } else {
+            0
+        };
+        let mut feasible = 0;
+        let mut processed = 0;
+        for k in 0..total {
+            if pre.is_some() || feasible >= to_find {
                 break;
             }
+            let i = (start + k) % total;
+            processed += 1;
             let verdict = match &statics[i] {
                 Err(st) => Err(st.clone()),
                 Ok(()) => dynamic_filter(&pod, &request, &nodes, i, &volumes),
             };
             match verdict {
                 Ok(()) => {
+                    feasible += 1;
                     let s = score(&nodes[i], &non_zero);
                     if selected.as_deref() == Some(nodes[i].name.as_str()) {
                         best = Some((i128::MAX, i));
@@ -822,6 +857,9 @@ pub async fn reconcile_once(ctx: &Context) -> Result<Summary, Error> {
                 }
                 Err(st) => statuses.push(st),
             }
+        }
+        if to_find < total {
+            next_start = (start + processed) % total;
         }
         if let Some((_, i)) = best {
             let node_name = nodes[i].name.clone();
@@ -900,6 +938,9 @@ pub async fn reconcile_once(ctx: &Context) -> Result<Summary, Error> {
         summary.writes += 2;
         summary.unschedulable.push((key, message));
     }
+    search
+        .0
+        .store(next_start, std::sync::atomic::Ordering::Relaxed);
     Ok(summary)
 }
 

@@ -623,3 +623,16 @@ async fn no_nodes_and_preemption_policy_never() -> Result<()> {
     assert_eq!(scheduled(&ctx, "never-1").await?, unschedulable(msg));
     Ok(())
 }
+
+#[test]
+fn feasible_nodes_to_find_follows_the_adaptive_percentage() {
+    // Below 100 nodes every node is searched; above, 50 − nodes/125 percent, at least 5 % and at
+    // least 100 nodes (kube-scheduler's numFeasibleNodesToFind).
+    assert_eq!(scheduler::feasible_nodes_to_find(3), 3);
+    assert_eq!(scheduler::feasible_nodes_to_find(99), 99);
+    assert_eq!(scheduler::feasible_nodes_to_find(100), 100);
+    assert_eq!(scheduler::feasible_nodes_to_find(150), 100);
+    assert_eq!(scheduler::feasible_nodes_to_find(1000), 420);
+    assert_eq!(scheduler::feasible_nodes_to_find(5000), 500);
+    assert_eq!(scheduler::feasible_nodes_to_find(10000), 500);
+}

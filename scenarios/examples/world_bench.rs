@@ -210,7 +210,10 @@ async fn main() -> Result<()> {
         let enis = aws
             .call("ec2:DescribeNetworkInterfaces", &json!({}))
             .map_err(|e| anyhow!("{e}"))?;
-        let list = enis["NetworkInterfaces"].as_array().cloned().unwrap_or_default();
+        let list = enis["NetworkInterfaces"]
+            .as_array()
+            .cloned()
+            .unwrap_or_default();
         let addresses: usize = list
             .iter()
             .map(|e| e["PrivateIpAddresses"].as_array().map_or(0, Vec::len))
