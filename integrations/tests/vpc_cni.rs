@@ -398,6 +398,22 @@ async fn the_data_plane_view_follows_the_model() -> Result<()> {
     );
     let text = view.to_text();
     assert!(text.contains("$ ip rule\n0:\tfrom all lookup local\n"));
+    // The seed's plugin (v1.5.3, external SNAT off) wrote the 1536 rule per VPC CIDR.
+    let mut seed_plugin = w.ctx.clone();
+    seed_plugin.config.vpc_cni = Some(Settings::from_env(&BTreeMap::from([(
+        "image".to_string(),
+        json!("602401143452.dkr.ecr.us-west-2.amazonaws.com/amazon-k8s-cni:v1.5.3"),
+    )])));
+    let old = dataplane::node_network(&seed_plugin, &node).ok_or_else(|| anyhow!("no view"))?;
+    let old_rules: Vec<&String> = old
+        .ip_rule
+        .iter()
+        .filter(|r| r.starts_with("1536:"))
+        .collect();
+    assert_eq!(old_rules.len(), 2);
+    for r in old_rules {
+        assert!(r.ends_with(" to 192.168.192.0/22 lookup 2"), "{r}");
+    }
     Ok(())
 }
 

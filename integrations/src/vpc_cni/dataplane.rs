@@ -15,14 +15,16 @@
 //! Interfaces are named as the EKS/AL2023 Nitro AMIs name them: device index d → `ens{5+d}`
 //! (the seed's secondary ENI is `ens6`).
 //!
-//! Deviation(seed): the seed ran an older plugin whose 1536 rule read `from <podIP> to <VPC
-//! CIDR> lookup N`; v1.19 writes `from <podIP> lookup N`, shown here.
+//! The 1536 rule follows the plugin version of the aws-node settings (`image`): the seed's
+//! v1.5.3 wrote `from <podIP> to <VPC CIDR> lookup N` with external SNAT off (`SetupNS`), v1.19
+//! writes `from <podIP> lookup N` ([`Settings::rules_per_vpc_cidr`]).
 //!
 //! Not modelled: iptables (AWS-SNAT-CHAIN-0, AWS-CONNMARK-CHAIN-0), link indexes (`eth0@ifN` is
 //! numbered by the pod's order), real MACs of host veths (derived from the pod's uid).
 
 use super::datastore::PodRef;
 use super::ipamd::{Ipamd, NodeIpam};
+use super::Settings;
 use crate::Context;
 use serde::Serialize;
 use std::collections::BTreeMap;
@@ -128,11 +130,12 @@ pub fn node_network(ctx: &Context, node: &str) -> Option<NodeNetwork> {
     let ipamd = ctx.memory.get::<Ipamd>();
     let nodes = ipamd.lock();
     let st = nodes.get(node)?;
-    Some(build(node, st, &settings.veth_prefix, settings.mtu))
+    Some(build(node, st, &settings))
 }
 
 /// The view of one node's ipamd state.
-pub fn build(node: &str, st: &NodeIpam, veth_prefix: &str, mtu: u32) -> NodeNetwork {
+pub fn build(node: &str, st: &NodeIpam, settings: &Settings) -> NodeNetwork {
+    let (veth_prefix, mtu) = (settings.veth_prefix.as_str(), settings.mtu);
     let gw = gateway(&st.subnet_cidr)
         .map(|g| g.to_string())
         .unwrap_or_default();
@@ -183,7 +186,12 @@ pub fn build(node: &str, st: &NodeIpam, veth_prefix: &str, mtu: u32) -> NodeNetw
         ip_route.push(format!("{ip} dev {veth} scope link"));
         rules.push((512, format!("from all to {ip} lookup main")));
         if device != 0 {
-            rules.push((1536, format!("from {ip} lookup {}", device + 1)));
+            let table = device + 1;
+            if settings.rules_per_vpc_cidr() {
+                rules.push((1536, format!("from {ip} to {} lookup {table}", st.vpc_cidr)));
+            } else {
+                rules.push((1536, format!("from {ip} lookup {table}")));
+            }
         }
         let eni = st
             .ds

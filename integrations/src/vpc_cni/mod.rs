@@ -66,6 +66,11 @@ pub struct Settings {
     pub mtu: u32,
     /// `AWS_VPC_K8S_CNI_VETHPREFIX` (`eni`).
     pub veth_prefix: String,
+    /// The plugin's version, from the `image` tag of the aws-node settings
+    /// (`…/amazon-k8s-cni:v1.5.3`); v1.19 when not given.
+    pub version: (u32, u32),
+    /// `AWS_VPC_K8S_CNI_EXTERNALSNAT` (false).
+    pub external_snat: bool,
 }
 
 impl Default for Settings {
@@ -80,6 +85,8 @@ impl Default for Settings {
             insufficient_cidr_cooldown: Duration::from_secs(120),
             mtu: 9001,
             veth_prefix: "eni".to_string(),
+            version: (1, 19),
+            external_snat: false,
         }
     }
 }
@@ -115,7 +122,22 @@ impl Settings {
         if let Some(v) = text("AWS_VPC_K8S_CNI_VETHPREFIX") {
             s.veth_prefix = v;
         }
+        if let Some(v) = text("AWS_VPC_K8S_CNI_EXTERNALSNAT") {
+            s.external_snat = v.trim().eq_ignore_ascii_case("true");
+        }
+        if let Some(v) = text("image").as_deref().and_then(image_version) {
+            s.version = v;
+        }
         s
+    }
+
+    /// Whether a pod on a secondary ENI gets one 1536 rule per VPC CIDR (`from <podIP> to
+    /// <VPC CIDR> lookup N`), as the plugin's `SetupNS` wrote them with external SNAT off
+    /// (v1.5.3, the seed's), or a single `from <podIP> lookup N` (v1.19.6's
+    /// `setupIPBasedContainerRouteRules`). Versions in between are taken as the older form:
+    /// the release that changed it is not pinned down here.
+    pub fn rules_per_vpc_cidr(&self) -> bool {
+        self.version < (1, 19) && !self.external_snat
     }
 
     /// `warmIPTargetsDefined`.
@@ -124,10 +146,34 @@ impl Settings {
     }
 }
 
+/// `…/amazon-k8s-cni:v1.5.3` → (1, 5).
+fn image_version(image: &str) -> Option<(u32, u32)> {
+    let tag = image.rsplit(':').next()?.trim_start_matches('v');
+    let mut parts = tag.split('.');
+    let major = parts.next()?.parse().ok()?;
+    let minor = parts.next()?.parse().ok()?;
+    Some((major, minor))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
     use serde_json::json;
+
+    #[test]
+    fn the_plugin_version_decides_the_1536_rule() {
+        let seed = BTreeMap::from([(
+            "image".to_string(),
+            json!("602401143452.dkr.ecr.us-west-2.amazonaws.com/amazon-k8s-cni:v1.5.3"),
+        )]);
+        let s = Settings::from_env(&seed);
+        assert_eq!(s.version, (1, 5));
+        assert!(s.rules_per_vpc_cidr());
+        let mut snat = seed.clone();
+        snat.insert("AWS_VPC_K8S_CNI_EXTERNALSNAT".into(), json!("true"));
+        assert!(!Settings::from_env(&snat).rules_per_vpc_cidr());
+        assert!(!Settings::default().rules_per_vpc_cidr());
+    }
 
     #[test]
     fn settings_read_the_aws_node_environment() {
