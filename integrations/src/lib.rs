@@ -24,6 +24,8 @@
 //! - [`podgc`]: kube-controller-manager's pod garbage collector.
 //! - [`job`]: kube-controller-manager's Job and TTL-after-finished controllers; containers exit
 //!   as [`container_exit`] says.
+//! - [`serviceaccounts`]: kube-controller-manager's ServiceAccounts controller (`default` in
+//!   every namespace).
 //! - [`vpc_cni`]: the Amazon VPC CNI (ipamd's warm pool of ENIs and addresses, the CNI plugin).
 
 pub mod cache;
@@ -40,6 +42,7 @@ pub mod kubelet_pods;
 pub mod node_match;
 pub mod podgc;
 pub mod scheduler;
+pub mod serviceaccounts;
 pub mod statefulset;
 pub mod taint_eviction;
 pub mod vpc_cni;

@@ -612,3 +612,32 @@ async fn progress_deadline_exceeded_without_ready_pods() -> Result<()> {
     assert_eq!(w.pass().await?.writes, 0);
     Ok(())
 }
+
+#[tokio::test]
+async fn every_namespace_gets_its_default_service_account() -> Result<()> {
+    use cloudbox_integrations::serviceaccounts;
+    use k8s_openapi::api::core::v1::{Namespace, ServiceAccount};
+    let w = world()?;
+    let namespaces: Api<Namespace> = Api::all(w.ctx.kube.clone());
+    namespaces
+        .create(
+            &PostParams::default(),
+            &serde_json::from_value(json!({"metadata": {"name": "team-a"}}))?,
+        )
+        .await?;
+    let s = serviceaccounts::reconcile_once(&w.ctx).await?;
+    assert!(s.created.contains(&"default/default".to_string()), "{s:?}");
+    assert!(s.created.contains(&"team-a/default".to_string()), "{s:?}");
+    assert!(
+        s.created.contains(&"kube-system/default".to_string()),
+        "{s:?}"
+    );
+    let again = serviceaccounts::reconcile_once(&w.ctx).await?;
+    assert!(again.created.is_empty(), "a settled pass writes nothing");
+    let team: Api<ServiceAccount> = Api::namespaced(w.ctx.kube.clone(), "team-a");
+    team.delete("default", &Default::default()).await?;
+    let s = serviceaccounts::reconcile_once(&w.ctx).await?;
+    assert_eq!(s.created, ["team-a/default"], "recreated after a delete");
+    assert!(team.get_opt("default").await?.is_some());
+    Ok(())
+}

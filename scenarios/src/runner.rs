@@ -107,7 +107,7 @@ pub fn controllers_for(
 pub async fn controller_pass(ctx: &cloudbox_integrations::Context) -> Vec<String> {
     use cloudbox_integrations::{
         cloud_node, daemonset, ebs, endpoints, job, kubelet_node, kubelet_pods, podgc, scheduler,
-        statefulset, taint_eviction, vpc_cni, workloads,
+        serviceaccounts, statefulset, taint_eviction, vpc_cni, workloads,
     };
     let mut errors = Vec::new();
     macro_rules! run {
@@ -122,6 +122,7 @@ pub async fn controller_pass(ctx: &cloudbox_integrations::Context) -> Vec<String
     }
     run!(kubelet_node, "kubelet node registration");
     run!(cloud_node, "cloud node controller");
+    run!(serviceaccounts, "serviceaccounts controller");
     run!(taint_eviction, "taint eviction");
     run!(workloads, "deployment/replicaset controllers");
     run!(daemonset, "daemonset controller");
