@@ -37,6 +37,10 @@ check "FailedScheduling names the memory shortage" "2 Insufficient memory" \
   "$(kubectl get events --field-selector reason=FailedScheduling -o jsonpath='{.items[0].message}' | grep -o '2 Insufficient memory')"
 check "no nginx pod on the control plane" "0" \
   "$(kubectl get pods -l app=nginx --field-selector spec.nodeName=ip-192-168-193-172.cn-northwest-1.compute.internal --no-headers 2>/dev/null | wc -l | tr -d ' ')"
+check "default ServiceAccount (serviceaccounts controller)" "default" \
+  "$(kubectl get serviceaccount default -o jsonpath='{.metadata.name}')"
+check "kubectl create token default" "yes" \
+  "$( [ -n "$(kubectl create token default 2>/dev/null)" ] && echo yes || echo no)"
 # Seed §4 with the aws CLI: every running nginx pod's IP is a secondary private IP of an ENI
 # attached to its node's instance (the VPC CNI model), never an ENI's primary address.
 ips_ok=0
