@@ -23,6 +23,9 @@ use serde_json::{json, Map, Value};
 use std::collections::HashMap;
 use std::sync::Arc;
 
+/// kube-apiserver's attempts at a free generated name (`maxNameGenerationCreateAttempts`).
+const MAX_NAME_GENERATION_ATTEMPTS: usize = 8;
+
 /// `fieldValidation` query parameter.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 pub enum FieldValidation {
@@ -512,12 +515,20 @@ impl Db {
             generate,
             now,
         } = p;
+        let ns = meta_str(&obj, "namespace").unwrap_or("").to_string();
         if let Some(g) = generate {
-            let suffix = self.generate_suffix();
-            meta_mut(&mut obj).insert("name".into(), json!(format!("{g}{suffix}")));
+            // RetryGenerateName (GA in 1.32): a generated name that is taken is generated again,
+            // up to 8 attempts, before the create fails with AlreadyExists.
+            for _ in 0..MAX_NAME_GENERATION_ATTEMPTS {
+                let candidate = format!("{g}{}", self.generate_suffix());
+                let taken = self.store.get(&sdef.storage, &ns, &candidate).is_some();
+                meta_mut(&mut obj).insert("name".into(), json!(candidate));
+                if !taken {
+                    break;
+                }
+            }
         }
         let name = meta_str(&obj, "name").unwrap_or("").to_string();
-        let ns = meta_str(&obj, "namespace").unwrap_or("").to_string();
         if def.namespaced {
             self.check_namespace(def, &ns, &name)?;
         }
