@@ -1,0 +1,15 @@
+//! The controllers' integration tests, one module per controller, in one test binary (one link
+//! instead of eleven): each module builds its own world of in-process AWS and Kubernetes APIs
+//! and talks to them through `AwsClient` and `kube::Client`.
+
+mod daemonset;
+mod ebs;
+mod endpoints;
+mod jobs;
+mod kubelet_pods;
+mod nodes;
+mod podgc;
+mod scheduler;
+mod statefulset;
+mod vpc_cni;
+mod workloads;
