@@ -227,6 +227,14 @@ const BUILTIN: &[B] = &[
     .status(),
     b("storage.k8s.io", "v1", "CSINode", "csinodes", &[], false),
     b(
+        "storage.k8s.io",
+        "v1",
+        "CSIDriver",
+        "csidrivers",
+        &[],
+        false,
+    ),
+    b(
         "networking.k8s.io",
         "v1",
         "Ingress",

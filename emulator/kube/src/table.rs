@@ -428,6 +428,16 @@ fn columns(def: &ResourceDef) -> Vec<Value> {
             c("Age", "string", 0),
             c("VolumeMode", "string", 1),
         ],
+        ("storage.k8s.io", "CSIDriver") => vec![
+            c("Name", "string", 0),
+            c("AttachRequired", "boolean", 0),
+            c("PodInfoOnMount", "boolean", 0),
+            c("StorageCapacity", "boolean", 0),
+            c("TokenRequests", "string", 0),
+            c("RequiresRepublish", "boolean", 0),
+            c("Modes", "string", 0),
+            c("Age", "string", 0),
+        ],
         ("storage.k8s.io", "StorageClass") => vec![
             c("Name", "string", 0),
             c("Provisioner", "string", 0),
@@ -678,6 +688,32 @@ fn cells(def: &ResourceDef, o: &Value, now: u64) -> Vec<Value> {
                 json!(s(o, "/status/reason")),
                 json!(ag),
                 json!(s(o, "/spec/volumeMode")),
+            ]
+        }
+        ("storage.k8s.io", "CSIDriver") => {
+            // printCSIDriver: booleans as stored (defaulted), audiences and modes joined.
+            let flag = |p: &str, d: bool| o.pointer(p).and_then(Value::as_bool).unwrap_or(d);
+            let tokens: Vec<String> = arr(o, "/spec/tokenRequests")
+                .iter()
+                .map(|t| s(t, "/audience"))
+                .collect();
+            let modes: Vec<String> = arr(o, "/spec/volumeLifecycleModes")
+                .iter()
+                .filter_map(|m| m.as_str().map(str::to_string))
+                .collect();
+            vec![
+                json!(name),
+                json!(flag("/spec/attachRequired", true)),
+                json!(flag("/spec/podInfoOnMount", false)),
+                json!(flag("/spec/storageCapacity", false)),
+                json!(if tokens.is_empty() {
+                    "<unset>".to_string()
+                } else {
+                    tokens.join(",")
+                }),
+                json!(flag("/spec/requiresRepublish", false)),
+                json!(modes.join(",")),
+                json!(ag),
             ]
         }
         ("storage.k8s.io", "StorageClass") => {

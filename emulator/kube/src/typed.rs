@@ -101,6 +101,7 @@ pub fn decode(group: &str, kind: &str, v: &Value) -> KubeResult<Decoded> {
         ("storage.k8s.io", "StorageClass") => rt!(stor::StorageClass),
         ("storage.k8s.io", "VolumeAttachment") => rt!(stor::VolumeAttachment),
         ("storage.k8s.io", "CSINode") => rt!(stor::CSINode),
+        ("storage.k8s.io", "CSIDriver") => rt!(stor::CSIDriver),
         ("networking.k8s.io", "Ingress") => rt!(net::Ingress),
         ("networking.k8s.io", "IngressClass") => rt!(net::IngressClass),
         ("discovery.k8s.io", "EndpointSlice") => rt!(disc::EndpointSlice),

@@ -1419,3 +1419,189 @@ mod priority {
         Ok(())
     }
 }
+
+/// The upstream defaulters in full (§4): what `kubectl get -o yaml` shows on a real 1.32 cluster
+/// for fields the manifest left out.
+mod defaulters {
+    use super::*;
+
+    #[tokio::test]
+    async fn pod_volumes_probes_handlers_and_requests() -> anyhow::Result<()> {
+        let st = state();
+        let pod = json!({"metadata": {"name": "full"}, "spec": {
+            "hostNetwork": true,
+            "containers": [{
+                "name": "app", "image": "nginx:1.25",
+                "ports": [{"containerPort": 8080}],
+                "resources": {"limits": {"cpu": "500m", "memory": "128Mi"}, "requests": {"cpu": "100m"}},
+                "livenessProbe": {"httpGet": {"port": 8080}},
+                "readinessProbe": {"grpc": {"port": 9090}, "periodSeconds": 5},
+                "startupProbe": {"tcpSocket": {"port": 8080}},
+                "lifecycle": {"preStop": {"httpGet": {"port": 8080, "path": ""}}},
+                "env": [{"name": "NODE", "valueFrom": {"fieldRef": {"fieldPath": "spec.nodeName"}}}]
+            }],
+            "initContainers": [{"name": "init", "image": "busybox", "resources": {"limits": {"memory": "64Mi"}}}],
+            "volumes": [
+                {"name": "scratch"},
+                {"name": "cfg", "configMap": {"name": "c"}},
+                {"name": "sec", "secret": {"secretName": "s"}},
+                {"name": "host", "hostPath": {"path": "/var/log"}},
+                {"name": "info", "downwardAPI": {"items": [{"path": "n", "fieldRef": {"fieldPath": "metadata.name"}}]}},
+                {"name": "tok", "projected": {"sources": [{"serviceAccountToken": {"path": "t"}}]}},
+                {"name": "eph", "ephemeral": {"volumeClaimTemplate": {"spec": {"accessModes": ["ReadWriteOnce"], "resources": {"requests": {"storage": "1Gi"}}}}}}
+            ]
+        }});
+        let r = post(&st, "/api/v1/namespaces/default/pods", pod).await?;
+        assert_eq!(r.status, StatusCode::CREATED, "{}", r.body);
+        let c = &r.body["spec"]["containers"][0];
+        assert_eq!(c["imagePullPolicy"], "IfNotPresent");
+        assert_eq!(
+            c["ports"][0],
+            json!({"containerPort": 8080, "hostPort": 8080, "protocol": "TCP"})
+        );
+        // requests default to limits, keeping what was requested
+        assert_eq!(
+            c["resources"]["requests"],
+            json!({"cpu": "100m", "memory": "128Mi"})
+        );
+        assert_eq!(
+            c["livenessProbe"],
+            json!({"httpGet": {"port": 8080, "path": "/", "scheme": "HTTP"}, "timeoutSeconds": 1,
+                   "periodSeconds": 10, "successThreshold": 1, "failureThreshold": 3})
+        );
+        assert_eq!(c["readinessProbe"]["periodSeconds"], 5);
+        assert_eq!(
+            c["readinessProbe"]["grpc"],
+            json!({"port": 9090, "service": ""})
+        );
+        assert_eq!(c["startupProbe"]["failureThreshold"], 3);
+        assert_eq!(c["lifecycle"]["preStop"]["httpGet"]["path"], "/");
+        assert_eq!(c["env"][0]["valueFrom"]["fieldRef"]["apiVersion"], "v1");
+        let init = &r.body["spec"]["initContainers"][0];
+        assert_eq!(init["imagePullPolicy"], "Always");
+        assert_eq!(init["resources"]["requests"], json!({"memory": "64Mi"}));
+        let v = &r.body["spec"]["volumes"];
+        assert_eq!(v[0], json!({"name": "scratch", "emptyDir": {}}));
+        assert_eq!(v[1]["configMap"]["defaultMode"], 420);
+        assert_eq!(v[2]["secret"]["defaultMode"], 420);
+        assert_eq!(v[3]["hostPath"]["type"], "");
+        assert_eq!(v[4]["downwardAPI"]["defaultMode"], 420);
+        assert_eq!(
+            v[4]["downwardAPI"]["items"][0]["fieldRef"]["apiVersion"],
+            "v1"
+        );
+        assert_eq!(v[5]["projected"]["defaultMode"], 420);
+        assert_eq!(
+            v[5]["projected"]["sources"][0]["serviceAccountToken"]["expirationSeconds"],
+            3600
+        );
+        assert_eq!(
+            v[6]["ephemeral"]["volumeClaimTemplate"]["spec"]["volumeMode"],
+            "Filesystem"
+        );
+        Ok(())
+    }
+
+    #[tokio::test]
+    async fn templates_get_container_defaults_but_not_pod_only_ones() -> anyhow::Result<()> {
+        let st = state();
+        let d = json!({"metadata": {"name": "web"}, "spec": {
+            "selector": {"matchLabels": {"app": "web"}},
+            "template": {"metadata": {"labels": {"app": "web"}}, "spec": {
+                "containers": [{"name": "c", "image": "nginx", "resources": {"limits": {"cpu": "1"}},
+                                "readinessProbe": {"httpGet": {"port": 80}}}],
+                "volumes": [{"name": "v"}]}}}});
+        let r = post(&st, "/apis/apps/v1/namespaces/default/deployments", d).await?;
+        assert_eq!(r.status, StatusCode::CREATED, "{}", r.body);
+        let ps = &r.body["spec"]["template"]["spec"];
+        assert_eq!(ps["containers"][0]["readinessProbe"]["timeoutSeconds"], 1);
+        assert_eq!(
+            ps["containers"][0]["readinessProbe"]["httpGet"]["scheme"],
+            "HTTP"
+        );
+        assert_eq!(ps["volumes"][0]["emptyDir"], json!({}));
+        // SetDefaults_Pod is for Pods only: no requests from limits, no enableServiceLinks
+        assert!(ps["containers"][0]["resources"].get("requests").is_none());
+        assert!(ps.get("enableServiceLinks").is_none());
+        let sts = json!({"metadata": {"name": "db"}, "spec": {
+            "serviceName": "db", "selector": {"matchLabels": {"app": "db"}},
+            "template": {"metadata": {"labels": {"app": "db"}}, "spec": {"containers": [{"name": "c", "image": "pg:16"}]}},
+            "volumeClaimTemplates": [{"metadata": {"name": "data"}, "spec": {"accessModes": ["ReadWriteOnce"], "resources": {"requests": {"storage": "1Gi"}}}}]}});
+        let r = post(&st, "/apis/apps/v1/namespaces/default/statefulsets", sts).await?;
+        assert_eq!(r.status, StatusCode::CREATED, "{}", r.body);
+        let t = &r.body["spec"]["volumeClaimTemplates"][0];
+        assert_eq!(t["spec"]["volumeMode"], "Filesystem");
+        assert_eq!(t["status"]["phase"], "Pending");
+        Ok(())
+    }
+
+    #[tokio::test]
+    async fn services_endpoints_bindings_and_csidrivers() -> anyhow::Result<()> {
+        let st = state();
+        let svc = json!({"metadata": {"name": "sticky"}, "spec": {
+            "sessionAffinity": "ClientIP", "selector": {"app": "x"},
+            "ports": [{"port": 80, "targetPort": 0}]}});
+        let r = post(&st, "/api/v1/namespaces/default/services", svc).await?;
+        assert_eq!(r.status, StatusCode::CREATED, "{}", r.body);
+        assert_eq!(
+            r.body["spec"]["sessionAffinityConfig"],
+            json!({"clientIP": {"timeoutSeconds": 10800}})
+        );
+        assert_eq!(r.body["spec"]["ports"][0]["targetPort"], 80);
+        let svc = json!({"metadata": {"name": "plain"}, "spec": {
+            "sessionAffinityConfig": {"clientIP": {"timeoutSeconds": 5}}, "ports": [{"port": 80}]}});
+        let r = post(&st, "/api/v1/namespaces/default/services", svc).await?;
+        assert_eq!(r.status, StatusCode::CREATED, "{}", r.body);
+        assert!(
+            r.body["spec"].get("sessionAffinityConfig").is_none(),
+            "{}",
+            r.body
+        );
+        let ep = json!({"metadata": {"name": "manual"}, "subsets": [{"addresses": [{"ip": "10.0.0.1"}], "ports": [{"port": 80}]}]});
+        let r = post(&st, "/api/v1/namespaces/default/endpoints", ep).await?;
+        assert_eq!(r.body["subsets"][0]["ports"][0]["protocol"], "TCP");
+        let rb = json!({"metadata": {"name": "rb"}, "roleRef": {"kind": "ClusterRole", "name": "view"},
+            "subjects": [{"kind": "User", "name": "alice"}, {"kind": "ServiceAccount", "name": "default", "namespace": "default"}]});
+        let r = post(
+            &st,
+            "/apis/rbac.authorization.k8s.io/v1/namespaces/default/rolebindings",
+            rb,
+        )
+        .await?;
+        assert_eq!(r.status, StatusCode::CREATED, "{}", r.body);
+        assert_eq!(r.body["roleRef"]["apiGroup"], "rbac.authorization.k8s.io");
+        assert_eq!(
+            r.body["subjects"][0]["apiGroup"],
+            "rbac.authorization.k8s.io"
+        );
+        assert!(r.body["subjects"][1]
+            .get("apiGroup")
+            .is_none_or(|g| g == ""));
+        let drv = json!({"metadata": {"name": "ebs.csi.aws.com"}, "spec": {}});
+        let r = post(&st, "/apis/storage.k8s.io/v1/csidrivers", drv).await?;
+        assert_eq!(r.status, StatusCode::CREATED, "{}", r.body);
+        assert_eq!(
+            r.body["spec"],
+            json!({"attachRequired": true, "podInfoOnMount": false, "storageCapacity": false,
+                   "fsGroupPolicy": "ReadWriteOnceWithFSType", "volumeLifecycleModes": ["Persistent"],
+                   "requiresRepublish": false, "seLinuxMount": false})
+        );
+        let t = table(&st, "/apis/storage.k8s.io/v1/csidrivers").await?;
+        assert_eq!(
+            column_names(&t.body),
+            [
+                "Name",
+                "AttachRequired",
+                "PodInfoOnMount",
+                "StorageCapacity",
+                "TokenRequests",
+                "RequiresRepublish",
+                "Modes",
+                "Age"
+            ]
+        );
+        assert_eq!(t.body["rows"][0]["cells"][4], "<unset>");
+        assert_eq!(t.body["rows"][0]["cells"][6], "Persistent");
+        Ok(())
+    }
+}
