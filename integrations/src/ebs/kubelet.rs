@@ -31,7 +31,7 @@ use super::{event, kube_err, memory, node_instance, pod_claims, str_at, terminal
 use super::{volume_id, Summary, DRIVER, DRIVER_ZONE_KEY, ZONE_LABEL};
 use crate::{Context, Error};
 use k8s_openapi::api::core::v1::{Node, PersistentVolume, PersistentVolumeClaim, Pod};
-use k8s_openapi::api::storage::v1::{CSINode, VolumeAttachment};
+use k8s_openapi::api::storage::v1::{CSIDriver, CSINode, VolumeAttachment};
 use kube::api::{Api, Patch, PatchParams, PostParams};
 use serde_json::{json, Value};
 use std::collections::{BTreeMap, BTreeSet};
@@ -131,8 +131,13 @@ pub async fn reconcile_once(ctx: &Context, summary: &mut Summary) -> Result<(), 
         })
         .map(|c| str_at(c, "/metadata/name").to_string())
         .collect();
+    let mut driver_ensured = false;
     for n in &nodes {
         if !registered.contains(str_at(n, "/metadata/name")) {
+            if !driver_ensured {
+                ensure_csi_driver(ctx, summary).await?;
+                driver_ensured = true;
+            }
             register(ctx, n, summary).await?;
         }
     }
@@ -204,6 +209,30 @@ fn ready(n: &Value) -> bool {
         .into_iter()
         .flatten()
         .any(|c| c["type"] == "Ready" && c["status"] == "True")
+}
+
+/// The `CSIDriver` object the driver's Helm chart installs (`templates/csidriver.yaml`:
+/// attachRequired, no pod info on mount, `fsGroupPolicy: File`), created before the first node
+/// registers; an existing one is left as it is.
+async fn ensure_csi_driver(ctx: &Context, summary: &mut Summary) -> Result<(), Error> {
+    let api: Api<CSIDriver> = Api::all(ctx.kube.clone());
+    let obj: CSIDriver = serde_json::from_value(json!({
+        "apiVersion": "storage.k8s.io/v1", "kind": "CSIDriver",
+        "metadata": {"name": DRIVER, "labels": {"app.kubernetes.io/name": "aws-ebs-csi-driver"}},
+        "spec": {"attachRequired": true, "podInfoOnMount": false, "fsGroupPolicy": "File"},
+    }))
+    .map_err(|source| Error::Build {
+        what: "CSIDriver",
+        source,
+    })?;
+    match api.create(&PostParams::default(), &obj).await {
+        Ok(_) => {
+            summary.writes += 1;
+            Ok(())
+        }
+        Err(kube::Error::Api(s)) if s.code == 409 => Ok(()),
+        Err(e) => Err(kube_err(format!("create CSIDriver {DRIVER}"))(e)),
+    }
 }
 
 /// The driver registers with the kubelet: CSINode entry and topology labels.
