@@ -3,9 +3,7 @@
 //! runs: the tests mark pods Ready by patching their status and remove terminating pods.
 
 use anyhow::{anyhow, Result};
-use cloudbox_aws::{AwsClient, AwsState};
-use cloudbox_integrations::{daemonset, scheduler, taint_eviction, Config, Context};
-use cloudbox_kube::KubeState;
+use cloudbox_integrations::{daemonset, scheduler, taint_eviction, Context};
 use cloudbox_sim::Clock;
 use k8s_openapi::api::apps::v1::DaemonSet;
 use k8s_openapi::api::core::v1::{Event, Node, Pod};
@@ -18,16 +16,7 @@ const NS: &str = "default";
 const CP_TAINT: &str = "node-role.kubernetes.io/control-plane";
 
 fn context() -> Result<(Context, Clock)> {
-    let clock = Clock::manual();
-    let aws_state = AwsState::new(clock.clone(), 7);
-    let kube = KubeState::new(clock.clone(), 7);
-    let ctx = Context::new(
-        kube::Client::new(cloudbox_kube::app(kube), "default"),
-        AwsClient::new(&aws_state, "us-east-1")?,
-        clock.clone(),
-        Config::new("test"),
-    );
-    Ok((ctx, clock))
+    super::support::context_in("us-east-1", "test")
 }
 
 /// A Ready Node with labels and taints.

@@ -2,10 +2,8 @@
 //! server. No kubelet runs here: the tests finish pods by patching their phase.
 
 use anyhow::Result;
-use cloudbox_aws::{AwsClient, AwsState};
 use cloudbox_integrations::job;
-use cloudbox_integrations::{Config, Context};
-use cloudbox_kube::KubeState;
+use cloudbox_integrations::Context;
 use cloudbox_sim::Clock;
 use k8s_openapi::api::batch::v1::Job;
 use k8s_openapi::api::core::v1::{Event, Pod};
@@ -21,17 +19,11 @@ struct World {
 }
 
 fn world() -> Result<World> {
-    let clock = Clock::manual();
-    let aws_state = AwsState::new(clock.clone(), 7);
-    let kube = KubeState::new(clock.clone(), 7);
-    let aws = AwsClient::new(&aws_state, "us-east-1")?;
-    let ctx = Context::new(
-        kube::Client::new(cloudbox_kube::app(kube), "default"),
-        aws,
-        clock.clone(),
-        Config::new("test"),
-    );
-    Ok(World { clock, ctx })
+    let w = super::support::world()?;
+    Ok(World {
+        clock: w.clock,
+        ctx: w.ctx,
+    })
 }
 
 fn job_json(name: &str, completions: i64, parallelism: i64, extra: Value) -> Value {

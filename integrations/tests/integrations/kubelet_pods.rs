@@ -1,8 +1,7 @@
 //! The kubelet's pod lifecycle, pass by pass on a manual clock against the in-process API server.
 
 use anyhow::{anyhow, Result};
-use cloudbox_aws::{AwsClient, AwsState};
-use cloudbox_integrations::{kubelet_pods, Config, Context};
+use cloudbox_integrations::{kubelet_pods, Context};
 use cloudbox_kube::KubeState;
 use cloudbox_sim::Clock;
 use k8s_openapi::api::core::v1::{Event, Node, Pod};
@@ -22,20 +21,11 @@ struct World {
 }
 
 fn world() -> Result<World> {
-    let clock = Clock::manual();
-    let aws_state = AwsState::new(clock.clone(), 7);
-    let kube = KubeState::new(clock.clone(), 7);
-    let aws = AwsClient::new(&aws_state, "cn-northwest-1")?;
-    let ctx = Context::new(
-        kube::Client::new(cloudbox_kube::app(kube.clone()), "default"),
-        aws,
-        clock.clone(),
-        Config::new("c"),
-    );
+    let w = super::support::world_in("cn-northwest-1", "c")?;
     Ok(World {
-        _kube: kube,
-        clock,
-        ctx,
+        _kube: w.kube,
+        clock: w.clock,
+        ctx: w.ctx,
     })
 }
 

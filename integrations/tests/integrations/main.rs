@@ -1,6 +1,6 @@
 //! The controllers' integration tests, one module per controller, in one test binary (one link
-//! instead of eleven): each module builds its own world of in-process AWS and Kubernetes APIs
-//! and talks to them through `AwsClient` and `kube::Client`.
+//! instead of eleven): each module starts from the world of `support` (in-process AWS and Kubernetes
+//! APIs on a manual clock) and talks to them through `AwsClient` and `kube::Client`.
 
 mod daemonset;
 mod ebs;
@@ -11,5 +11,6 @@ mod nodes;
 mod podgc;
 mod scheduler;
 mod statefulset;
+mod support;
 mod vpc_cni;
 mod workloads;

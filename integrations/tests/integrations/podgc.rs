@@ -3,10 +3,8 @@
 //! needs to read what the collector wrote before deleting them.
 
 use anyhow::Result;
-use cloudbox_aws::{AwsClient, AwsState};
 use cloudbox_integrations::podgc::{self, PodGcConfig};
-use cloudbox_integrations::{Config, Context};
-use cloudbox_kube::KubeState;
+use cloudbox_integrations::Context;
 use cloudbox_sim::Clock;
 use k8s_openapi::api::core::v1::{Node, Pod};
 use kube::api::{Api, DeleteParams, ListParams, Patch, PatchParams, PostParams};
@@ -22,17 +20,11 @@ struct World {
 }
 
 fn world() -> Result<World> {
-    let clock = Clock::manual();
-    let aws_state = AwsState::new(clock.clone(), 7);
-    let kube = KubeState::new(clock.clone(), 7);
-    let aws = AwsClient::new(&aws_state, "us-east-1")?;
-    let ctx = Context::new(
-        kube::Client::new(cloudbox_kube::app(kube), "default"),
-        aws,
-        clock.clone(),
-        Config::new("test"),
-    );
-    Ok(World { clock, ctx })
+    let w = super::support::world()?;
+    Ok(World {
+        clock: w.clock,
+        ctx: w.ctx,
+    })
 }
 
 impl World {

@@ -1,9 +1,7 @@
 //! The scheduler pass against Nodes and Pods written straight through the API server.
 
 use anyhow::{anyhow, Result};
-use cloudbox_aws::{AwsClient, AwsState};
-use cloudbox_integrations::{scheduler, Config, Context};
-use cloudbox_kube::KubeState;
+use cloudbox_integrations::{scheduler, Context};
 use cloudbox_sim::Clock;
 use k8s_openapi::api::core::v1::{Node, Pod};
 use k8s_openapi::api::events::v1::Event;
@@ -15,16 +13,7 @@ use std::time::Duration;
 const CP_TAINT: &str = "node-role.kubernetes.io/control-plane";
 
 fn context() -> Result<(Context, Clock)> {
-    let clock = Clock::manual();
-    let aws_state = AwsState::new(clock.clone(), 7);
-    let kube = KubeState::new(clock.clone(), 7);
-    let ctx = Context::new(
-        kube::Client::new(cloudbox_kube::app(kube), "default"),
-        AwsClient::new(&aws_state, "cn-northwest-1")?,
-        clock.clone(),
-        Config::new("int32bit-kubernetes"),
-    );
-    Ok((ctx, clock))
+    super::support::context_in("cn-northwest-1", "int32bit-kubernetes")
 }
 
 /// A Ready Node with `allocatable` (cpu, memory, pods), labels and taints.

@@ -3,10 +3,8 @@
 //! Running and Ready by patching their status.
 
 use anyhow::{anyhow, Result};
-use cloudbox_aws::{AwsClient, AwsState};
 use cloudbox_integrations::workloads::{self, deployment};
-use cloudbox_integrations::{Config, Context};
-use cloudbox_kube::KubeState;
+use cloudbox_integrations::Context;
 use cloudbox_sim::Clock;
 use k8s_openapi::api::apps::v1::{Deployment, ReplicaSet};
 use k8s_openapi::api::core::v1::{Event, Pod};
@@ -23,17 +21,11 @@ struct World {
 }
 
 fn world() -> Result<World> {
-    let clock = Clock::manual();
-    let aws_state = AwsState::new(clock.clone(), 7);
-    let kube = KubeState::new(clock.clone(), 7);
-    let aws = AwsClient::new(&aws_state, "us-east-1")?;
-    let ctx = Context::new(
-        kube::Client::new(cloudbox_kube::app(kube), "default"),
-        aws,
-        clock.clone(),
-        Config::new("test"),
-    );
-    Ok(World { clock, ctx })
+    let w = super::support::world()?;
+    Ok(World {
+        clock: w.clock,
+        ctx: w.ctx,
+    })
 }
 
 fn deployment_json(name: &str, replicas: i64, image: &str, strategy: Value) -> Value {
