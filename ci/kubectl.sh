@@ -227,6 +227,9 @@ expect_match "create role / rolebinding" "$(kn get rolebinding bot-reads -o wide
 expect_eq "auth can-i (admin)" "$(kn auth can-i create deployments)" "yes"
 expect_eq "auth can-i (bound service account)" "$(kn auth can-i list pods --as="system:serviceaccount:$NS:bot")" "yes"
 expect_eq "auth can-i (not granted)" "$(kn auth can-i delete pods --as="system:serviceaccount:$NS:bot" 2>/dev/null || true)" "no"
+DC="system:serviceaccount:kube-system:deployment-controller"
+expect_eq "auth can-i (controller role)" "$(kn auth can-i update deployments.apps --subresource=status --as="$DC")" "yes"
+expect_eq "auth can-i (controller role, not granted)" "$(kn auth can-i create pods --as="$DC" 2>/dev/null || true)" "no"
 TOKEN=$(kn create token bot)
 # kubectl sends no bearer token over plain HTTP, so the token is presented with curl
 SERVER=$(k config view --minify -o jsonpath='{.clusters[0].cluster.server}')

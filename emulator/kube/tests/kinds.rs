@@ -1605,3 +1605,163 @@ mod defaulters {
         Ok(())
     }
 }
+
+/// The bootstrap policy's controller roles: each kube-controller-manager controller's
+/// ServiceAccount can do what upstream's `system:controller:<name>` role grants, and no more.
+mod controller_roles {
+    use super::*;
+
+    async fn allowed(
+        st: &KubeState,
+        sa: &str,
+        verb: &str,
+        group: &str,
+        resource: &str,
+        sub: &str,
+    ) -> anyhow::Result<bool> {
+        let r = post(
+            st,
+            "/apis/authorization.k8s.io/v1/subjectaccessreviews",
+            json!({"spec": {
+                "user": format!("system:serviceaccount:kube-system:{sa}"),
+                "groups": ["system:serviceaccounts", "system:serviceaccounts:kube-system", "system:authenticated"],
+                "resourceAttributes": {"namespace": "default", "verb": verb, "group": group, "resource": resource, "subresource": sub}}}),
+        )
+        .await?;
+        Ok(r.body["status"]["allowed"] == json!(true))
+    }
+
+    #[tokio::test]
+    async fn controller_service_accounts_get_upstream_rules() -> anyhow::Result<()> {
+        let st = state();
+        let r = get(
+            &st,
+            "/apis/rbac.authorization.k8s.io/v1/clusterroles/system:controller:deployment-controller",
+        )
+        .await?;
+        assert_eq!(r.status, StatusCode::OK);
+        assert_eq!(
+            r.body["metadata"]["labels"]["kubernetes.io/bootstrapping"],
+            "rbac-defaults"
+        );
+        let r = get(
+            &st,
+            "/apis/rbac.authorization.k8s.io/v1/clusterrolebindings/system:controller:replicaset-controller",
+        )
+        .await?;
+        assert_eq!(
+            r.body["subjects"],
+            json!([{"kind": "ServiceAccount", "name": "replicaset-controller", "namespace": "kube-system"}])
+        );
+        for (sa, verb, group, resource, sub, want) in [
+            (
+                "deployment-controller",
+                "update",
+                "apps",
+                "deployments",
+                "status",
+                true,
+            ),
+            (
+                "deployment-controller",
+                "patch",
+                "apps",
+                "deployments",
+                "status",
+                false,
+            ),
+            (
+                "deployment-controller",
+                "create",
+                "apps",
+                "replicasets",
+                "",
+                true,
+            ),
+            ("deployment-controller", "create", "", "pods", "", false),
+            ("replicaset-controller", "create", "", "pods", "", true),
+            ("replicaset-controller", "create", "", "events", "", true),
+            (
+                "daemon-set-controller",
+                "create",
+                "",
+                "pods",
+                "binding",
+                true,
+            ),
+            ("pod-garbage-collector", "patch", "", "pods", "status", true),
+            (
+                "pod-garbage-collector",
+                "update",
+                "",
+                "pods",
+                "status",
+                false,
+            ),
+            ("job-controller", "update", "batch", "jobs", "status", true),
+            (
+                "ttl-after-finished-controller",
+                "delete",
+                "batch",
+                "jobs",
+                "",
+                true,
+            ),
+            (
+                "ttl-after-finished-controller",
+                "delete",
+                "",
+                "pods",
+                "",
+                false,
+            ),
+            (
+                "attachdetach-controller",
+                "create",
+                "storage.k8s.io",
+                "volumeattachments",
+                "",
+                true,
+            ),
+            (
+                "generic-garbage-collector",
+                "delete",
+                "example.com",
+                "widgets",
+                "",
+                true,
+            ),
+            (
+                "namespace-controller",
+                "deletecollection",
+                "apps",
+                "deployments",
+                "",
+                true,
+            ),
+            (
+                "service-account-controller",
+                "create",
+                "",
+                "serviceaccounts",
+                "",
+                true,
+            ),
+            (
+                "service-account-controller",
+                "delete",
+                "",
+                "serviceaccounts",
+                "",
+                false,
+            ),
+        ] {
+            assert_eq!(
+                allowed(&st, sa, verb, group, resource, sub).await?,
+                want,
+                "{sa} {verb} {group}/{resource}/{sub}"
+            );
+        }
+        Ok(())
+    }
+}

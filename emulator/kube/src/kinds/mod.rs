@@ -16,6 +16,7 @@
 //! - [`disruption`]: PodDisruptionBudget status and eviction admission (429).
 //! - [`rbac`]: the bootstrap roles and priority classes, ClusterRole aggregation and the RBAC
 //!   authorizer behind `kubectl auth can-i`.
+//! - [`controller_roles`]: the `system:controller:*` roles and bindings of the bootstrap policy.
 //! - [`reviews`]: the virtual, create-only review resources and `serviceaccounts/token`.
 //!
 //! Not modelled: LimitRange items of type Pod and PersistentVolumeClaim, quota scopes
@@ -23,6 +24,7 @@
 //! ValidatingAdmissionPolicy evaluation (stored only), NetworkPolicy enforcement.
 
 pub mod admission;
+pub mod controller_roles;
 pub mod disruption;
 pub mod hpa;
 pub mod limits;

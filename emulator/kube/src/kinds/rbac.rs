@@ -8,7 +8,9 @@
 //! (rule matching), `pkg/controller/clusterroleaggregation`, `pkg/apis/scheduling/types.go`
 //! (system priority classes).
 //!
-//! Not modelled: the controller roles (`system:controller:*`), the node authorizer, escalation
+//! The controller roles (`system:controller:*`) are in [`super::controller_roles`].
+//!
+//! Not modelled: the node authorizer, escalation
 //! checks on role writes (`bind`/`escalate` verbs) and impersonation.
 
 use serde_json::{json, Value};
@@ -329,6 +331,7 @@ pub fn bootstrap_cluster_roles() -> Vec<Value> {
         r["apiVersion"] = json!("rbac.authorization.k8s.io/v1");
         r["kind"] = json!("ClusterRole");
     }
+    out.extend(super::controller_roles::cluster_roles());
     out
 }
 
@@ -344,7 +347,7 @@ pub fn bootstrap_cluster_role_bindings() -> Vec<Value> {
     if let Some(a) = public["subjects"].as_array_mut() {
         a.push(json!({"apiGroup": "rbac.authorization.k8s.io", "kind": "Group", "name": "system:unauthenticated"}));
     }
-    vec![
+    let mut out = vec![
         b("cluster-admin", "Group", "system:masters"),
         b("system:basic-user", "Group", "system:authenticated"),
         b("system:discovery", "Group", "system:authenticated"),
@@ -352,7 +355,9 @@ pub fn bootstrap_cluster_role_bindings() -> Vec<Value> {
         public,
         b("system:kube-scheduler", "User", "system:kube-scheduler"),
         b("system:node-proxier", "User", "system:kube-proxy"),
-    ]
+    ];
+    out.extend(super::controller_roles::cluster_role_bindings());
+    out
 }
 
 /// Whether a PriorityClass name is one of the two system classes.
