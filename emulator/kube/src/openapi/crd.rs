@@ -107,7 +107,8 @@ pub fn refs(v: &Value, out: &mut Vec<String>) {
     }
 }
 
-/// The upstream schemas generated documents may reference (meta.v1 and autoscaling.v1.Scale).
+/// The upstream schemas generated documents may reference: meta.v1, and autoscaling.v1.Scale
+/// (published in the apps/v1 document, beside the workloads' `scale` subresources).
 fn shared_schemas() -> &'static Map<String, Value> {
     static POOL: OnceLock<Map<String, Value>> = OnceLock::new();
     POOL.get_or_init(load_shared_schemas)
@@ -115,7 +116,7 @@ fn shared_schemas() -> &'static Map<String, Value> {
 
 fn load_shared_schemas() -> Map<String, Value> {
     let mut pool = Map::new();
-    for (g, v) in [("apiextensions.k8s.io", "v1"), ("autoscaling", "v1")] {
+    for (g, v) in [("apiextensions.k8s.io", "v1"), ("apps", "v1")] {
         let doc: Option<Value> =
             vendored::document(g, v).and_then(|d| serde_json::from_slice(&d.bytes).ok());
         if let Some(Value::Object(s)) = doc.map(|mut d| d["components"]["schemas"].take()) {
