@@ -222,7 +222,13 @@ async fn openapi_doc(State(st): State<KubeState>, req: Request) -> Response {
         Some(_) => "public, immutable",
         None => "no-cache, private",
     };
-    openapi_response(req.headers(), doc.bytes, &doc.hash, "application/json", cache)
+    openapi_response(
+        req.headers(),
+        doc.bytes,
+        &doc.hash,
+        "application/json",
+        cache,
+    )
 }
 
 async fn openapi_v2(State(st): State<KubeState>, headers: HeaderMap) -> Response {
@@ -238,7 +244,14 @@ async fn openapi_v2(State(st): State<KubeState>, headers: HeaderMap) -> Response
         .map(|t| t.split(';').next().unwrap_or("").trim())
         .find(|t| t.starts_with("application/com.github.proto-openapi.spec.v2"));
     match protobuf {
-        Some(t) => openapi_response(&headers, v2.protobuf.clone(), &v2.hash, t, "no-cache, private"),
+        // Upstream answers with this spelling (`@` is not valid in a media type Go parses).
+        Some(_) => openapi_response(
+            &headers,
+            v2.protobuf.clone(),
+            &v2.hash,
+            "application/com.github.proto-openapi.spec.v2.v1.0+protobuf",
+            "no-cache, private",
+        ),
         None => openapi_response(
             &headers,
             v2.json.clone(),
@@ -271,7 +284,10 @@ fn openapi_response(
     if let Ok(v) = HeaderValue::from_str(&etag) {
         h.insert(header::ETAG, v);
     }
-    h.insert(header::CACHE_CONTROL, HeaderValue::from_static(cache_control));
+    h.insert(
+        header::CACHE_CONTROL,
+        HeaderValue::from_static(cache_control),
+    );
     if !unchanged {
         if let Ok(v) = HeaderValue::from_str(content_type) {
             h.insert(header::CONTENT_TYPE, v);

@@ -62,7 +62,14 @@ async fn send(
 }
 
 async fn get(st: &KubeState, uri: &str) -> anyhow::Result<Resp> {
-    send(st, Method::GET, uri, &[("accept", "application/json")], None).await
+    send(
+        st,
+        Method::GET,
+        uri,
+        &[("accept", "application/json")],
+        None,
+    )
+    .await
 }
 
 fn state() -> KubeState {
@@ -109,8 +116,16 @@ async fn index_url(st: &KubeState, gv: &str) -> anyhow::Result<Option<String>> {
 async fn v3_serves_the_upstream_documents_of_served_group_versions() -> anyhow::Result<()> {
     let st = state();
     let idx = get(&st, "/openapi/v3").await?.json();
-    for gv in ["api/v1", "apis/apps/v1", "apis/batch/v1", "apis/rbac.authorization.k8s.io/v1"] {
-        assert!(idx["paths"].get(gv).is_some(), "{gv} missing from the index");
+    for gv in [
+        "api/v1",
+        "apis/apps/v1",
+        "apis/batch/v1",
+        "apis/rbac.authorization.k8s.io/v1",
+    ] {
+        assert!(
+            idx["paths"].get(gv).is_some(),
+            "{gv} missing from the index"
+        );
     }
     // Group-versions this server does not serve are left out.
     assert!(idx["paths"].get("apis/resource.k8s.io/v1beta1").is_none());
@@ -123,8 +138,8 @@ async fn v3_serves_the_upstream_documents_of_served_group_versions() -> anyhow::
     let doc = r.json();
     let pod = &doc["components"]["schemas"]["io.k8s.api.core.v1.Pod"];
     assert_eq!(pod["x-kubernetes-group-version-kind"][0]["kind"], "Pod");
-    let containers = &doc["components"]["schemas"]["io.k8s.api.core.v1.PodSpec"]["properties"]
-        ["containers"];
+    let containers =
+        &doc["components"]["schemas"]["io.k8s.api.core.v1.PodSpec"]["properties"]["containers"];
     assert_eq!(containers["x-kubernetes-patch-merge-key"], "name");
     assert_eq!(containers["x-kubernetes-patch-strategy"], "merge");
     assert_refs_resolve(&doc, "#/components/schemas/", &doc["components"]["schemas"]);
@@ -133,7 +148,10 @@ async fn v3_serves_the_upstream_documents_of_served_group_versions() -> anyhow::
 
     // ETag and If-None-Match.
     let etag = r.header("etag");
-    assert_eq!(etag, format!("\"{}\"", url.rsplit('=').next().unwrap_or("")));
+    assert_eq!(
+        etag,
+        format!("\"{}\"", url.rsplit('=').next().unwrap_or(""))
+    );
     let again = send(&st, Method::GET, &url, &[("if-none-match", &etag)], None).await?;
     assert_eq!(again.status, StatusCode::NOT_MODIFIED);
     assert!(again.bytes.is_empty());
@@ -141,7 +159,12 @@ async fn v3_serves_the_upstream_documents_of_served_group_versions() -> anyhow::
     let stale = get(&st, "/openapi/v3/api/v1?hash=0123").await?;
     assert_eq!(stale.status, StatusCode::MOVED_PERMANENTLY);
     assert_eq!(stale.header("location"), url);
-    assert_eq!(get(&st, "/openapi/v3/apis/nope.example.com/v1").await?.status, StatusCode::NOT_FOUND);
+    assert_eq!(
+        get(&st, "/openapi/v3/apis/nope.example.com/v1")
+            .await?
+            .status,
+        StatusCode::NOT_FOUND
+    );
     Ok(())
 }
 
@@ -167,7 +190,9 @@ fn crd(extra_field: Option<&str>) -> Value {
 async fn crd_documents_follow_the_crd() -> anyhow::Result<()> {
     let st = state();
     const CRDS: &str = "/apis/apiextensions.k8s.io/v1/customresourcedefinitions";
-    assert!(index_url(&st, "apis/stable.example.com/v1").await?.is_none());
+    assert!(index_url(&st, "apis/stable.example.com/v1")
+        .await?
+        .is_none());
     let r = send(&st, Method::POST, CRDS, &[], Some(crd(None))).await?;
     assert_eq!(r.status, StatusCode::CREATED);
 
@@ -197,8 +222,14 @@ async fn crd_documents_follow_the_crd() -> anyhow::Result<()> {
     assert!(schemas.get("io.k8s.api.autoscaling.v1.Scale").is_some());
     assert_refs_resolve(&doc, "#/components/schemas/", schemas);
     let item = &doc["paths"]["/apis/stable.example.com/v1/namespaces/{namespace}/crontabs/{name}"];
-    assert_eq!(item["patch"]["x-kubernetes-group-version-kind"]["kind"], "CronTab");
-    assert_eq!(item["patch"]["operationId"], "patchStableExampleComV1NamespacedCronTab");
+    assert_eq!(
+        item["patch"]["x-kubernetes-group-version-kind"]["kind"],
+        "CronTab"
+    );
+    assert_eq!(
+        item["patch"]["operationId"],
+        "patchStableExampleComV1NamespacedCronTab"
+    );
     assert!(item["patch"]["parameters"]
         .as_array()
         .is_some_and(|p| p.iter().any(|p| p["name"] == "fieldValidation")));
@@ -207,7 +238,9 @@ async fn crd_documents_follow_the_crd() -> anyhow::Result<()> {
         .is_none());
 
     // An update of the CRD changes the document and its hash.
-    let cur = get(&st, &format!("{CRDS}/crontabs.stable.example.com")).await?.json();
+    let cur = get(&st, &format!("{CRDS}/crontabs.stable.example.com"))
+        .await?
+        .json();
     let mut next = crd(Some("suspend"));
     next["metadata"]["resourceVersion"] = cur["metadata"]["resourceVersion"].clone();
     let r = send(
@@ -235,12 +268,28 @@ async fn crd_documents_follow_the_crd() -> anyhow::Result<()> {
         .is_some());
 
     // Deleted: gone from the index, its document 404.
-    let r = send(&st, Method::DELETE, &format!("{CRDS}/crontabs.stable.example.com"), &[], None).await?;
+    let r = send(
+        &st,
+        Method::DELETE,
+        &format!("{CRDS}/crontabs.stable.example.com"),
+        &[],
+        None,
+    )
+    .await?;
     assert_eq!(r.status, StatusCode::OK);
-    assert!(index_url(&st, "apis/stable.example.com/v1").await?.is_none());
-    assert_eq!(get(&st, "/openapi/v3/apis/stable.example.com/v1").await?.status, StatusCode::NOT_FOUND);
+    assert!(index_url(&st, "apis/stable.example.com/v1")
+        .await?
+        .is_none());
+    assert_eq!(
+        get(&st, "/openapi/v3/apis/stable.example.com/v1")
+            .await?
+            .status,
+        StatusCode::NOT_FOUND
+    );
     let v2 = get(&st, "/openapi/v2").await?.json();
-    assert!(v2["definitions"].get("com.example.stable.v1.CronTab").is_none());
+    assert!(v2["definitions"]
+        .get("com.example.stable.v1.CronTab")
+        .is_none());
     Ok(())
 }
 
@@ -264,15 +313,23 @@ async fn v2_json_is_swagger_with_definitions() -> anyhow::Result<()> {
     assert_refs_resolve(&doc, "#/definitions/", defs);
     let patch = &doc["paths"]["/api/v1/namespaces/{namespace}/pods/{name}"]["patch"];
     assert_eq!(patch["x-kubernetes-group-version-kind"]["kind"], "Pod");
-    assert!(patch["consumes"]
-        .as_array()
-        .is_some_and(|c| c.iter().any(|t| t == "application/strategic-merge-patch+json")));
+    assert!(patch["consumes"].as_array().is_some_and(|c| c
+        .iter()
+        .any(|t| t == "application/strategic-merge-patch+json")));
     assert!(patch["parameters"]
         .as_array()
         .is_some_and(|p| p.iter().any(|p| p["in"] == "body")
-            && p.iter().any(|p| p["name"] == "fieldValidation" && p["type"] == "string")));
+            && p.iter()
+                .any(|p| p["name"] == "fieldValidation" && p["type"] == "string")));
     let etag = r.header("etag");
-    let again = send(&st, Method::GET, "/openapi/v2", &[("if-none-match", &etag)], None).await?;
+    let again = send(
+        &st,
+        Method::GET,
+        "/openapi/v2",
+        &[("if-none-match", &etag)],
+        None,
+    )
+    .await?;
     assert_eq!(again.status, StatusCode::NOT_MODIFIED);
     Ok(())
 }
@@ -345,7 +402,10 @@ async fn v2_protobuf_is_a_gnostic_document() -> anyhow::Result<()> {
     let accept = "application/com.github.proto-openapi.spec.v2@v1.0+protobuf";
     let r = send(&st, Method::GET, "/openapi/v2", &[("accept", accept)], None).await?;
     assert_eq!(r.status, StatusCode::OK);
-    assert_eq!(r.header("content-type"), accept);
+    assert_eq!(
+        r.header("content-type"),
+        "application/com.github.proto-openapi.spec.v2.v1.0+protobuf"
+    );
     let doc = fields(&r.bytes).ok_or_else(|| anyhow::anyhow!("malformed Document"))?;
     assert_eq!(string_of(&doc, 1), "2.0"); // swagger
     let info = fields(bytes_of(&doc, 2)[0]).unwrap_or_default();
@@ -360,7 +420,10 @@ async fn v2_protobuf_is_a_gnostic_document() -> anyhow::Result<()> {
     let schema = fields(bytes_of(&pod, 2)[0]).unwrap_or_default();
     assert!(string_of(&schema, 4).starts_with("Pod is a collection of containers"));
     // type (22) → TypeItem value (1).
-    assert_eq!(string_of(&fields(bytes_of(&schema, 22)[0]).unwrap_or_default(), 1), "object");
+    assert_eq!(
+        string_of(&fields(bytes_of(&schema, 22)[0]).unwrap_or_default(), 1),
+        "object"
+    );
     // vendor_extension (31) → NamedAny{name, Any{yaml (2)}}.
     let ext = bytes_of(&schema, 31)
         .into_iter()
@@ -378,7 +441,10 @@ async fn v2_protobuf_is_a_gnostic_document() -> anyhow::Result<()> {
         .find(|n| string_of(n, 1) == "spec")
         .ok_or_else(|| anyhow::anyhow!("no spec property"))?;
     let spec_schema = fields(bytes_of(&spec, 2)[0]).unwrap_or_default();
-    assert_eq!(string_of(&spec_schema, 1), "#/definitions/io.k8s.api.core.v1.PodSpec");
+    assert_eq!(
+        string_of(&spec_schema, 1),
+        "#/definitions/io.k8s.api.core.v1.PodSpec"
+    );
     // paths (8) → NamedPathItem (2) with a patch (8) operation whose id is upstream's.
     let paths = fields(bytes_of(&doc, 8)[0]).unwrap_or_default();
     let pod_path = bytes_of(&paths, 2)

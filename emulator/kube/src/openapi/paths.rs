@@ -95,7 +95,9 @@ pub fn add_resource(paths: &mut Map<String, Value>, d: &ResourceDef, names: &Sch
             "x-kubernetes-group-version-kind": gvk,
         })
     };
-    let mut params = vec![json!({"name": "name", "in": "path", "required": true, "schema": {"type": "string", "uniqueItems": true}})];
+    let mut params = vec![
+        json!({"name": "name", "in": "path", "required": true, "schema": {"type": "string", "uniqueItems": true}}),
+    ];
     if d.namespaced {
         params.push(json!({"name": "namespace", "in": "path", "required": true, "schema": {"type": "string", "uniqueItems": true}}));
     }

@@ -118,7 +118,12 @@ fn schema(v: &Value) -> Msg {
     o.int64(17, int("maxProperties"));
     o.int64(18, int("minProperties"));
     o.strings(19, m.get("required"));
-    for e in m.get("enum").and_then(Value::as_array).into_iter().flatten() {
+    for e in m
+        .get("enum")
+        .and_then(Value::as_array)
+        .into_iter()
+        .flatten()
+    {
         o.message(20, any(e));
     }
     match m.get("additionalProperties") {
@@ -161,7 +166,12 @@ fn schema(v: &Value) -> Msg {
         }
         _ => {}
     }
-    for s in m.get("allOf").and_then(Value::as_array).into_iter().flatten() {
+    for s in m
+        .get("allOf")
+        .and_then(Value::as_array)
+        .into_iter()
+        .flatten()
+    {
         o.message(24, schema(s));
     }
     if let Some(Value::Object(props)) = m.get("properties") {
@@ -199,7 +209,10 @@ fn parameter(p: &Value) -> Msg {
         b.str_of(1, m, "description");
         b.str_of(2, m, "name");
         b.string(3, location);
-        b.boolean(4, m.get("required").and_then(Value::as_bool).unwrap_or(false));
+        b.boolean(
+            4,
+            m.get("required").and_then(Value::as_bool).unwrap_or(false),
+        );
         if let Some(s) = m.get("schema") {
             b.message(5, schema(s));
         }
@@ -214,7 +227,10 @@ fn parameter(p: &Value) -> Msg {
             _ => return Msg::default(),
         };
         let mut s = Msg::default();
-        s.boolean(1, m.get("required").and_then(Value::as_bool).unwrap_or(false));
+        s.boolean(
+            1,
+            m.get("required").and_then(Value::as_bool).unwrap_or(false),
+        );
         s.string(2, location);
         s.str_of(3, m, "description");
         s.str_of(4, m, "name");
@@ -222,7 +238,9 @@ fn parameter(p: &Value) -> Msg {
         s.str_of(6 + shift, m, "format");
         s.boolean(
             19 + shift,
-            m.get("uniqueItems").and_then(Value::as_bool).unwrap_or(false),
+            m.get("uniqueItems")
+                .and_then(Value::as_bool)
+                .unwrap_or(false),
         );
         let mut non_body = Msg::default();
         non_body.message(oneof, s);
@@ -244,7 +262,12 @@ fn operation(op: &Value) -> Msg {
     o.str_of(5, m, "operationId");
     o.strings(6, m.get("produces"));
     o.strings(7, m.get("consumes"));
-    for p in m.get("parameters").and_then(Value::as_array).into_iter().flatten() {
+    for p in m
+        .get("parameters")
+        .and_then(Value::as_array)
+        .into_iter()
+        .flatten()
+    {
         o.message(8, parameter(p));
     }
     if let Some(Value::Object(rs)) = m.get("responses") {
@@ -264,7 +287,12 @@ fn operation(op: &Value) -> Msg {
         o.message(9, responses);
     }
     o.strings(10, m.get("schemes"));
-    o.boolean(11, m.get("deprecated").and_then(Value::as_bool).unwrap_or(false));
+    o.boolean(
+        11,
+        m.get("deprecated")
+            .and_then(Value::as_bool)
+            .unwrap_or(false),
+    );
     extensions(&mut o, 13, m);
     o
 }
@@ -287,7 +315,12 @@ fn path_item(item: &Value) -> Msg {
             o.message(field, operation(op));
         }
     }
-    for p in m.get("parameters").and_then(Value::as_array).into_iter().flatten() {
+    for p in m
+        .get("parameters")
+        .and_then(Value::as_array)
+        .into_iter()
+        .flatten()
+    {
         o.message(9, parameter(p));
     }
     extensions(&mut o, 10, m);
@@ -320,7 +353,12 @@ pub fn document(doc: &Value) -> Vec<u8> {
         }
         d.message(9, p);
     }
-    for req in m.get("security").and_then(Value::as_array).into_iter().flatten() {
+    for req in m
+        .get("security")
+        .and_then(Value::as_array)
+        .into_iter()
+        .flatten()
+    {
         let mut r = Msg::default();
         for (name, scopes) in req.as_object().into_iter().flatten() {
             let mut arr = Msg::default();

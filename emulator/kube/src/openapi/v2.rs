@@ -39,9 +39,10 @@ pub fn schema(v: &Value) -> Value {
     };
     let mut out = Map::new();
     let single_ref = match m.get("allOf") {
-        Some(Value::Array(all)) if all.len() == 1 => {
-            all.first().and_then(|s| s.get("$ref")).and_then(Value::as_str)
-        }
+        Some(Value::Array(all)) if all.len() == 1 => all
+            .first()
+            .and_then(|s| s.get("$ref"))
+            .and_then(Value::as_str),
         _ => None,
     };
     if let Some(r) = single_ref {
@@ -198,9 +199,7 @@ pub fn convert(docs: &[Value]) -> Value {
     for doc in docs {
         if let Some(Value::Object(s)) = doc.get("components").and_then(|c| c.get("schemas")) {
             for (name, s) in s {
-                definitions
-                    .entry(name.clone())
-                    .or_insert_with(|| schema(s));
+                definitions.entry(name.clone()).or_insert_with(|| schema(s));
             }
         }
         if let Some(Value::Object(p)) = doc.get("paths") {
@@ -222,7 +221,10 @@ pub fn convert(docs: &[Value]) -> Value {
 /// The v2 document of these served v3 documents; cached by their hashes.
 pub fn document(docs: &[(String, Document)]) -> Arc<SwaggerV2> {
     static CACHE: Mutex<Option<(String, Arc<SwaggerV2>)>> = Mutex::new(None);
-    let key: String = docs.iter().map(|(p, d)| format!("{p}={};", d.hash)).collect();
+    let key: String = docs
+        .iter()
+        .map(|(p, d)| format!("{p}={};", d.hash))
+        .collect();
     if let Some((k, v)) = CACHE.lock().as_ref() {
         if *k == key {
             return v.clone();

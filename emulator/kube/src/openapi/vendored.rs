@@ -35,38 +35,142 @@ macro_rules! vendored {
 
 const DOCUMENTS: &[Entry] = &[
     vendored!("", "v1", "api__v1_openapi.json.gz"),
-    vendored!("admissionregistration.k8s.io", "v1", "apis__admissionregistration.k8s.io__v1_openapi.json.gz"),
-    vendored!("admissionregistration.k8s.io", "v1alpha1", "apis__admissionregistration.k8s.io__v1alpha1_openapi.json.gz"),
-    vendored!("admissionregistration.k8s.io", "v1beta1", "apis__admissionregistration.k8s.io__v1beta1_openapi.json.gz"),
-    vendored!("apiextensions.k8s.io", "v1", "apis__apiextensions.k8s.io__v1_openapi.json.gz"),
-    vendored!("apiregistration.k8s.io", "v1", "apis__apiregistration.k8s.io__v1_openapi.json.gz"),
+    vendored!(
+        "admissionregistration.k8s.io",
+        "v1",
+        "apis__admissionregistration.k8s.io__v1_openapi.json.gz"
+    ),
+    vendored!(
+        "admissionregistration.k8s.io",
+        "v1alpha1",
+        "apis__admissionregistration.k8s.io__v1alpha1_openapi.json.gz"
+    ),
+    vendored!(
+        "admissionregistration.k8s.io",
+        "v1beta1",
+        "apis__admissionregistration.k8s.io__v1beta1_openapi.json.gz"
+    ),
+    vendored!(
+        "apiextensions.k8s.io",
+        "v1",
+        "apis__apiextensions.k8s.io__v1_openapi.json.gz"
+    ),
+    vendored!(
+        "apiregistration.k8s.io",
+        "v1",
+        "apis__apiregistration.k8s.io__v1_openapi.json.gz"
+    ),
     vendored!("apps", "v1", "apis__apps__v1_openapi.json.gz"),
-    vendored!("authentication.k8s.io", "v1", "apis__authentication.k8s.io__v1_openapi.json.gz"),
-    vendored!("authentication.k8s.io", "v1beta1", "apis__authentication.k8s.io__v1beta1_openapi.json.gz"),
-    vendored!("authorization.k8s.io", "v1", "apis__authorization.k8s.io__v1_openapi.json.gz"),
+    vendored!(
+        "authentication.k8s.io",
+        "v1",
+        "apis__authentication.k8s.io__v1_openapi.json.gz"
+    ),
+    vendored!(
+        "authentication.k8s.io",
+        "v1beta1",
+        "apis__authentication.k8s.io__v1beta1_openapi.json.gz"
+    ),
+    vendored!(
+        "authorization.k8s.io",
+        "v1",
+        "apis__authorization.k8s.io__v1_openapi.json.gz"
+    ),
     vendored!("autoscaling", "v1", "apis__autoscaling__v1_openapi.json.gz"),
     vendored!("autoscaling", "v2", "apis__autoscaling__v2_openapi.json.gz"),
     vendored!("batch", "v1", "apis__batch__v1_openapi.json.gz"),
-    vendored!("certificates.k8s.io", "v1", "apis__certificates.k8s.io__v1_openapi.json.gz"),
-    vendored!("certificates.k8s.io", "v1alpha1", "apis__certificates.k8s.io__v1alpha1_openapi.json.gz"),
-    vendored!("coordination.k8s.io", "v1", "apis__coordination.k8s.io__v1_openapi.json.gz"),
-    vendored!("coordination.k8s.io", "v1alpha2", "apis__coordination.k8s.io__v1alpha2_openapi.json.gz"),
-    vendored!("discovery.k8s.io", "v1", "apis__discovery.k8s.io__v1_openapi.json.gz"),
-    vendored!("events.k8s.io", "v1", "apis__events.k8s.io__v1_openapi.json.gz"),
-    vendored!("flowcontrol.apiserver.k8s.io", "v1", "apis__flowcontrol.apiserver.k8s.io__v1_openapi.json.gz"),
-    vendored!("internal.apiserver.k8s.io", "v1alpha1", "apis__internal.apiserver.k8s.io__v1alpha1_openapi.json.gz"),
-    vendored!("networking.k8s.io", "v1", "apis__networking.k8s.io__v1_openapi.json.gz"),
-    vendored!("networking.k8s.io", "v1beta1", "apis__networking.k8s.io__v1beta1_openapi.json.gz"),
+    vendored!(
+        "certificates.k8s.io",
+        "v1",
+        "apis__certificates.k8s.io__v1_openapi.json.gz"
+    ),
+    vendored!(
+        "certificates.k8s.io",
+        "v1alpha1",
+        "apis__certificates.k8s.io__v1alpha1_openapi.json.gz"
+    ),
+    vendored!(
+        "coordination.k8s.io",
+        "v1",
+        "apis__coordination.k8s.io__v1_openapi.json.gz"
+    ),
+    vendored!(
+        "coordination.k8s.io",
+        "v1alpha2",
+        "apis__coordination.k8s.io__v1alpha2_openapi.json.gz"
+    ),
+    vendored!(
+        "discovery.k8s.io",
+        "v1",
+        "apis__discovery.k8s.io__v1_openapi.json.gz"
+    ),
+    vendored!(
+        "events.k8s.io",
+        "v1",
+        "apis__events.k8s.io__v1_openapi.json.gz"
+    ),
+    vendored!(
+        "flowcontrol.apiserver.k8s.io",
+        "v1",
+        "apis__flowcontrol.apiserver.k8s.io__v1_openapi.json.gz"
+    ),
+    vendored!(
+        "internal.apiserver.k8s.io",
+        "v1alpha1",
+        "apis__internal.apiserver.k8s.io__v1alpha1_openapi.json.gz"
+    ),
+    vendored!(
+        "networking.k8s.io",
+        "v1",
+        "apis__networking.k8s.io__v1_openapi.json.gz"
+    ),
+    vendored!(
+        "networking.k8s.io",
+        "v1beta1",
+        "apis__networking.k8s.io__v1beta1_openapi.json.gz"
+    ),
     vendored!("node.k8s.io", "v1", "apis__node.k8s.io__v1_openapi.json.gz"),
     vendored!("policy", "v1", "apis__policy__v1_openapi.json.gz"),
-    vendored!("rbac.authorization.k8s.io", "v1", "apis__rbac.authorization.k8s.io__v1_openapi.json.gz"),
-    vendored!("resource.k8s.io", "v1alpha3", "apis__resource.k8s.io__v1alpha3_openapi.json.gz"),
-    vendored!("resource.k8s.io", "v1beta1", "apis__resource.k8s.io__v1beta1_openapi.json.gz"),
-    vendored!("scheduling.k8s.io", "v1", "apis__scheduling.k8s.io__v1_openapi.json.gz"),
-    vendored!("storage.k8s.io", "v1", "apis__storage.k8s.io__v1_openapi.json.gz"),
-    vendored!("storage.k8s.io", "v1alpha1", "apis__storage.k8s.io__v1alpha1_openapi.json.gz"),
-    vendored!("storage.k8s.io", "v1beta1", "apis__storage.k8s.io__v1beta1_openapi.json.gz"),
-    vendored!("storagemigration.k8s.io", "v1alpha1", "apis__storagemigration.k8s.io__v1alpha1_openapi.json.gz"),
+    vendored!(
+        "rbac.authorization.k8s.io",
+        "v1",
+        "apis__rbac.authorization.k8s.io__v1_openapi.json.gz"
+    ),
+    vendored!(
+        "resource.k8s.io",
+        "v1alpha3",
+        "apis__resource.k8s.io__v1alpha3_openapi.json.gz"
+    ),
+    vendored!(
+        "resource.k8s.io",
+        "v1beta1",
+        "apis__resource.k8s.io__v1beta1_openapi.json.gz"
+    ),
+    vendored!(
+        "scheduling.k8s.io",
+        "v1",
+        "apis__scheduling.k8s.io__v1_openapi.json.gz"
+    ),
+    vendored!(
+        "storage.k8s.io",
+        "v1",
+        "apis__storage.k8s.io__v1_openapi.json.gz"
+    ),
+    vendored!(
+        "storage.k8s.io",
+        "v1alpha1",
+        "apis__storage.k8s.io__v1alpha1_openapi.json.gz"
+    ),
+    vendored!(
+        "storage.k8s.io",
+        "v1beta1",
+        "apis__storage.k8s.io__v1beta1_openapi.json.gz"
+    ),
+    vendored!(
+        "storagemigration.k8s.io",
+        "v1alpha1",
+        "apis__storagemigration.k8s.io__v1alpha1_openapi.json.gz"
+    ),
 ];
 
 /// A document's bytes and the hash clients cache it by.
