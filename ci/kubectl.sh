@@ -242,6 +242,107 @@ expect_match "priority classes" "$(k get pc)" 'system-node-critical +2000001000'
 expect_match "api-resources lists rbac and batch" "$(k api-resources)" 'clusterroles +rbac.authorization.k8s.io/v1 +false +ClusterRole'
 expect_match "metrics" "$(k get --raw /metrics)" 'apiserver_request_total\{code="201",component="apiserver"'
 
+# issue 7 §4: OpenAPI v3/v2 and kubectl explain (upstream 1.32 schemas; CRD documents from their schemas)
+OUT=$(k explain pods)
+expect_match "explain pods: KIND" "$(echo "$OUT" | sed -n 1p)" '^KIND: +Pod$'
+expect_match "explain pods: VERSION" "$(echo "$OUT" | sed -n 2p)" '^VERSION: +v1$'
+expect_match "explain pods: DESCRIPTION" "$OUT" 'Pod is a collection of containers that can run on a host'
+expect_match "explain pods: FIELDS" "$OUT" '^  spec	<PodSpec>'
+OUT=$(k explain pods.spec.containers)
+expect_match "explain pods.spec.containers: FIELD" "$OUT" '^FIELD: +containers <\[\]Container>$'
+expect_match "explain pods.spec.containers: image" "$OUT" '^  image	<string>'
+OUT=$(k explain deployments.spec.strategy --recursive)
+expect_match "explain --recursive: GROUP/KIND" "$(echo "$OUT" | sed -n 1,2p | tr '\n' ' ')" '^GROUP: +apps KIND: +Deployment $'
+expect_match "explain --recursive: nested field" "$OUT" '^    maxSurge	<IntOrString>'
+expect_match "explain --api-version" "$(k explain hpa --api-version=autoscaling/v1 | sed -n 1,3p | tr '\n' ' ')" '^GROUP: +autoscaling KIND: +HorizontalPodAutoscaler VERSION: +v1 $'
+expect_match "explain (openapi v2, protobuf)" "$(k explain pods.spec --output=plaintext-openapiv2 | sed -n 1,6p | tr '\n' ' ')" '^KIND: +Pod VERSION: +v1 +RESOURCE: +spec <(Object|PodSpec)>'
+cat <<'YAML' | k apply -f - > /dev/null
+apiVersion: apiextensions.k8s.io/v1
+kind: CustomResourceDefinition
+metadata:
+  name: crontabs.stable.example.com
+spec:
+  group: stable.example.com
+  scope: Namespaced
+  names: {plural: crontabs, singular: crontab, kind: CronTab}
+  versions:
+  - name: v1
+    served: true
+    storage: true
+    schema:
+      openAPIV3Schema:
+        type: object
+        description: CronTab runs a command on a schedule.
+        properties:
+          spec:
+            type: object
+            description: The desired schedule.
+            properties:
+              cronSpec: {type: string, description: The cron schedule.}
+              replicas: {type: integer}
+YAML
+k wait --for=condition=Established crd/crontabs.stable.example.com --timeout=20s > /dev/null
+OUT=$(k explain crontabs)
+expect_match "explain CRD: KIND/VERSION" "$(echo "$OUT" | sed -n 1,3p | tr '\n' ' ')" '^GROUP: +stable.example.com KIND: +CronTab VERSION: +v1 $'
+expect_match "explain CRD: DESCRIPTION" "$OUT" 'CronTab runs a command on a schedule.'
+OUT=$(k explain crontabs.spec.cronSpec)
+expect_match "explain CRD field" "$OUT" '^FIELD: +cronSpec <string>$'
+expect_match "explain CRD field description" "$OUT" 'The cron schedule.'
+cat > "$WORK/typo.yaml" <<'YAML'
+apiVersion: v1
+kind: Pod
+metadata:
+  name: typo
+spec:
+  containers:
+  - name: c
+    image: nginx:1.25
+    imagePullPolicyy: Always
+YAML
+if OUT=$(kn create --validate=strict -f "$WORK/typo.yaml" 2>&1); then fail "unknown field accepted: $OUT"; fi
+expect_match "create --validate=strict: unknown field" "$OUT" 'strict decoding error: unknown field "spec.containers\[0\].imagePullPolicyy"'
+cat <<'YAML' > "$WORK/ct.yaml"
+apiVersion: stable.example.com/v1
+kind: CronTab
+metadata:
+  name: ct1
+spec:
+  cronSpec: "* * * * */5"
+  replicas: 1
+  colour: blue
+YAML
+if OUT=$(kn create --validate=strict -f "$WORK/ct.yaml" 2>&1); then fail "unknown CR field accepted: $OUT"; fi
+expect_match "create --validate=strict: unknown CR field" "$OUT" 'unknown field "spec.colour"'
+# client-side apply with the served schemas' merge keys: remove a container port, reorder containers
+cat > "$WORK/dep.yaml" <<'YAML'
+apiVersion: apps/v1
+kind: Deployment
+metadata:
+  name: order
+spec:
+  replicas: 0
+  selector: {matchLabels: {app: order}}
+  template:
+    metadata: {labels: {app: order}}
+    spec:
+      containers:
+      - name: a
+        image: nginx:1.25
+        ports: [{containerPort: 80}, {containerPort: 443}]
+      - name: b
+        image: busybox:1.36
+YAML
+kn apply -f "$WORK/dep.yaml" > /dev/null
+sed 's/, {containerPort: 443}//' "$WORK/dep.yaml" > "$WORK/dep2.yaml"
+kn apply -f "$WORK/dep2.yaml" > /dev/null
+expect_eq "apply removes a container port" "$(kn get deploy order -o jsonpath='{.spec.template.spec.containers[0].ports[*].containerPort}')" "80"
+# the same containers, b first
+awk '/^      - name: a/{a=1} /^      - name: b/{a=0; b=1} a{A=A $0 "\n"; next} b{B=B $0 "\n"; next} {print} END{printf "%s%s", B, A}' "$WORK/dep2.yaml" > "$WORK/dep3.yaml"
+kn apply -f "$WORK/dep3.yaml" > /dev/null
+expect_eq "apply reorders containers" "$(kn get deploy order -o jsonpath='{.spec.template.spec.containers[*].name}')" "b a"
+expect_eq "reordered containers keep their ports" "$(kn get deploy order -o jsonpath='{.spec.template.spec.containers[1].ports[*].containerPort}')" "80"
+k delete crd crontabs.stable.example.com > /dev/null
+
 k delete namespace "$NS" --timeout=30s > /dev/null
 expect_match "namespace deleted" "$(k get ns "$NS" 2>&1 || true)" 'NotFound|not found'
 k delete storageclass standard --ignore-not-found > /dev/null

@@ -39,6 +39,7 @@ pub fn routes(state: KubeState) -> Router {
         .route("/apis", get(apis_root))
         .route("/openapi/v3", get(openapi_index))
         .route("/openapi/v3/{*path}", get(openapi_doc))
+        .route("/openapi/v2", get(openapi_v2))
         .fallback(resource)
         .layer(middleware::from_fn_with_state(state.clone(), auth))
         .with_state(state)
@@ -197,27 +198,102 @@ async fn apis_root(State(st): State<KubeState>, headers: HeaderMap) -> Response 
 }
 
 async fn openapi_index(State(st): State<KubeState>) -> Response {
-    let db = st.db().read();
-    json_response(StatusCode::OK, &openapi::index(&db.registry), &[])
+    let docs = openapi::served_documents(&st.db().read().registry);
+    json_response(StatusCode::OK, &openapi::index(&docs), &[])
 }
 
 async fn openapi_doc(State(st): State<KubeState>, req: Request) -> Response {
-    let path = req
-        .uri()
-        .path()
-        .trim_start_matches("/openapi/v3/")
-        .to_string();
-    let segs: Vec<&str> = path.split('/').collect();
-    let (g, v) = match segs.as_slice() {
-        ["api", v] => ("", *v),
-        ["apis", g, v] => (*g, *v),
-        _ => return KubeApiError::path_not_found().into_response(),
+    let path = req.uri().path().trim_start_matches("/openapi/v3/");
+    let doc = openapi::v3_document_at(&st.db().read().registry, path);
+    let Some(doc) = doc else {
+        return KubeApiError::path_not_found().into_response();
     };
-    let db = st.db().read();
-    match openapi::document(&db.registry, g, v) {
-        Some(doc) => json_response(StatusCode::OK, &doc, &[]),
-        None => KubeApiError::path_not_found().into_response(),
+    let query = Query::parse(req.uri().query());
+    let cache = match query.get("hash") {
+        // A stale hash is redirected to the current document's URL.
+        Some(h) if h != doc.hash => {
+            let url = format!("/openapi/v3/{path}?hash={}", doc.hash);
+            let mut r = StatusCode::MOVED_PERMANENTLY.into_response();
+            if let Ok(v) = HeaderValue::from_str(&url) {
+                r.headers_mut().insert(header::LOCATION, v);
+            }
+            return r;
+        }
+        Some(_) => "public, immutable",
+        None => "no-cache, private",
+    };
+    openapi_response(
+        req.headers(),
+        doc.bytes,
+        &doc.hash,
+        "application/json",
+        cache,
+    )
+}
+
+async fn openapi_v2(State(st): State<KubeState>, headers: HeaderMap) -> Response {
+    let docs = openapi::served_documents(&st.db().read().registry);
+    // Built (or taken from the cache) outside the state lock.
+    let v2 = openapi::v2::document(&docs);
+    let accept = headers
+        .get(header::ACCEPT)
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or("");
+    let protobuf = accept
+        .split(',')
+        .map(|t| t.split(';').next().unwrap_or("").trim())
+        .find(|t| t.starts_with("application/com.github.proto-openapi.spec.v2"));
+    match protobuf {
+        // Upstream answers with this spelling (`@` is not valid in a media type Go parses).
+        Some(_) => openapi_response(
+            &headers,
+            v2.protobuf.clone(),
+            &v2.hash,
+            "application/com.github.proto-openapi.spec.v2.v1.0+protobuf",
+            "no-cache, private",
+        ),
+        None => openapi_response(
+            &headers,
+            v2.json.clone(),
+            &v2.hash,
+            "application/json",
+            "no-cache, private",
+        ),
     }
+}
+
+/// An OpenAPI document with its ETag; `If-None-Match` on the same ETag answers 304.
+fn openapi_response(
+    req_headers: &HeaderMap,
+    body: Bytes,
+    hash: &str,
+    content_type: &str,
+    cache_control: &'static str,
+) -> Response {
+    let etag = format!("\"{hash}\"");
+    let unchanged = req_headers
+        .get(header::IF_NONE_MATCH)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|v| v.split(',').any(|t| t.trim() == etag));
+    let mut r = if unchanged {
+        StatusCode::NOT_MODIFIED.into_response()
+    } else {
+        (StatusCode::OK, body).into_response()
+    };
+    let h = r.headers_mut();
+    if let Ok(v) = HeaderValue::from_str(&etag) {
+        h.insert(header::ETAG, v);
+    }
+    h.insert(
+        header::CACHE_CONTROL,
+        HeaderValue::from_static(cache_control),
+    );
+    if !unchanged {
+        if let Ok(v) = HeaderValue::from_str(content_type) {
+            h.insert(header::CONTENT_TYPE, v);
+        }
+    }
+    r
 }
 
 /// Query parameters.
