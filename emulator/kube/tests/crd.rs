@@ -737,14 +737,15 @@ proptest! {
         rt.block_on(random_case(schema, random))?;
     }
 
-    /// Random (often non-structural) CRD schemas are refused with 422 or accepted, never 5xx.
+    /// Random (often non-structural) CRD schemas are accepted or refused with a 4xx, never 5xx.
     #[test]
     fn random_crd_schemas_never_fail_the_server(schema in any_value()) {
         let rt = tokio::runtime::Builder::new_current_thread().build().map_err(|e| TestCaseError::fail(e.to_string()))?;
         rt.block_on(async {
             let st = state();
             let r = post(&st, CRDS, crd(schema.clone())).await.map_err(|e| TestCaseError::fail(e.to_string()))?;
-            prop_assert!(r.status == StatusCode::CREATED || r.status == StatusCode::UNPROCESSABLE_ENTITY, "{} {}", r.status, r.body);
+            // 400 when the schema does not decode as JSONSchemaProps, 422 when it is not valid.
+            prop_assert!(r.status == StatusCode::CREATED || r.status.is_client_error(), "{} {}", r.status, r.body);
             if r.status == StatusCode::CREATED {
                 let r = post(&st, WIDGETS, widget("w", json!({"a": 1}))).await.map_err(|e| TestCaseError::fail(e.to_string()))?;
                 prop_assert!(r.status.as_u16() < 500, "{} {}", r.status, r.body);
