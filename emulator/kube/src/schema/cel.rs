@@ -48,11 +48,7 @@ pub fn compile_errors(rules: &[Value]) -> Vec<(usize, &'static str, String)> {
             None | Some("") => out.push((i, "rule", String::new())),
             Some(src) => {
                 if let Err(e) = program(src) {
-                    out.push((
-                        i,
-                        "rule",
-                        format!("compilation failed: ERROR: <input>: {e}"),
-                    ));
+                    out.push((i, "rule", format!("compilation failed: {e}")));
                 }
             }
         }
@@ -61,7 +57,7 @@ pub fn compile_errors(rules: &[Value]) -> Vec<(usize, &'static str, String)> {
                 out.push((
                     i,
                     "messageExpression",
-                    format!("messageExpression compilation failed: ERROR: <input>: {e}"),
+                    format!("messageExpression compilation failed: {e}"),
                 ));
             }
         }

@@ -28,21 +28,48 @@ use std::collections::HashMap;
 use std::sync::{Arc, OnceLock};
 
 /// Validates `obj` (and, on update, ratchets against `old`). Causes in upstream's order.
+///
+/// As upstream's `hasBlockingErr`, CEL rules are not reported when a type, required, enum,
+/// length or count error is: a notice that some rules were not checked is instead.
 pub fn validate(schema: &Value, obj: &Value, old: Option<&Value>) -> Vec<Cause> {
-    let mut v = Validator { errs: Vec::new() };
+    let mut v = Validator::default();
     v.root(schema, obj, old);
+    let blocking = v.errs.iter().any(|c| {
+        matches!(
+            c.reason.as_str(),
+            "FieldValueNotSupported"
+                | "FieldValueRequired"
+                | "FieldValueTooLong"
+                | "FieldValueTooMany"
+                | "FieldValueTypeInvalid"
+        )
+    });
+    if blocking && v.has_rules {
+        v.errs.push(errors::invalid(
+            "<nil>",
+            &Value::Null,
+            "some validation rules were not checked because the object was invalid; correct the existing errors to complete validation",
+        ));
+    } else {
+        v.errs.extend(v.cel_errs);
+    }
     v.errs
 }
 
 /// Validates one value against one (non-root) schema node, as for a `default`.
 pub fn validate_node(schema: &Value, v: &Value, path: &str) -> Vec<Cause> {
-    let mut val = Validator { errs: Vec::new() };
+    let mut val = Validator::default();
     val.node(schema, v, None, path);
     val.errs
 }
 
+#[derive(Default)]
 struct Validator {
     errs: Vec<Cause>,
+    /// Failures of CEL rules, reported only when no blocking error was found.
+    cel_errs: Vec<Cause>,
+    /// Whether any node visited carries CEL rules.
+    has_rules: bool,
 }
 
 fn child(path: &str, key: &str) -> String {
@@ -87,32 +114,9 @@ fn count(s: &Value, k: &str) -> Option<i64> {
 
 impl Validator {
     fn root(&mut self, schema: &Value, obj: &Value, old: Option<&Value>) {
-        // apiVersion, kind and metadata at the root are the API server's, not the schema's.
-        let Some(m) = obj.as_object() else {
-            self.node(schema, obj, old, "");
-            return;
-        };
-        let mut body: Map<String, Value> = m.clone();
-        for k in ["apiVersion", "kind", "metadata"] {
-            body.remove(k);
-        }
-        let mut root = schema.clone();
-        if let Some(props) = root.get_mut("properties").and_then(Value::as_object_mut) {
-            for k in ["apiVersion", "kind", "metadata"] {
-                props.remove(k);
-            }
-        }
-        if let Some(req) = root.get_mut("required").and_then(Value::as_array_mut) {
-            req.retain(|r| !matches!(r.as_str(), Some("apiVersion" | "kind" | "metadata")));
-        }
-        let old_body = old.and_then(Value::as_object).map(|o| {
-            let mut b = o.clone();
-            for k in ["apiVersion", "kind", "metadata"] {
-                b.remove(k);
-            }
-            Value::Object(b)
-        });
-        self.node(&root, &Value::Object(body), old_body.as_ref(), "");
+        // apiVersion, kind and metadata at the root are the API server's, not the schema's:
+        // `object` skips them at the root path (no copy of a large schema per write).
+        self.node(schema, obj, old, "");
         // CEL rules at the root see the whole object.
         self.cel(schema, obj, old, "");
     }
@@ -326,9 +330,11 @@ impl Validator {
                 self.errs.push(errors::invalid(path, &Value::from(n), &d));
             }
         }
+        let root = path.is_empty();
+        let server_owned = |k: &str| root && matches!(k, "apiVersion" | "kind" | "metadata");
         if let Some(req) = s.get("required").and_then(Value::as_array) {
             for r in req.iter().filter_map(Value::as_str) {
-                if !m.contains_key(r) {
+                if !m.contains_key(r) && !server_owned(r) {
                     self.errs.push(errors::required(&child(path, r), ""));
                 }
             }
@@ -360,6 +366,9 @@ impl Validator {
         let mut keys: Vec<&String> = m.keys().collect();
         keys.sort();
         for k in keys {
+            if server_owned(k) {
+                continue;
+            }
             let cv = &m[k.as_str()];
             let old_c = old_map.and_then(|o| o.get(k.as_str()));
             let p = child(path, k);
@@ -452,14 +461,15 @@ impl Validator {
 
     fn cel(&mut self, s: &Value, v: &Value, old: Option<&Value>, path: &str) {
         if let Some(rules) = s.get("x-kubernetes-validations").and_then(Value::as_array) {
-            self.errs.extend(cel::evaluate(rules, v, old, path));
+            self.has_rules = true;
+            self.cel_errs.extend(cel::evaluate(rules, v, old, path));
         }
     }
 }
 
 /// Errors of one branch of allOf/anyOf/oneOf/not (value validations only, no ratcheting).
 fn sub_errors(s: &Value, v: &Value, path: &str) -> Vec<Cause> {
-    let mut sub = Validator { errs: Vec::new() };
+    let mut sub = Validator::default();
     sub.node(s, v, None, path);
     sub.errs
 }
