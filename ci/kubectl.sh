@@ -343,6 +343,51 @@ expect_eq "apply reorders containers" "$(kn get deploy order -o jsonpath='{.spec
 expect_eq "reordered containers keep their ports" "$(kn get deploy order -o jsonpath='{.spec.template.spec.containers[1].ports[*].containerPort}')" "80"
 k delete crd crontabs.stable.example.com > /dev/null
 
+# CRD structural schemas: a violating custom resource gets the upstream 422, rendered by kubectl
+cat > "$WORK/crd.yaml" <<'YAML'
+apiVersion: apiextensions.k8s.io/v1
+kind: CustomResourceDefinition
+metadata: {name: ciwidgets.example.com}
+spec:
+  group: example.com
+  scope: Namespaced
+  names: {plural: ciwidgets, singular: ciwidget, kind: CiWidget}
+  versions:
+  - name: v1
+    served: true
+    storage: true
+    schema:
+      openAPIV3Schema:
+        type: object
+        properties:
+          spec:
+            type: object
+            x-kubernetes-validations: [{rule: "self.replicas <= 5", message: "at most 5 replicas"}]
+            properties:
+              replicas: {type: integer, minimum: 1}
+              mode: {type: string, enum: [fast, safe]}
+YAML
+k apply -f "$WORK/crd.yaml" > /dev/null
+printf 'apiVersion: example.com/v1\nkind: CiWidget\nmetadata: {name: w}\nspec: {replicas: "two"}\n' > "$WORK/cr-bad.yaml"
+if OUT=$(kn apply -f "$WORK/cr-bad.yaml" 2>&1); then fail "schema violation accepted: $OUT"; fi
+expect_match "CR rejected (422)" "$OUT" 'The CiWidget "w" is invalid'
+expect_match "CR type error" "$OUT" 'spec.replicas: Invalid value: "string": spec.replicas in body must be of type integer: "string"'
+expect_match "CEL skipped after a type error" "$OUT" 'some validation rules were not checked because the object was invalid'
+printf 'apiVersion: example.com/v1\nkind: CiWidget\nmetadata: {name: w}\nspec: {replicas: 2, mode: slow}\n' > "$WORK/cr-bad.yaml"
+if OUT=$(kn apply -f "$WORK/cr-bad.yaml" 2>&1); then fail "enum violation accepted: $OUT"; fi
+expect_match "CR enum error" "$OUT" 'spec.mode: Unsupported value: "slow": supported values: "fast", "safe"'
+printf 'apiVersion: example.com/v1\nkind: CiWidget\nmetadata: {name: w}\nspec: {replicas: 9}\n' > "$WORK/cr-bad.yaml"
+if OUT=$(kn apply -f "$WORK/cr-bad.yaml" 2>&1); then fail "CEL violation accepted: $OUT"; fi
+expect_match "CR CEL rule" "$OUT" 'The CiWidget "w" is invalid: spec: Invalid value: "object": at most 5 replicas'
+printf 'apiVersion: example.com/v1\nkind: CiWidget\nmetadata: {name: w}\nspec: {replicas: 2, mode: safe}\n' > "$WORK/cr-ok.yaml"
+kn apply -f "$WORK/cr-ok.yaml" > /dev/null
+expect_match "valid CR applied" "$(kn get ciwidget w -o jsonpath='{.spec.mode}')" '^safe$'
+sed 's/type: object$/type: objekt/;0,/objekt/s//object/' "$WORK/crd.yaml" | sed 's/name: ciwidgets.example.com/name: badwidgets.example.com/' > "$WORK/crd-bad.yaml"
+if OUT=$(k apply -f "$WORK/crd-bad.yaml" 2>&1); then fail "invalid CRD accepted: $OUT"; fi
+expect_match "CRD self-validation" "$OUT" 'CustomResourceDefinition(.apiextensions.k8s.io)? "badwidgets.example.com" is invalid'
+expect_match "CRD structural type" "$OUT" 'openAPIV3Schema.properties\[spec\].type: Unsupported value: "objekt"'
+k delete crd ciwidgets.example.com > /dev/null
+
 k delete namespace "$NS" --timeout=30s > /dev/null
 expect_match "namespace deleted" "$(k get ns "$NS" 2>&1 || true)" 'NotFound|not found'
 k delete storageclass standard --ignore-not-found > /dev/null

@@ -399,6 +399,7 @@ impl Db {
     fn normalize(
         sdef: &ResourceDef,
         obj: Value,
+        old: Option<&Value>,
         opts: &WriteOpts,
         warnings: &mut Vec<String>,
     ) -> KubeResult<Value> {
@@ -438,7 +439,10 @@ impl Db {
         if sdef.builtin {
             defaults::apply(&sdef.group, &sdef.kind, &mut obj);
         }
-        let causes = validation::validate(&sdef.group, &sdef.kind, &obj);
+        let mut causes = validation::validate(&sdef.group, &sdef.kind, &obj);
+        if let (false, Some(schema)) = (sdef.builtin, &sdef.schema) {
+            causes.extend(crate::schema::validate(schema, &obj, old));
+        }
         if !causes.is_empty() {
             return Err(KubeApiError::invalid(
                 &sdef.kind,
@@ -600,6 +604,12 @@ impl Db {
     }
 
     fn crd_status(obj: &mut Value) -> KubeResult<()> {
+        let causes = crate::schema::validate_crd(obj);
+        if !causes.is_empty() {
+            let name = meta_str(obj, "name").unwrap_or("").to_string();
+            let (kind, group) = ("CustomResourceDefinition", "apiextensions.k8s.io");
+            return Err(KubeApiError::invalid(kind, group, &name, causes));
+        }
         let defs = Registry::defs_from_crd(obj).map_err(|m| {
             let name = meta_str(obj, "name").unwrap_or("").to_string();
             KubeApiError::invalid(
@@ -1633,7 +1643,7 @@ pub fn plan_update(
     };
     meta_mut(&mut obj).insert("resourceVersion".into(), json!(cur_rv));
     let mut warnings = Vec::new();
-    let mut obj = Db::normalize(sdef, obj, opts, &mut warnings)?;
+    let mut obj = Db::normalize(sdef, obj, Some(cur.as_ref()), opts, &mut warnings)?;
     if sdef.generation && spec_differs(&obj, &cur) {
         let g = cur
             .pointer("/metadata/generation")
@@ -1886,7 +1896,7 @@ pub fn prepare_create(
             m.remove("status");
         }
     }
-    let mut obj = Db::normalize(&sdef, obj, opts, &mut warnings)?;
+    let mut obj = Db::normalize(&sdef, obj, None, opts, &mut warnings)?;
     match (sdef.group.as_str(), sdef.kind.as_str()) {
         ("", "Pod") => {
             let st = defaults::pod_initial_status(&obj);
