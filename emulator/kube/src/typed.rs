@@ -106,7 +106,14 @@ pub fn decode(group: &str, kind: &str, v: &Value) -> KubeResult<Decoded> {
         ("networking.k8s.io", "IngressClass") => rt!(net::IngressClass),
         ("discovery.k8s.io", "EndpointSlice") => rt!(disc::EndpointSlice),
         ("coordination.k8s.io", "Lease") => rt!(coord::Lease),
-        ("apiextensions.k8s.io", "CustomResourceDefinition") => rt!(ext::CustomResourceDefinition),
+        ("apiextensions.k8s.io", "CustomResourceDefinition") => {
+            // JSONSchemaProps' minimum/maximum/multipleOf are float64 upstream, which Go's JSON
+            // encoder writes without a fraction when integral (`1`, not serde's `1.0`).
+            rt!(ext::CustomResourceDefinition).map(|mut d| {
+                integral_floats(&mut d.obj);
+                d
+            })
+        }
         ("", "ReplicationController") => rt!(core::ReplicationController),
         ("", "PodTemplate") => rt!(core::PodTemplate),
         ("", "LimitRange") => rt!(core::LimitRange),
@@ -145,6 +152,22 @@ pub fn decode(group: &str, kind: &str, v: &Value) -> KubeResult<Decoded> {
     }
 }
 
+/// Writes integral floats as integers, as Go's `encoding/json` prints a float64 of 1 as `1`.
+fn integral_floats(v: &mut Value) {
+    match v {
+        Value::Number(n) if n.is_f64() => {
+            if let Some(f) = n.as_f64() {
+                if f.fract() == 0.0 && f.abs() < 9.0e15 {
+                    *v = Value::from(f as i64);
+                }
+            }
+        }
+        Value::Object(m) => m.values_mut().for_each(integral_floats),
+        Value::Array(a) => a.iter_mut().for_each(integral_floats),
+        _ => {}
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -160,6 +183,24 @@ mod tests {
         assert_eq!(
             unknown,
             vec!["spec.containers[0].bar".to_string(), "spec.foo".to_string()]
+        );
+    }
+
+    #[test]
+    fn crd_schema_bounds_print_as_go_does() {
+        let crd = json!({"apiVersion": "apiextensions.k8s.io/v1", "kind": "CustomResourceDefinition",
+            "metadata": {"name": "ws.example.com"},
+            "spec": {"group": "example.com", "scope": "Namespaced",
+                "names": {"plural": "ws", "kind": "W"},
+                "versions": [{"name": "v1", "served": true, "storage": true, "schema": {"openAPIV3Schema": {
+                    "type": "object", "properties": {"n": {"type": "number", "minimum": 1, "maximum": 2.5}}}}}]}});
+        let d = decode("apiextensions.k8s.io", "CustomResourceDefinition", &crd).ok();
+        let props = d.map(|d| {
+            d.obj["spec"]["versions"][0]["schema"]["openAPIV3Schema"]["properties"]["n"].clone()
+        });
+        assert_eq!(
+            props,
+            Some(json!({"type": "number", "minimum": 1, "maximum": 2.5}))
         );
     }
 
