@@ -239,6 +239,30 @@ expect_match "priority classes" "$(k get pc)" 'system-node-critical +2000001000'
 expect_match "api-resources lists rbac and batch" "$(k api-resources)" 'clusterroles +rbac.authorization.k8s.io/v1 +false +ClusterRole'
 expect_match "metrics" "$(k get --raw /metrics)" 'apiserver_request_total\{code="201",component="apiserver"'
 
+# issue 7 §1: garbage collection — --cascade=orphan keeps the dependent (its reference dropped);
+# an ownerReference to a uid that does not exist is collected as dangling
+kn create deployment gc-owner --image=nginx > /dev/null
+GC_UID=$(kn get deploy gc-owner -o jsonpath='{.metadata.uid}')
+cat <<YAML | kn create -f - > /dev/null
+apiVersion: v1
+kind: ConfigMap
+metadata:
+  name: gc-dependent
+  ownerReferences:
+  - {apiVersion: apps/v1, kind: Deployment, name: gc-owner, uid: $GC_UID}
+YAML
+kn delete deployment gc-owner --cascade=orphan > /dev/null
+expect_eq "delete --cascade=orphan keeps the dependent" "$(kn get cm gc-dependent -o jsonpath='{.metadata.name}:{.metadata.ownerReferences}')" "gc-dependent:"
+cat <<YAML | kn create -f - > /dev/null
+apiVersion: v1
+kind: ConfigMap
+metadata:
+  name: gc-dangling
+  ownerReferences:
+  - {apiVersion: apps/v1, kind: Deployment, name: gc-owner, uid: 0b9a4c1e-0000-4000-8000-000000000000}
+YAML
+expect_match "dangling owner reference collected" "$(kn get cm gc-dangling 2>&1 || true)" 'NotFound|not found'
+
 k delete namespace "$NS" --timeout=30s > /dev/null
 expect_match "namespace deleted" "$(k get ns "$NS" 2>&1 || true)" 'NotFound|not found'
 k delete storageclass standard --ignore-not-found > /dev/null

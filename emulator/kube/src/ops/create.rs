@@ -1,4 +1,12 @@
-//! Create: the store-independent preparation (run without the lock) and the commit.
+//! Create: the store-independent preparation (run without the lock: decoding, defaults,
+//! Validate, PrepareForCreate) and the commit under the lock (generated name, namespace checks,
+//! uid, admission that needs the store, quota, the write, the garbage collector's check).
+//!
+//! Upstream: kubernetes v1.32 `staging/src/k8s.io/apiserver/pkg/registry/rest/create.go`
+//! (`BeforeCreate`), `staging/src/k8s.io/apiserver/pkg/registry/generic/registry/store.go`
+//! (`Create`, RetryGenerateName).
+//!
+//! Not modelled: `WarningsOnCreate`, `Canonicalize`.
 
 use super::*;
 
@@ -90,20 +98,13 @@ impl Db {
         }
         let uid = self.new_uid();
         meta_mut(&mut obj).insert("uid".into(), json!(uid));
-        if sdef.kind == "Job" && sdef.group == "batch" {
-            crate::kinds::strategy::generate_job_selector(&mut obj, &uid);
-        }
-        if sdef.storage == "pods" {
-            self.admit_priority(def, &name, &mut obj)?;
-            self.admit_limits(def, &ns, &name, &mut obj)?;
-        }
+        let strategy = strategy_of(&sdef);
+        strategy.prepare_with_uid(&mut obj, &uid);
+        strategy.admit_create(self, def, &ns, &name, &mut obj)?;
         if def.namespaced {
             self.admit_quota(def, &sdef.storage, &ns, &name, &obj)?;
         }
-        if sdef.kind == "Service" && sdef.group.is_empty() {
-            self.allocate_service(&mut obj, None, opts.dry_run)
-                .map_err(|c| KubeApiError::invalid("Service", "", &name, c))?;
-        }
+        strategy.before_store(self, &name, &mut obj, None, opts.dry_run)?;
         if opts.dry_run {
             return Ok(Written {
                 obj: Arc::new(convert::from_storage(def, &obj)),
@@ -112,73 +113,21 @@ impl Db {
                 change: None,
             });
         }
-        if sdef.kind == "CustomResourceDefinition" {
-            self.register_crd(&obj);
-        }
         let stored = self.store.put(&sdef.storage, obj);
-        self.uids.insert(
-            uid,
-            ObjKey {
-                storage: sdef.storage.clone(),
-                namespace: ns.clone(),
-                name,
-            },
-        );
+        strategy.after_store(self, &stored);
+        let key = ObjKey {
+            storage: sdef.storage.clone(),
+            namespace: ns.clone(),
+            name,
+        };
+        self.uids.insert(uid, key.clone());
         let w = self.written(def, &sdef.storage, &stored, warnings, true);
         self.after_write(now, &sdef.storage, &ns);
+        if !owner_uids(&stored).is_empty() {
+            self.queue_gc(key);
+            self.collect_garbage(now);
+        }
         Ok(w)
-    }
-
-    pub(crate) fn crd_status(obj: &mut Value) -> KubeResult<()> {
-        let defs = Registry::defs_from_crd(obj).map_err(|m| {
-            let name = meta_str(obj, "name").unwrap_or("").to_string();
-            KubeApiError::invalid(
-                "CustomResourceDefinition",
-                "apiextensions.k8s.io",
-                &name,
-                vec![Cause::new("FieldValueInvalid", "", m)],
-            )
-        })?;
-        let stored: Vec<Value> = defs
-            .iter()
-            .filter(|d| d.preferred)
-            .map(|d| json!(d.version))
-            .collect();
-        let names = obj.pointer("/spec/names").cloned().unwrap_or(json!({}));
-        let mut accepted = names;
-        if let Some(m) = accepted.as_object_mut() {
-            if !m.contains_key("singular") {
-                if let Some(k) = defs.first() {
-                    m.insert("singular".into(), json!(k.singular));
-                }
-            }
-            if !m.contains_key("listKind") {
-                if let Some(k) = defs.first() {
-                    m.insert("listKind".into(), json!(k.list_kind()));
-                }
-            }
-        }
-        obj["status"] = json!({
-            "acceptedNames": accepted,
-            "storedVersions": stored,
-            "conditions": [
-                {"type": "NamesAccepted", "status": "True", "reason": "NoConflicts", "message": "no conflicts found", "lastTransitionTime": obj.pointer("/metadata/creationTimestamp").cloned().unwrap_or(Value::Null)},
-                {"type": "Established", "status": "True", "reason": "InitialNamesAccepted", "message": "the initial names have been accepted", "lastTransitionTime": obj.pointer("/metadata/creationTimestamp").cloned().unwrap_or(Value::Null)}
-            ]
-        });
-        Ok(())
-    }
-
-    pub(crate) fn register_crd(&mut self, crd: &Value) {
-        if let Ok(defs) = Registry::defs_from_crd(crd) {
-            if let Some(first) = defs.first() {
-                let (g, p) = (first.group.clone(), first.plural.clone());
-                self.registry.remove_custom(&g, &p);
-            }
-            for d in defs {
-                self.registry.insert(d);
-            }
-        }
     }
 }
 
@@ -251,25 +200,13 @@ pub fn prepare_create(
         }
     }
     // Status is not settable on create for kinds with a status subresource.
-    if sdef.status && sdef.kind != "Node" {
+    let strategy = strategy_of(&sdef);
+    if strategy.reset_status_on_create(&sdef) {
         if let Some(m) = obj.as_object_mut() {
             m.remove("status");
         }
     }
     let mut obj = Db::normalize(&sdef, obj, opts, &mut warnings)?;
-    match (sdef.group.as_str(), sdef.kind.as_str()) {
-        ("", "Pod") => {
-            let st = defaults::pod_initial_status(&obj);
-            obj["status"] = st;
-        }
-        ("", "PersistentVolumeClaim") | ("", "PersistentVolume") => {
-            obj["status"] = json!({"phase": "Pending"});
-        }
-        ("", "Service") => {
-            obj["status"] = json!({"loadBalancer": {}});
-        }
-        _ => {}
-    }
     {
         let meta = meta_mut(&mut obj);
         meta.insert("creationTimestamp".into(), json!(now.to_rfc3339_secs()));
@@ -277,9 +214,7 @@ pub fn prepare_create(
             meta.insert("generation".into(), json!(1));
         }
     }
-    if sdef.kind == "CustomResourceDefinition" {
-        Db::crd_status(&mut obj)?;
-    }
+    strategy.prepare_for_create(&mut obj)?;
     if !applied {
         let time = now.to_rfc3339_secs();
         let w = ssa::Writer {

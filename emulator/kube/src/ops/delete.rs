@@ -1,4 +1,13 @@
-//! Delete and deletecollection: preconditions, grace periods, finalizers, namespace termination.
+//! Delete and deletecollection: preconditions, the kind's delete refusal, grace periods
+//! (CheckGracefulDelete), finalizers and the garbage-collection finalizers
+//! (`deletionFinalizersForGarbageCollection`), namespace termination.
+//!
+//! Upstream: kubernetes v1.32 `staging/src/k8s.io/apiserver/pkg/registry/rest/delete.go`
+//! (`BeforeDelete`), `staging/src/k8s.io/apiserver/pkg/registry/generic/registry/store.go`
+//! (`Delete`, `DeleteCollection`, `updateForGracefulDeletionAndFinalizers`).
+//!
+//! Not modelled: deletecollection's parallel workers; `orphanDependents` together with
+//! `propagationPolicy` is not refused.
 
 use super::*;
 
@@ -18,14 +27,8 @@ impl Db {
             .store
             .get(&sdef.storage, ns, name)
             .ok_or_else(|| KubeApiError::not_found(subject(def, name)))?;
-        if sdef.kind == "Namespace" && sdef.group.is_empty() && IMMORTAL_NAMESPACES.contains(&name)
-        {
-            // The NamespaceLifecycle admission plugin's immortal namespaces.
-            return Err(KubeApiError::forbidden_for(
-                subject(def, name),
-                "this namespace may not be deleted",
-            ));
-        }
+        let strategy = strategy_of(&sdef);
+        strategy.check_delete(def, name)?;
         if let Some(u) = &opts.uid {
             if meta_str(&cur, "uid") != Some(u.as_str()) {
                 return Err(KubeApiError::conflict(
@@ -54,7 +57,7 @@ impl Db {
         let policy = opts
             .propagation
             .clone()
-            .unwrap_or_else(|| "Background".into());
+            .unwrap_or_else(|| strategy.default_gc_policy(def).into());
         if !matches!(policy.as_str(), "Background" | "Foreground" | "Orphan") {
             return Err(KubeApiError::invalid(
                 "DeleteOptions",
@@ -84,26 +87,14 @@ impl Db {
         let cur = self.store.get(&sdef.storage, ns, name)?;
         let uid = meta_str(&cur, "uid").unwrap_or("").to_string();
         let already = cur.pointer("/metadata/deletionTimestamp").is_some();
-        if sdef.kind == "Namespace" && sdef.group.is_empty() {
+        let strategy = strategy_of(sdef);
+        if strategy.terminates_contents() {
             return self.terminate_namespace(now, name);
         }
-        // Pods bound to a node wait for their kubelet for the grace period.
-        if sdef.kind == "Pod" && sdef.group.is_empty() {
-            let bound = cur
-                .pointer("/spec/nodeName")
-                .and_then(Value::as_str)
-                .is_some_and(|n| !n.is_empty());
-            let phase = cur
-                .pointer("/status/phase")
-                .and_then(Value::as_str)
-                .unwrap_or("");
-            let terminal = phase == "Succeeded" || phase == "Failed";
-            let g = grace.unwrap_or_else(|| {
-                cur.pointer("/spec/terminationGracePeriodSeconds")
-                    .and_then(Value::as_i64)
-                    .unwrap_or(30)
-            });
-            if bound && !terminal && g > 0 {
+        // Graceful kinds (pods bound to a node) wait for the grace period.
+        if strategy.graceful() {
+            if let Some(g) = strategy.graceful_delete_period(&cur, grace) {
+                let has_dependents = !self.store.dependents_of(&uid).is_empty();
                 let current_g = cur
                     .pointer("/metadata/deletionGracePeriodSeconds")
                     .and_then(Value::as_i64);
@@ -119,7 +110,7 @@ impl Db {
                         .to_rfc3339_secs()),
                 );
                 m.insert("deletionGracePeriodSeconds".into(), json!(g));
-                if policy == "Foreground" {
+                if policy == "Foreground" && has_dependents {
                     add_finalizer(m, "foregroundDeletion");
                 }
                 let stored = self.store.put(&sdef.storage, o);
@@ -133,10 +124,8 @@ impl Db {
         }
         let dependents = self.store.dependents_of(&uid);
         let mut fins = finalizers(&cur);
-        if policy == "Orphan" {
-            for k in &dependents {
-                self.remove_owner_ref(k, &uid);
-            }
+        if policy == "Orphan" && !fins.iter().any(|f| f == "orphan") {
+            fins.push("orphan".into());
         }
         if policy == "Foreground"
             && !dependents.is_empty()
@@ -162,6 +151,10 @@ impl Db {
                 self.check_foreground_owner(now, &uid);
                 return self.store.get(&sdef.storage, ns, name).or(Some(stored));
             }
+            if policy == "Orphan" {
+                self.orphan_dependents(now, sdef, ns, name, &uid);
+                return self.store.get(&sdef.storage, ns, name).or(Some(stored));
+            }
             return Some(stored);
         }
         self.finish_delete(now, sdef, ns, name, policy)
@@ -180,35 +173,7 @@ impl Db {
         let last = self.store.remove(&sdef.storage, ns, name)?;
         let uid = meta_str(&last, "uid").unwrap_or("").to_string();
         self.uids.remove(&uid);
-        if sdef.kind == "Service" && sdef.group.is_empty() {
-            self.release_service(&last);
-        }
-        if sdef.kind == "CustomResourceDefinition" {
-            if let Ok(defs) = Registry::defs_from_crd(&last) {
-                if let Some(d) = defs.first() {
-                    let storage = d.storage.clone();
-                    let keys: Vec<(String, String)> = self
-                        .store
-                        .list(&storage, None)
-                        .map(|o| {
-                            (
-                                meta_str(o, "namespace").unwrap_or("").to_string(),
-                                meta_str(o, "name").unwrap_or("").to_string(),
-                            )
-                        })
-                        .collect();
-                    for (n, m) in keys {
-                        if let Some(o) = self.store.remove(&storage, &n, &m) {
-                            if let Some(u) = meta_str(&o, "uid") {
-                                self.uids.remove(u);
-                            }
-                        }
-                    }
-                    let (g, p) = (d.group.clone(), d.plural.clone());
-                    self.registry.remove_custom(&g, &p);
-                }
-            }
-        }
+        strategy_of(sdef).after_remove(self, &last);
         self.after_write(now, &sdef.storage, ns);
         if policy != "Orphan" {
             self.delete_dependents(now, &uid, "Background");

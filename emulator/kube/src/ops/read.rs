@@ -1,4 +1,10 @@
-//! Reads: get and list (label/field selectors, limit/continue paging).
+//! Reads: get and list (label and field selectors, `limit`/`continue` paging).
+//!
+//! Upstream: kubernetes v1.32 `staging/src/k8s.io/apiserver/pkg/registry/generic/registry/store.go`
+//! (`Get`, `List`), `staging/src/k8s.io/apiserver/pkg/storage/cacher` (paging).
+//!
+//! Not modelled: `Db::list` is kept verbatim here while the store's paging is reworked (branch
+//! kstore); see docs/kube-api.md for the list semantics.
 
 use super::*;
 

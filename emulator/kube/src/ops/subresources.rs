@@ -1,4 +1,10 @@
 //! The `scale` and `binding` subresources.
+//!
+//! Upstream: kubernetes v1.32 `pkg/registry/apps/deployment/storage/storage.go` (ScaleREST),
+//! `pkg/registry/core/pod/storage/storage.go` (BindingREST),
+//! `staging/src/k8s.io/apiextensions-apiserver/pkg/registry/customresource` (scale).
+//!
+//! Not modelled: `autoscaling/v1` Scale of other groups' versions.
 
 use super::*;
 
@@ -8,15 +14,8 @@ impl Db {
         let ptr = |p: &str| format!("/{}", p.trim_start_matches('.').replace('.', "/"));
         let replicas = obj.pointer(&ptr(&spec_path)).cloned().unwrap_or(json!(0));
         let status = obj.pointer(&ptr(&status_path)).cloned().unwrap_or(json!(0));
-        let selector = if def.builtin && def.kind == "ReplicationController" {
-            // A ReplicationController's selector is a plain label map.
-            obj.pointer("/spec/selector")
-                .map(|s| LabelSelector::from_object(&json!({"matchLabels": s})).to_query())
-                .unwrap_or_default()
-        } else if def.builtin {
-            obj.pointer("/spec/selector")
-                .map(|s| LabelSelector::from_object(s).to_query())
-                .unwrap_or_default()
+        let selector = if def.builtin {
+            strategy_of(def).scale_selector(obj)
         } else {
             sel_path
                 .and_then(|p| {
@@ -102,15 +101,19 @@ impl Db {
         let precondition = meta_str(&new_scale, "resourceVersion").map(str::to_string);
         let (spec_path, _, _) = def.scale.clone().unwrap_or_default();
         let mut obj = cur;
-        let segs: Vec<&str> = spec_path.trim_start_matches('.').split('.').collect();
-        let mut slot = &mut obj;
-        for s in &segs {
-            if slot.get(*s).is_none() {
-                slot[*s] = json!({});
-            }
-            slot = &mut slot[*s];
+        if let Err(parent) = set_nested(&mut obj, &spec_path, json!(replicas)) {
+            // Upstream's SetNestedField fails the same way (there as a 500).
+            return Err(KubeApiError::invalid(
+                &def.kind,
+                &def.group,
+                name,
+                vec![Cause::new(
+                    "FieldValueInvalid",
+                    parent.clone(),
+                    format!("Invalid value: {parent} is not an object: replicas cannot be set"),
+                )],
+            ));
         }
-        *slot = json!(replicas);
         let w = self.write_existing(
             now,
             def,
@@ -202,5 +205,44 @@ impl Db {
         ssa::track_update(&w, Some(&cur), &mut obj);
         self.store.put(&sdef.storage, obj);
         Ok(crate::error::success_status(None))
+    }
+}
+
+/// Sets the value at a dotted path (`.spec.replicas`), creating missing or null objects on the
+/// way, as `unstructured.SetNestedField`; `Err` names the first part that is not an object.
+fn set_nested(obj: &mut Value, path: &str, v: Value) -> Result<(), String> {
+    let segs: Vec<&str> = path
+        .trim_start_matches('.')
+        .split('.')
+        .filter(|s| !s.is_empty())
+        .collect();
+    let Some((last, parents)) = segs.split_last() else {
+        return Err(path.to_string());
+    };
+    let mut slot = obj;
+    let mut at = String::new();
+    for s in parents {
+        if slot.is_null() {
+            *slot = json!({});
+        }
+        let Some(m) = slot.as_object_mut() else {
+            return Err(if at.is_empty() { "<root>".into() } else { at });
+        };
+        at = if at.is_empty() {
+            (*s).to_string()
+        } else {
+            format!("{at}.{s}")
+        };
+        slot = m.entry(s.to_string()).or_insert(Value::Null);
+    }
+    if slot.is_null() {
+        *slot = json!({});
+    }
+    match slot.as_object_mut() {
+        Some(m) => {
+            m.insert((*last).to_string(), v);
+            Ok(())
+        }
+        None => Err(if at.is_empty() { "<root>".into() } else { at }),
     }
 }

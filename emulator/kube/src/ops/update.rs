@@ -1,4 +1,14 @@
-//! Update (PUT) and patch: planned outside the lock, committed under it.
+//! Update (PUT) and patch, implemented once: `plan_put` and `plan_patch` (read, apply the patch)
+//! both end in `plan_update`, computed from a snapshot outside the lock; `write_optimistic`
+//! commits a plan only if the object is still that snapshot, else plans again (upstream's
+//! GuaranteedUpdate with its resourceVersion precondition and retry on conflict).
+//!
+//! Upstream: kubernetes v1.32 `staging/src/k8s.io/apiserver/pkg/registry/rest/update.go`
+//! (`BeforeUpdate`, AllowCreateOnUpdate, AllowUnconditionalUpdate),
+//! `staging/src/k8s.io/apiserver/pkg/registry/generic/registry/store.go` (`Update`),
+//! `staging/src/k8s.io/apiserver/pkg/endpoints/handlers/patch.go`.
+//!
+//! Not modelled: `WarningsOnUpdate`; ValidateUpdate rules beyond Validate.
 
 use super::*;
 
@@ -88,10 +98,8 @@ impl Db {
             Plan::Update { cur, obj, warnings } => (cur, obj, warnings),
         };
         let sdef = sdef.clone();
-        if sdef.kind == "Service" && sdef.group.is_empty() {
-            self.allocate_service(&mut obj, Some(&cur), opts.dry_run)
-                .map_err(|c| KubeApiError::invalid("Service", "", name, c))?;
-        }
+        let strategy = strategy_of(&sdef);
+        strategy.before_store(self, name, &mut obj, Some(&cur), opts.dry_run)?;
         if opts.dry_run {
             return Ok(Written {
                 obj: Arc::new(convert::from_storage(def, &obj)),
@@ -111,12 +119,18 @@ impl Db {
                 change: None,
             });
         }
-        if sdef.kind == "CustomResourceDefinition" {
-            self.register_crd(&obj);
-        }
         let stored = self.store.put(&sdef.storage, obj);
+        strategy.after_store(self, &stored);
         let w = self.written(def, &sdef.storage, &stored, warnings, false);
         self.after_write(now, &sdef.storage, ns);
+        if !owner_uids(&stored).is_empty() {
+            self.queue_gc(ObjKey {
+                storage: sdef.storage.clone(),
+                namespace: ns.to_string(),
+                name: name.to_string(),
+            });
+            self.collect_garbage(now);
+        }
         Ok(w)
     }
 
@@ -310,15 +324,7 @@ pub fn plan_update(
             .unwrap_or(0);
         meta_mut(&mut obj).insert("generation".into(), json!(g + 1));
     }
-    if sdef.kind == "CustomResourceDefinition" && sub == Sub::Main {
-        let keep_status = cur.get("status").cloned();
-        Db::crd_status(&mut obj)?;
-        if let (Some(old), Some(new_st)) = (keep_status, obj.get_mut("status")) {
-            if let Some(c) = old.get("conditions") {
-                new_st["conditions"] = c.clone();
-            }
-        }
-    }
+    strategy_of(sdef).prepare_for_update(sub, &mut obj, &cur)?;
     if !applied {
         let time = now.to_rfc3339_secs();
         let w = ssa::Writer {
@@ -334,6 +340,78 @@ pub fn plan_update(
         return Ok(Plan::Noop { cur, warnings });
     }
     Ok(Plan::Update { cur, obj, warnings })
+}
+
+/// Plans a PUT from a snapshot of the stored object (`None` when missing). Needs no lock.
+/// The kind's strategy decides whether a missing object is created (AllowCreateOnUpdate) and
+/// whether a body without `resourceVersion` is accepted (AllowUnconditionalUpdate).
+#[allow(clippy::too_many_arguments)] // mirrors the request's parts
+pub fn plan_put(
+    now: SimTime,
+    def: &ResourceDef,
+    sdef: &Arc<ResourceDef>,
+    existing: Option<Arc<Value>>,
+    ns: &str,
+    name: &str,
+    sub: Sub,
+    body: Value,
+    opts: &WriteOpts,
+) -> KubeResult<Plan> {
+    let strategy = strategy_of(sdef);
+    let precondition = meta_str(&body, "resourceVersion")
+        .filter(|rv| !rv.is_empty())
+        .map(str::to_string);
+    let Some(cur) = existing else {
+        if sub != Sub::Main || !strategy.allow_create_on_update() {
+            return Err(KubeApiError::not_found(subject(def, name)));
+        }
+        let mut body = body;
+        match meta_str(&body, "name") {
+            Some(n) if n != name => {
+                return Err(KubeApiError::bad_request(format!(
+                    "the name of the object ({n}) does not match the name on the URL ({name})"
+                )))
+            }
+            Some(_) => {}
+            None => {
+                meta_mut(&mut body).insert("name".into(), json!(name));
+            }
+        }
+        return Ok(Plan::Create(prepare_create(
+            sdef.clone(),
+            now,
+            def,
+            Some(ns),
+            body,
+            opts,
+            false,
+        )?));
+    };
+    if precondition.is_none() && !strategy.allow_unconditional_update() {
+        return Err(KubeApiError::invalid(
+            &def.kind,
+            &def.group,
+            name,
+            vec![Cause::new(
+                "FieldValueRequired",
+                "metadata.resourceVersion",
+                "Required value: must be specified for an update",
+            )],
+        ));
+    }
+    plan_update(
+        now,
+        def,
+        sdef,
+        cur,
+        ns,
+        name,
+        sub,
+        body,
+        precondition,
+        opts,
+        false,
+    )
 }
 
 /// Plans a PATCH (not of `/scale`) from a snapshot of the stored object. Needs no lock.

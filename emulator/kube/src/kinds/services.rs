@@ -1,6 +1,45 @@
-//! Service ClusterIP and NodePort allocation and release.
+//! Service strategy: ClusterIP and NodePort allocation on create and update, release on delete,
+//! and the initial `status.loadBalancer`.
+//!
+//! Upstream: kubernetes/kubernetes@v1.32 `pkg/registry/core/service/strategy.go`
+//! (PrepareForCreate), `pkg/registry/core/service/storage/alloc.go` (allocation in the REST
+//! storage's create and update, release on delete).
+//!
+//! Not modelled: dual-stack (`ipFamilies`, a second ClusterIP), `healthCheckNodePort`,
+//! ExternalName-to-ClusterIP type-change rules beyond allocation.
 
-use super::*;
+use super::strategy::Strategy;
+use crate::error::{Cause, KubeApiError, KubeResult};
+use crate::ops::Db;
+use serde_json::{json, Value};
+
+/// The Service strategy.
+pub struct ServiceStrategy;
+
+impl Strategy for ServiceStrategy {
+    fn prepare_for_create(&self, obj: &mut Value) -> KubeResult<()> {
+        if let Some(m) = obj.as_object_mut() {
+            m.insert("status".into(), json!({"loadBalancer": {}}));
+        }
+        Ok(())
+    }
+
+    fn before_store(
+        &self,
+        db: &mut Db,
+        name: &str,
+        obj: &mut Value,
+        old: Option<&Value>,
+        dry_run: bool,
+    ) -> KubeResult<()> {
+        db.allocate_service(obj, old, dry_run)
+            .map_err(|c| KubeApiError::invalid("Service", "", name, c))
+    }
+
+    fn after_remove(&self, db: &mut Db, last: &Value) {
+        db.release_service(last);
+    }
+}
 
 impl Db {
     pub(crate) fn allocate_service(
