@@ -387,6 +387,29 @@ if OUT=$(k apply -f "$WORK/crd-bad.yaml" 2>&1); then fail "invalid CRD accepted:
 expect_match "CRD self-validation" "$OUT" 'CustomResourceDefinition(.apiextensions.k8s.io)? "badwidgets.example.com" is invalid'
 expect_match "CRD structural type" "$OUT" 'openAPIV3Schema.properties\[spec\].type: Unsupported value: "objekt"'
 k delete crd ciwidgets.example.com > /dev/null
+# issue 7 §1: garbage collection — --cascade=orphan keeps the dependent (its reference dropped);
+# an ownerReference to a uid that does not exist is collected as dangling
+kn create deployment gc-owner --image=nginx > /dev/null
+GC_UID=$(kn get deploy gc-owner -o jsonpath='{.metadata.uid}')
+cat <<YAML | kn create -f - > /dev/null
+apiVersion: v1
+kind: ConfigMap
+metadata:
+  name: gc-dependent
+  ownerReferences:
+  - {apiVersion: apps/v1, kind: Deployment, name: gc-owner, uid: $GC_UID}
+YAML
+kn delete deployment gc-owner --cascade=orphan > /dev/null
+expect_eq "delete --cascade=orphan keeps the dependent" "$(kn get cm gc-dependent -o jsonpath='{.metadata.name}:{.metadata.ownerReferences}')" "gc-dependent:"
+cat <<YAML | kn create -f - > /dev/null
+apiVersion: v1
+kind: ConfigMap
+metadata:
+  name: gc-dangling
+  ownerReferences:
+  - {apiVersion: apps/v1, kind: Deployment, name: gc-owner, uid: 0b9a4c1e-0000-4000-8000-000000000000}
+YAML
+expect_match "dangling owner reference collected" "$(kn get cm gc-dangling 2>&1 || true)" 'NotFound|not found'
 
 k delete namespace "$NS" --timeout=30s > /dev/null
 expect_match "namespace deleted" "$(k get ns "$NS" 2>&1 || true)" 'NotFound|not found'

@@ -991,28 +991,8 @@ fn put(
         return st.db().write().update(now, def, ns, name, sub, body, opts);
     }
     crate::ops::Db::check_gvk(def, &mut body)?;
-    let precondition = crate::store::meta_str(&body, "resourceVersion").map(str::to_string);
     crate::ops::write_optimistic(st.db(), now, def, ns, name, opts, |sdef, cur| {
-        let cur = cur.ok_or_else(|| {
-            KubeApiError::not_found(crate::error::Subject {
-                group: &def.group,
-                resource: &def.plural,
-                name,
-            })
-        })?;
-        crate::ops::plan_update(
-            now,
-            def,
-            sdef,
-            cur,
-            ns,
-            name,
-            sub,
-            body.clone(),
-            precondition.clone(),
-            opts,
-            false,
-        )
+        crate::ops::plan_put(now, def, sdef, cur, ns, name, sub, body.clone(), opts)
     })
 }
 

@@ -6,10 +6,12 @@
 //! in-process as a `tower::Service` (`kube::Client::new(cloudbox_kube::app(state), "default")`)
 //! or over HTTP ([`serve`]).
 //!
-//! Layout: [`handlers`] (HTTP → operations) call [`ops`] (API semantics) over [`store`]
-//! (objects, resourceVersions, history); [`watch`] streams changes; [`patch`] implements the four
-//! patch types; [`typed`], [`defaults`] and [`validation`] decode, default and check built-in
-//! kinds; [`discovery`], [`openapi`] and [`table`] answer kubectl's metadata requests;
+//! Layout: [`handlers`] (HTTP → operations) call [`ops`] (API semantics, split by job: read,
+//! create, update, delete, subresources, garbage collection) over [`store`] (objects,
+//! resourceVersions, history); a kind's rules live in its strategy ([`kinds::strategy::Strategy`],
+//! one file per kind under [`kinds`]), which `ops` looks up instead of naming kinds; [`watch`]
+//! streams changes; [`patch`] implements the four patch types; [`typed`], [`defaults`] and
+//! [`validation`] decode, default and check built-in kinds; [`discovery`], [`openapi`] and [`table`] answer kubectl's metadata requests;
 //! [`convert`] maps legacy versions to stored ones; [`alloc`] hands out Service addresses.
 
 pub mod alloc;

@@ -589,3 +589,158 @@ async fn binding_and_eviction_subresources() -> anyhow::Result<()> {
     assert!(pods.get("b").await?.metadata.deletion_timestamp.is_some());
     Ok(())
 }
+
+fn owned_cm(name: &str, refs: serde_json::Value) -> anyhow::Result<ConfigMap> {
+    Ok(serde_json::from_value(
+        json!({"metadata": {"name": name, "ownerReferences": refs}}),
+    )?)
+}
+
+fn owner_ref(name: &str, uid: &str, block: bool) -> serde_json::Value {
+    json!({"apiVersion": "v1", "kind": "ConfigMap", "name": name, "uid": uid, "blockOwnerDeletion": block})
+}
+
+#[tokio::test]
+async fn foreground_deletion_waits_for_blocking_dependents() -> anyhow::Result<()> {
+    let (_st, client) = in_process();
+    let cms: Api<ConfigMap> = Api::default_namespaced(client.clone());
+    let pods: Api<Pod> = Api::default_namespaced(client);
+    let owner = cms.create(&PostParams::default(), &cm("owner")).await?;
+    let uid = owner.metadata.uid.unwrap_or_default();
+    // a bound pod waits 30 s for its kubelet, and blocks its owner meanwhile
+    let pod: Pod = serde_json::from_value(json!({"metadata": {"name": "blocker",
+        "ownerReferences": [owner_ref("owner", &uid, true)]},
+        "spec": {"nodeName": "n1", "containers": [{"name": "c", "image": "i"}]}}))?;
+    pods.create(&PostParams::default(), &pod).await?;
+    cms.create(
+        &PostParams::default(),
+        &owned_cm("loose", json!([owner_ref("owner", &uid, false)]))?,
+    )
+    .await?;
+    cms.delete("owner", &DeleteParams::foreground()).await?;
+    let waiting = cms.get("owner").await?;
+    assert!(waiting.metadata.deletion_timestamp.is_some());
+    assert_eq!(
+        waiting.metadata.finalizers,
+        Some(vec!["foregroundDeletion".to_string()])
+    );
+    assert_eq!(cms.get("loose").await.err().as_ref().map(code), Some(404));
+    assert!(pods
+        .get("blocker")
+        .await?
+        .metadata
+        .deletion_timestamp
+        .is_some());
+    // the kubelet's final delete removes the pod, and with it the owner
+    pods.delete("blocker", &DeleteParams::default().grace_period(0))
+        .await?;
+    assert_eq!(
+        pods.get("blocker").await.err().as_ref().map(code),
+        Some(404)
+    );
+    assert_eq!(cms.get("owner").await.err().as_ref().map(code), Some(404));
+    Ok(())
+}
+
+#[tokio::test]
+async fn dependents_of_owners_that_never_existed_are_collected() -> anyhow::Result<()> {
+    let (_st, client) = in_process();
+    let cms: Api<ConfigMap> = Api::default_namespaced(client.clone());
+    let real = cms.create(&PostParams::default(), &cm("real")).await?;
+    let uid = real.metadata.uid.unwrap_or_default();
+    let ghost = "0b9a4c1e-0000-4000-8000-000000000000";
+    // an owner uid that is not stored
+    cms.create(
+        &PostParams::default(),
+        &owned_cm("dangling", json!([owner_ref("ghost", ghost, false)]))?,
+    )
+    .await?;
+    assert_eq!(
+        cms.get("dangling").await.err().as_ref().map(code),
+        Some(404)
+    );
+    // the owner's name is stored, with another uid
+    cms.create(
+        &PostParams::default(),
+        &owned_cm("stale", json!([owner_ref("real", ghost, false)]))?,
+    )
+    .await?;
+    assert_eq!(cms.get("stale").await.err().as_ref().map(code), Some(404));
+    // a live owner keeps the dependent; only the dangling reference goes
+    cms.create(
+        &PostParams::default(),
+        &owned_cm(
+            "mixed",
+            json!([
+                owner_ref("real", &uid, false),
+                owner_ref("ghost", ghost, false)
+            ]),
+        )?,
+    )
+    .await?;
+    let refs = cms
+        .get("mixed")
+        .await?
+        .metadata
+        .owner_references
+        .unwrap_or_default();
+    assert_eq!(refs.len(), 1);
+    assert_eq!(refs[0].uid, uid);
+    // an update that makes the only reference dangling collects the object too
+    cms.patch(
+        "mixed",
+        &PatchParams::default(),
+        &Patch::Merge(json!({"metadata": {"ownerReferences": [owner_ref("real", ghost, false)]}})),
+    )
+    .await?;
+    assert_eq!(cms.get("mixed").await.err().as_ref().map(code), Some(404));
+    // a cluster-scoped dependent naming a namespaced owner kind is an invalid reference: left alone
+    let nss: Api<Namespace> = Api::all(client);
+    let ns: Namespace = serde_json::from_value(json!({"metadata": {"name": "gc-cluster-scoped",
+        "ownerReferences": [owner_ref("real", &uid, false)]}}))?;
+    nss.create(&PostParams::default(), &ns).await?;
+    assert!(nss.get("gc-cluster-scoped").await.is_ok());
+    Ok(())
+}
+
+#[tokio::test]
+async fn replication_controllers_orphan_by_default() -> anyhow::Result<()> {
+    use k8s_openapi::api::core::v1::ReplicationController;
+    let (_st, client) = in_process();
+    let rcs: Api<ReplicationController> = Api::default_namespaced(client.clone());
+    let cms: Api<ConfigMap> = Api::default_namespaced(client);
+    let rc = |name: &str| -> anyhow::Result<ReplicationController> {
+        Ok(serde_json::from_value(json!({"metadata": {"name": name},
+            "spec": {"template": {"metadata": {"labels": {"app": name}},
+                     "spec": {"containers": [{"name": "c", "image": "i"}]}}}}))?)
+    };
+    for (name, params, kept) in [
+        ("rc-default", DeleteParams::default(), true),
+        ("rc-background", DeleteParams::background(), false),
+    ] {
+        let created = rcs.create(&PostParams::default(), &rc(name)?).await?;
+        let uid = created.metadata.uid.unwrap_or_default();
+        let dep = format!("{name}-dep");
+        cms.create(
+            &PostParams::default(),
+            &owned_cm(
+                &dep,
+                json!([{"apiVersion": "v1", "kind": "ReplicationController", "name": name, "uid": uid}]),
+            )?,
+        )
+        .await?;
+        rcs.delete(name, &params).await?;
+        assert_eq!(rcs.get(name).await.err().as_ref().map(code), Some(404));
+        match cms.get(&dep).await {
+            Ok(o) => {
+                assert!(kept, "{dep} should have been collected");
+                assert!(o.metadata.owner_references.unwrap_or_default().is_empty());
+            }
+            Err(e) => {
+                assert!(!kept, "{dep} should have been orphaned");
+                assert_eq!(code(&e), 404);
+            }
+        }
+    }
+    Ok(())
+}

@@ -8,7 +8,10 @@
 //! `plugin/pkg/admission/resourcequota`, `pkg/registry/core/pod/storage/eviction.go`,
 //! `plugin/pkg/auth/authorizer/rbac`, `plugin/pkg/auth/authorizer/rbac/bootstrappolicy`.
 //!
-//! - [`strategy`]: defaults, generated Job selectors and the validation rules manifests hit.
+//! - [`strategy`]: the per-kind [`strategy::Strategy`] trait and its lookup, plus the defaults,
+//!   generated Job selectors and validation rules of the added kinds.
+//! - Per-kind strategies: [`pods`], [`services`], [`namespaces`], [`nodes`], [`volumes`],
+//!   [`replication`], [`jobs`], [`crd`].
 //! - [`printers`]: `kubectl get` columns of the added kinds.
 //! - [`hpa`]: `autoscaling/v1` ⇄ `autoscaling/v2` HorizontalPodAutoscaler conversion.
 //! - [`quota`]: ResourceQuota usage and admission (`exceeded quota: …`).
@@ -25,12 +28,20 @@
 
 pub mod admission;
 pub mod controller_roles;
+pub mod crd;
 pub mod disruption;
 pub mod hpa;
+pub mod jobs;
 pub mod limits;
+pub mod namespaces;
+pub mod nodes;
 pub mod pod_log;
+pub mod pods;
 pub mod printers;
 pub mod quota;
 pub mod rbac;
+pub mod replication;
 pub mod reviews;
+pub mod services;
 pub mod strategy;
+pub mod volumes;

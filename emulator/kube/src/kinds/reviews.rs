@@ -234,6 +234,14 @@ pub fn token_request(
         .pointer("/metadata/uid")
         .and_then(Value::as_str)
         .unwrap_or("");
+    if body
+        .get("spec")
+        .is_some_and(|s| !s.is_object() && !s.is_null())
+    {
+        return Err(KubeApiError::bad_request(
+            "TokenRequest in version \"v1\" cannot be handled as a TokenRequest: json: cannot unmarshal into Go struct field TokenRequest.spec of type v1.TokenRequestSpec",
+        ));
+    }
     let exp = body
         .pointer("/spec/expirationSeconds")
         .and_then(Value::as_i64)
@@ -286,10 +294,13 @@ pub fn token_request(
             json!({"name": name, "namespace": ns, "creationTimestamp": null}),
         );
         let spec = m.entry("spec").or_insert_with(|| json!({}));
-        spec["audiences"] = json!(audiences);
-        spec["expirationSeconds"] = json!(exp);
-        if spec.get("boundObjectRef").is_none() {
-            spec["boundObjectRef"] = Value::Null;
+        if !spec.is_object() {
+            *spec = json!({});
+        }
+        if let Some(spec) = spec.as_object_mut() {
+            spec.insert("audiences".into(), json!(audiences));
+            spec.insert("expirationSeconds".into(), json!(exp));
+            spec.entry("boundObjectRef").or_insert(Value::Null);
         }
         m.insert(
             "status".into(),
