@@ -241,6 +241,9 @@ fn overrides(store: &Store, storage: &str, rv: u64) -> KubeResult<Overrides> {
     Ok(out)
 }
 
+/// An object key and its state at the list's resourceVersion (`None`: absent then).
+type Candidate<'a> = (&'a (String, String), Option<&'a Arc<Change>>);
+
 /// Lists objects (stored form) matching the selectors, per `opts`.
 pub fn list(
     store: &Store,
@@ -285,7 +288,7 @@ pub fn list(
         .iter()
         .find(|f| f.equal && f.path == "spec.nodeName")
         .map(|f| f.value.as_str());
-    let candidates: Box<dyn Iterator<Item = (&(String, String), Option<&Arc<Change>>)>> =
+    let candidates: Box<dyn Iterator<Item = Candidate<'_>>> =
         match (node, def.storage.as_str(), ov.is_empty()) {
             (Some(node), "pods", true) => match r.by_node.get(node) {
                 Some(keys) => Box::new(
@@ -299,7 +302,7 @@ pub fn list(
                 ov.range((lower, Bound::Unbounded)),
             )),
         };
-    let mut items = Vec::new();
+    let mut items: Vec<Arc<Change>> = Vec::new();
     let mut cont = None;
     for (key, c) in candidates {
         if !in_scope(key) {
@@ -311,7 +314,7 @@ pub fn list(
         }
         if limit.is_some_and(|l| items.len() >= l) {
             // One more matching item exists: the page ends at the previous one.
-            if let Some(last) = items.last().map(|l: &Arc<Change>| l.clone()) {
+            if let Some(last) = items.last().cloned() {
                 cont = Some(encode_continue(
                     read.rv,
                     last.namespace().unwrap_or(""),
