@@ -241,6 +241,10 @@ expect_match "create pdb" "$(kn get pdb web --no-headers)" '^web +1 +N/A +0 '
 expect_match "priority classes" "$(k get pc)" 'system-node-critical +2000001000'
 expect_match "api-resources lists rbac and batch" "$(k api-resources)" 'clusterroles +rbac.authorization.k8s.io/v1 +false +ClusterRole'
 expect_match "metrics" "$(k get --raw /metrics)" 'apiserver_request_total\{code="201",component="apiserver"'
+# Issue 7 §4/§5: chunked lists (kubectl pages with limit/continue) and list resourceVersion rules.
+expect_match "chunked get pages through continue tokens" "$(k get ns --chunk-size=1 --no-headers | wc -l | tr -d ' ')" '^[4-9]$'
+expect_match "list RV too large is 504" "$(k get --raw "/api/v1/namespaces?resourceVersion=999999999&resourceVersionMatch=NotOlderThan" 2>&1 || true)" 'Too large resource version|Timeout|timed out|504'
+expect_match "Exact without RV is 422" "$(k get --raw "/api/v1/namespaces?resourceVersionMatch=Exact" 2>&1 || true)" 'resourceVersionMatch is forbidden unless resourceVersion is provided|Invalid|422'
 
 # issue 7 §4: OpenAPI v3/v2 and kubectl explain (upstream 1.32 schemas; CRD documents from their schemas)
 OUT=$(k explain pods)

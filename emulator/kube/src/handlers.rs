@@ -681,7 +681,7 @@ fn list_json(
             buf.put_u8(b',');
         }
         if convert {
-            let bytes = serde_json::to_vec(&convert::from_storage(def, &o.obj));
+            let bytes = serde_json::to_vec(&convert::from_storage(def, &o.obj()));
             buf.put_slice(&bytes.unwrap_or_default());
         } else {
             // Each object is serialized once, when stored, and shared by lists and watches.
@@ -784,22 +784,21 @@ async fn handle(
                 })?),
                 None => None,
             };
+            let opts = crate::list::ListOptions {
+                limit,
+                cont: q.get("continue").map(str::to_string),
+                rv: q.get("resourceVersion").map(str::to_string),
+                rv_match: q.get("resourceVersionMatch").map(str::to_string),
+            };
             let listed = {
                 let db = st.db().read();
-                db.list(
-                    &def,
-                    t.ns.as_deref(),
-                    &labels,
-                    &fields,
-                    limit,
-                    q.get("continue"),
-                )?
+                crate::list::list(&db.store, &def, t.ns.as_deref(), &labels, &fields, &opts)?
             };
             if wants_table {
                 let items: Vec<Value> = listed
                     .items
                     .iter()
-                    .map(|o| convert::from_storage(&def, &o.obj))
+                    .map(|o| convert::from_storage(&def, &o.obj()))
                     .collect();
                 let tbl = table::table(
                     &def,

@@ -19,8 +19,10 @@ pub mod convert;
 pub mod defaults;
 pub mod discovery;
 pub mod error;
+pub mod fanout;
 pub mod handlers;
 pub mod kinds;
+pub mod list;
 pub mod metrics;
 pub mod openapi;
 pub mod ops;
@@ -45,8 +47,10 @@ pub use error::{KubeApiError, KubeResult};
 /// Kubernetes version reported by `/version`.
 pub const KUBE_VERSION: &str = "v1.32.4";
 
-/// Default number of changes kept per resource for watch resumption.
-pub const DEFAULT_HISTORY: usize = 25_000;
+/// Default cap on changes kept per resource for watch resumption. The real bound is the byte
+/// budget over all resources ([`store::HISTORY_BYTES`]); this cap only matters when set lower
+/// (tests use a few changes to reach 410 Expired).
+pub const DEFAULT_HISTORY: usize = usize::MAX;
 
 struct Inner {
     db: RwLock<ops::Db>,
@@ -88,7 +92,7 @@ impl KubeState {
     }
 
     /// Like [`KubeState::new`], requiring `Authorization: Bearer <token>` when `token` is set,
-    /// and keeping `history` changes per resource for watches.
+    /// and keeping at most `history` changes per resource for watches (within the byte budget).
     pub fn with_options(
         clock: Clock,
         seed: u64,

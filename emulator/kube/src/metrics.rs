@@ -109,7 +109,7 @@ impl Metrics {
         out.push_str("# HELP apiserver_storage_objects [STABLE] Number of stored objects at the time of last check split by kind. In case of a fetching error, the value will be -1.\n# TYPE apiserver_storage_objects gauge\n");
         let mut counts: BTreeMap<String, usize> = BTreeMap::new();
         for d in db.registry.all().filter(|d| d.preferred) {
-            let n = db.store.list(&d.storage, None).count();
+            let n = db.store.list_changes(&d.storage, None).count();
             let name = if d.group.is_empty() {
                 d.plural.clone()
             } else {

@@ -1,15 +1,30 @@
-//! The object store: every object as a `serde_json::Value` in its stored version, keyed by
-//! storage key (`group/plural`), namespace and name; one global, monotonically increasing
-//! resourceVersion; a bounded per-resource event history that watches resume from; and an
-//! owner-uid index for garbage collection.
+//! The object store: every object once, as its serialized JSON in its stored version (`Bytes`,
+//! shared by lists, watch events and history), with a small index beside it (the selectable
+//! fields of [`SELECTABLE`], owner uids, resourceVersion); keyed by storage key
+//! (`group/plural`), namespace and name; one global, monotonically increasing resourceVersion;
+//! a watch history bounded in bytes over all resources (oldest dropped first, per-resource
+//! `compacted` marks what a watch or list can no longer reach); an owner-uid index for garbage
+//! collection; a `spec.nodeName` index of pods; and the watchers of each resource
+//! ([`crate::fanout`]), to which every committed change is queued.
 //!
-//! Objects are kept behind `Arc` so lists and watch events share them without deep copies. The
-//! store has no HTTP knowledge and no policy: [`crate::ops`] decides what to write.
+//! Reads that need the object tree parse its bytes ([`Store::get`], [`Change::obj`]); nothing
+//! keeps a parsed copy, so memory is the JSON plus the index. The store has no HTTP knowledge
+//! and no policy: [`crate::ops`] decides what to write.
+//!
+//! Upstream: kubernetes v1.32, staging/src/k8s.io/apiserver/pkg/storage/etcd3/store.go (objects
+//! as serialized bytes by key, one revision counter), storage/cacher/watch_cache.go (a bounded
+//! window of events per resource, `storeElement` with the object's selectable fields and labels,
+//! `indexers` on `spec.nodeName` for pods).
+//!
+//! Not modelled: etcd's compaction schedule (history is dropped by byte budget, not every five
+//! minutes); the watch cache's capacity resizing; protobuf storage encoding.
 
 use bytes::Bytes;
 use serde_json::Value;
 use std::collections::{BTreeMap, BTreeSet, HashMap, VecDeque};
 use std::sync::{Arc, OnceLock};
+
+use crate::fanout::{Subscriber, Watchers};
 
 /// Watch event type.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -33,33 +48,70 @@ impl EventType {
     }
 }
 
-/// One change, kept in a resource's history.
+/// One stored state of an object: its serialized JSON (the only copy of its bytes), and the
+/// small index selectors, watch routing and garbage collection read without parsing it.
 #[derive(Debug)]
 pub struct Change {
     /// resourceVersion of the change.
     pub rv: u64,
     /// What happened.
     pub kind: EventType,
-    /// The object after the change (for DELETED: the last state, with the deletion's RV).
-    pub obj: Arc<Value>,
-    /// The selectable fields (labels, name, namespace, field-selector fields) of the object before
-    /// the change (MODIFIED only), so filtered watches can turn a change that leaves the selector
-    /// into DELETED. A projection, not the whole object, to keep history memory small.
+    /// The selectable projection ([`selectable`]) of the object after the change (for DELETED:
+    /// its last state).
+    pub fields: Value,
+    /// The selectable projection of the object before the change (MODIFIED only), so filtered
+    /// watches can turn a change that leaves the selector into DELETED.
     pub prev: Option<Value>,
-    json: OnceLock<Bytes>,
+    /// ownerReference uids of the object after the change.
+    pub owners: Vec<String>,
+    json: Bytes,
+    /// The parsed object, filled only by [`Store::list_parsed`] (RBAC objects, read on every
+    /// authorized request).
+    parsed: OnceLock<Arc<Value>>,
 }
 
 impl Change {
-    /// The stored object serialized once, shared by every watcher that needs no conversion.
+    fn new(rv: u64, kind: EventType, obj: &Value, prev: Option<Value>) -> Change {
+        Change {
+            rv,
+            kind,
+            fields: selectable(obj),
+            prev,
+            owners: owner_uids(obj),
+            json: Bytes::from(serde_json::to_vec(obj).unwrap_or_default()),
+            parsed: OnceLock::new(),
+        }
+    }
+
+    /// The stored object serialized, shared by the store, lists and every watcher that needs no
+    /// conversion.
     pub fn obj_json(&self) -> &Bytes {
-        self.json
-            .get_or_init(|| Bytes::from(serde_json::to_vec(&*self.obj).unwrap_or_default()))
+        &self.json
+    }
+
+    /// The stored object, parsed from its bytes (a fresh tree on every call).
+    pub fn obj(&self) -> Arc<Value> {
+        Arc::new(serde_json::from_slice(&self.json).unwrap_or(Value::Null))
+    }
+
+    /// `metadata.name`.
+    pub fn name(&self) -> Option<&str> {
+        meta_str(&self.fields, "name")
+    }
+
+    /// `metadata.namespace`.
+    pub fn namespace(&self) -> Option<&str> {
+        meta_str(&self.fields, "namespace")
+    }
+
+    /// Bytes this change keeps alive in history (its JSON plus a rough fixed overhead).
+    fn weight(&self) -> usize {
+        self.json.len() + 256
     }
 }
 
-/// Paths field selectors can use (see [`crate::selectors`]); kept for the previous version of a
-/// changed object.
-const SELECTABLE: &[&str] = &[
+/// Paths field selectors can use (see [`crate::selectors`]): the per-object index.
+pub const SELECTABLE: &[&str] = &[
     "/metadata/name",
     "/metadata/namespace",
     "/metadata/labels",
@@ -102,29 +154,36 @@ pub fn selectable(obj: &Value) -> Value {
     out
 }
 
-/// Objects, history and change notifier of one storage key.
-#[derive(Debug)]
-pub struct ResourceStore {
-    /// Objects by (namespace, name), as the change that stored them (which caches their JSON);
-    /// cluster-scoped objects use namespace "".
-    pub objects: BTreeMap<(String, String), Arc<Change>>,
-    /// Recent changes, oldest first.
-    pub history: VecDeque<Arc<Change>>,
-    /// Changes with rv ≤ this were dropped from history: a watch from an older RV gets 410.
-    pub compacted: u64,
-    /// Publishes the RV of the latest change.
-    pub tx: tokio::sync::watch::Sender<u64>,
+/// One entry of a resource's history: the change and the state it replaced (so a list can be
+/// rebuilt as it was at an older resourceVersion).
+#[derive(Debug, Clone)]
+pub struct HistoryEntry {
+    /// The change.
+    pub change: Arc<Change>,
+    /// The object's state before it (`None` when the change created it).
+    pub before: Option<Arc<Change>>,
 }
 
-impl ResourceStore {
-    fn new(rv: u64) -> ResourceStore {
-        ResourceStore {
-            objects: BTreeMap::new(),
-            history: VecDeque::new(),
-            compacted: 0,
-            tx: tokio::sync::watch::channel(rv).0,
-        }
+impl HistoryEntry {
+    fn weight(&self) -> usize {
+        self.change.weight() + self.before.as_ref().map_or(0, |b| b.weight())
     }
+}
+
+/// Objects, history and watchers of one storage key.
+#[derive(Debug, Default)]
+pub struct ResourceStore {
+    /// Objects by (namespace, name), as the change that stored them; cluster-scoped objects use
+    /// namespace "".
+    pub objects: BTreeMap<(String, String), Arc<Change>>,
+    /// Recent changes, oldest first.
+    pub history: VecDeque<HistoryEntry>,
+    /// Changes with rv ≤ this were dropped from history: a watch from an older RV gets 410.
+    pub compacted: u64,
+    /// Object keys by `spec.nodeName` ("" when unset); kept for pods only.
+    pub by_node: HashMap<String, BTreeSet<(String, String)>>,
+    /// Registered watchers.
+    pub watchers: Watchers,
 }
 
 /// Reference to a stored object.
@@ -138,12 +197,21 @@ pub struct ObjKey {
     pub name: String,
 }
 
+/// Default budget of the watch history over all resources, in bytes.
+pub const HISTORY_BYTES: usize = 256 << 20;
+
 /// All objects.
 #[derive(Debug)]
 pub struct Store {
     rv: u64,
     resources: HashMap<String, ResourceStore>,
     history_limit: usize,
+    history_budget: usize,
+    history_bytes: usize,
+    history_entries: usize,
+    /// Every history entry in resourceVersion order (storage key, rv, weight), so the oldest is
+    /// dropped first whatever its resource.
+    history_order: VecDeque<(Arc<str>, u64, usize)>,
     /// owner uid → dependents.
     dependents: HashMap<String, BTreeSet<ObjKey>>,
 }
@@ -166,13 +234,33 @@ pub fn owner_uids(obj: &Value) -> Vec<String> {
         .unwrap_or_default()
 }
 
+fn node_name(fields: &Value) -> &str {
+    fields
+        .get("spec")
+        .and_then(|s| s.get("nodeName"))
+        .and_then(Value::as_str)
+        .unwrap_or("")
+}
+
+const PODS: &str = "pods";
+
 impl Store {
-    /// An empty store keeping `history_limit` changes per resource for watch resumption.
+    /// An empty store keeping at most `history_limit` changes per resource, within
+    /// [`HISTORY_BYTES`] over all resources, for watch resumption and consistent lists.
     pub fn new(history_limit: usize) -> Store {
+        Store::with_budget(history_limit, HISTORY_BYTES)
+    }
+
+    /// Like [`Store::new`] with a history budget of `bytes`.
+    pub fn with_budget(history_limit: usize, bytes: usize) -> Store {
         Store {
             rv: 1,
             resources: HashMap::new(),
             history_limit: history_limit.max(1),
+            history_budget: bytes,
+            history_bytes: 0,
+            history_entries: 0,
+            history_order: VecDeque::new(),
             dependents: HashMap::new(),
         }
     }
@@ -182,12 +270,14 @@ impl Store {
         self.rv
     }
 
+    /// Bytes the watch history holds (by [`HistoryEntry`] weight).
+    pub fn history_bytes(&self) -> usize {
+        self.history_bytes
+    }
+
     /// The resource store of a key, created on first use.
     pub fn resource(&mut self, storage: &str) -> &mut ResourceStore {
-        let rv = self.rv;
-        self.resources
-            .entry(storage.to_string())
-            .or_insert_with(|| ResourceStore::new(rv))
+        self.resources.entry(storage.to_string()).or_default()
     }
 
     /// The resource store of a key, if anything was ever stored there.
@@ -195,25 +285,44 @@ impl Store {
         self.resources.get(storage)
     }
 
-    /// A stored object.
+    /// A stored object, parsed from its bytes.
     pub fn get(&self, storage: &str, ns: &str, name: &str) -> Option<Arc<Value>> {
+        self.get_change(storage, ns, name).map(|c| c.obj())
+    }
+
+    /// The change that stored an object (its bytes and index, unparsed).
+    pub fn get_change(&self, storage: &str, ns: &str, name: &str) -> Option<&Arc<Change>> {
         self.resources
             .get(storage)?
             .objects
             .get(&(ns.to_string(), name.to_string()))
-            .map(|c| c.obj.clone())
     }
 
-    /// Objects of a key, optionally of one namespace, in (namespace, name) order.
+    /// Objects of a key, optionally of one namespace, in (namespace, name) order, each parsed
+    /// from its bytes.
     pub fn list<'a>(
         &'a self,
         storage: &str,
         ns: Option<&'a str>,
-    ) -> Box<dyn Iterator<Item = &'a Arc<Value>> + 'a> {
-        Box::new(self.list_changes(storage, ns).map(|c| &c.obj))
+    ) -> Box<dyn Iterator<Item = Arc<Value>> + 'a> {
+        Box::new(self.list_changes(storage, ns).map(|c| c.obj()))
     }
 
-    /// Like [`Store::list`], as the changes that stored the objects (with their cached JSON).
+    /// Like [`Store::list`], keeping each parsed tree beside the object's bytes. Only for small,
+    /// hot kinds: the RBAC roles and bindings every authorized request reads (a few hundred
+    /// objects in a cluster, so the cache is bounded by what the cluster stores of them).
+    pub fn list_parsed<'a>(
+        &'a self,
+        storage: &str,
+        ns: Option<&'a str>,
+    ) -> Box<dyn Iterator<Item = &'a Arc<Value>> + 'a> {
+        Box::new(
+            self.list_changes(storage, ns)
+                .map(|c| c.parsed.get_or_init(|| c.obj())),
+        )
+    }
+
+    /// Like [`Store::list`], as the changes that stored the objects (bytes and index).
     pub fn list_changes<'a>(
         &'a self,
         storage: &str,
@@ -261,10 +370,8 @@ impl Store {
             .unwrap_or_default()
     }
 
-    fn index_owners(&mut self, key: &ObjKey, old: Option<&Value>, new: Option<&Value>) {
-        let old_uids = old.map(owner_uids).unwrap_or_default();
-        let new_uids = new.map(owner_uids).unwrap_or_default();
-        for u in old_uids.iter().filter(|u| !new_uids.contains(u)) {
+    fn index_owners(&mut self, key: &ObjKey, old: &[String], new: &[String]) {
+        for u in old.iter().filter(|u| !new.contains(u)) {
             if let Some(s) = self.dependents.get_mut(u) {
                 s.remove(key);
                 if s.is_empty() {
@@ -272,7 +379,7 @@ impl Store {
                 }
             }
         }
-        for u in new_uids.iter().filter(|u| !old_uids.contains(u)) {
+        for u in new.iter().filter(|u| !old.contains(u)) {
             self.dependents
                 .entry(u.clone())
                 .or_default()
@@ -280,17 +387,82 @@ impl Store {
         }
     }
 
-    fn record(&mut self, storage: &str, change: Arc<Change>) {
-        let limit = self.history_limit;
-        let rv = change.rv;
-        let r = self.resource(storage);
-        r.history.push_back(change);
-        while r.history.len() > limit {
-            if let Some(old) = r.history.pop_front() {
-                r.compacted = old.rv;
+    fn index_node(
+        r: &mut ResourceStore,
+        key: &(String, String),
+        old: Option<&Value>,
+        new: Option<&Value>,
+    ) {
+        let old = old.map(node_name);
+        let new = new.map(node_name);
+        if old == new {
+            return;
+        }
+        if let Some(o) = old {
+            if let Some(s) = r.by_node.get_mut(o) {
+                s.remove(key);
+                if s.is_empty() {
+                    r.by_node.remove(o);
+                }
             }
         }
-        r.tx.send_replace(rv);
+        if let Some(n) = new {
+            r.by_node
+                .entry(n.to_string())
+                .or_default()
+                .insert(key.clone());
+        }
+    }
+
+    /// Appends a change to its resource's history, queues it to the watchers it matches and
+    /// drops the oldest history past the limits.
+    fn record(&mut self, storage: &str, change: Arc<Change>, before: Option<Arc<Change>>) {
+        let entry = HistoryEntry { change, before };
+        let weight = entry.weight();
+        let rv = entry.change.rv;
+        let limit = self.history_limit;
+        let r = self.resource(storage);
+        r.watchers.dispatch(&entry.change);
+        r.history.push_back(entry);
+        let mut dropped = 0;
+        let mut dropped_n = 0;
+        while r.history.len() > limit {
+            if let Some(old) = r.history.pop_front() {
+                r.compacted = old.change.rv;
+                dropped += old.weight();
+                dropped_n += 1;
+            }
+        }
+        self.history_bytes = self.history_bytes + weight - dropped;
+        self.history_entries = self.history_entries + 1 - dropped_n;
+        self.history_order
+            .push_back((Arc::from(storage), rv, weight));
+        // Entries dropped by the per-resource limit linger in the order queue until they reach
+        // its front; the queue is kept within twice the live history.
+        while self.history_bytes > self.history_budget
+            || self.history_order.len() > 2 * self.history_entries + 1024
+        {
+            if !self.drop_oldest() {
+                break;
+            }
+        }
+    }
+
+    /// Pops the oldest entry of the order queue, dropping it from its resource's history if it
+    /// is still there. `false` when the queue is empty.
+    fn drop_oldest(&mut self) -> bool {
+        let Some((key, rv, w)) = self.history_order.pop_front() else {
+            return false;
+        };
+        if let Some(r) = self.resources.get_mut(&*key) {
+            if r.history.front().is_some_and(|e| e.change.rv == rv) {
+                r.history.pop_front();
+                r.compacted = rv;
+                self.history_bytes -= w;
+                self.history_entries -= 1;
+            }
+        }
+        true
     }
 
     /// Stores an object (its `metadata.resourceVersion` is set to a new RV) and records the change.
@@ -302,75 +474,75 @@ impl Store {
         }
         let ns = meta_str(&obj, "namespace").unwrap_or("").to_string();
         let name = meta_str(&obj, "name").unwrap_or("").to_string();
-        let key = ObjKey {
-            storage: storage.to_string(),
-            namespace: ns.clone(),
-            name: name.clone(),
-        };
-        let obj = Arc::new(obj);
-        let prev = self
-            .resource(storage)
-            .objects
-            .get(&(ns.clone(), name.clone()))
-            .map(|c| c.obj.clone());
-        self.index_owners(&key, prev.as_deref(), Some(&obj));
-        let kind = if prev.is_some() {
+        let okey = (ns, name);
+        let before = self.resource(storage).objects.get(&okey).cloned();
+        let kind = if before.is_some() {
             EventType::Modified
         } else {
             EventType::Added
         };
-        let change = Arc::new(Change {
+        let change = Arc::new(Change::new(
             rv,
             kind,
-            obj: obj.clone(),
-            prev: prev.as_deref().map(selectable),
-            json: OnceLock::new(),
-        });
-        self.resource(storage)
-            .objects
-            .insert((ns, name), change.clone());
-        self.record(storage, change);
-        obj
+            &obj,
+            before.as_ref().map(|b| b.fields.clone()),
+        ));
+        let key = ObjKey {
+            storage: storage.to_string(),
+            namespace: okey.0.clone(),
+            name: okey.1.clone(),
+        };
+        let old_owners = before
+            .as_ref()
+            .map(|b| b.owners.clone())
+            .unwrap_or_default();
+        self.index_owners(&key, &old_owners, &change.owners);
+        let r = self.resource(storage);
+        if storage == PODS {
+            Self::index_node(
+                r,
+                &okey,
+                before.as_ref().map(|b| &b.fields),
+                Some(&change.fields),
+            );
+        }
+        r.objects.insert(okey, change.clone());
+        self.record(storage, change, before);
+        Arc::new(obj)
     }
 
     /// Removes an object; the DELETED event carries the deletion's RV.
     pub fn remove(&mut self, storage: &str, ns: &str, name: &str) -> Option<Arc<Value>> {
-        let old = self
-            .resources
-            .get_mut(storage)?
-            .objects
-            .remove(&(ns.to_string(), name.to_string()))?
-            .obj
-            .clone();
+        let okey = (ns.to_string(), name.to_string());
+        let r = self.resources.get_mut(storage)?;
+        let old = r.objects.remove(&okey)?;
+        if storage == PODS {
+            Self::index_node(r, &okey, Some(&old.fields), None);
+        }
         self.rv += 1;
         let rv = self.rv;
-        let mut last = (*old).clone();
+        let mut last = (*old.obj()).clone();
         if let Some(m) = last.get_mut("metadata").and_then(Value::as_object_mut) {
             m.insert("resourceVersion".into(), Value::String(rv.to_string()));
         }
-        let last = Arc::new(last);
         let key = ObjKey {
             storage: storage.to_string(),
             namespace: ns.to_string(),
             name: name.to_string(),
         };
-        self.index_owners(&key, Some(&old), None);
-        self.record(
-            storage,
-            Arc::new(Change {
-                rv,
-                kind: EventType::Deleted,
-                obj: last.clone(),
-                prev: None,
-                json: OnceLock::new(),
-            }),
-        );
-        Some(last)
+        self.index_owners(&key, &old.owners, &[]);
+        let change = Arc::new(Change::new(rv, EventType::Deleted, &last, None));
+        self.record(storage, change, Some(old));
+        Some(Arc::new(last))
     }
 
     /// The latest change of a key (its serialized object is shared with watchers).
     pub fn last_change(&self, storage: &str) -> Option<Arc<Change>> {
-        self.resources.get(storage)?.history.back().cloned()
+        self.resources
+            .get(storage)?
+            .history
+            .back()
+            .map(|e| e.change.clone())
     }
 
     /// Changes of a key after `rv`, or `Err(())` if some were compacted away.
@@ -387,19 +559,33 @@ impl Store {
         rv: u64,
         limit: usize,
     ) -> Result<Vec<Arc<Change>>, ()> {
+        Ok(self
+            .history_since(storage, rv)?
+            .take(limit)
+            .map(|e| e.change.clone())
+            .collect())
+    }
+
+    /// History entries of a key after `rv`, or `Err(())` if some were compacted away.
+    #[allow(clippy::result_unit_err)] // the only failure is "too old"; callers render 410
+    pub fn history_since<'a>(
+        &'a self,
+        storage: &str,
+        rv: u64,
+    ) -> Result<Box<dyn Iterator<Item = &'a HistoryEntry> + 'a>, ()> {
         let Some(r) = self.resources.get(storage) else {
-            return Ok(Vec::new());
+            return Ok(Box::new(std::iter::empty()));
         };
         if rv < r.compacted {
             return Err(());
         }
-        let start = r.history.partition_point(|c| c.rv <= rv);
-        Ok(r.history.range(start..).take(limit).cloned().collect())
+        let start = r.history.partition_point(|e| e.change.rv <= rv);
+        Ok(Box::new(r.history.range(start..)))
     }
 
-    /// A receiver notified on every change of a key.
-    pub fn subscribe(&mut self, storage: &str) -> tokio::sync::watch::Receiver<u64> {
-        self.resource(storage).tx.subscribe()
+    /// Registers a watcher of a key; it is queued every later change it matches.
+    pub fn subscribe(&mut self, storage: &str, sub: &Arc<Subscriber>) {
+        self.resource(storage).watchers.add(sub);
     }
 }
 
@@ -421,6 +607,48 @@ mod tests {
         let tail = s.changes_since("pods", 3).unwrap_or_default();
         assert_eq!(tail.len(), 2);
         assert_eq!(s.list("pods", Some("d")).count(), 4);
+        assert_eq!(s.list("pods", Some("e")).count(), 0);
+    }
+
+    #[test]
+    fn history_is_bounded_in_bytes_oldest_first() {
+        let mut s = Store::with_budget(usize::MAX, 4096);
+        for i in 0..64 {
+            s.put(
+                if i % 2 == 0 { "pods" } else { "configmaps" },
+                json!({"metadata": {"name": format!("o{i}"), "namespace": "d"}}),
+            );
+        }
+        assert!(s.history_bytes() <= 4096);
+        assert!(s.changes_since("pods", 2).is_err());
+        assert!(s.changes_since("configmaps", 2).is_err());
+        let kept = s.changes_since("pods", s.rv() - 4).unwrap_or_default();
+        assert_eq!(kept.len(), 2);
+        assert_eq!(s.list("pods", Some("d")).count(), 32);
+    }
+
+    #[test]
+    fn pods_are_indexed_by_node() {
+        let mut s = Store::new(100);
+        s.put("pods", json!({"metadata": {"name": "a", "namespace": "d"}}));
+        s.put(
+            "pods",
+            json!({"metadata": {"name": "a", "namespace": "d"}, "spec": {"nodeName": "n1"}}),
+        );
+        s.put(
+            "pods",
+            json!({"metadata": {"name": "b", "namespace": "d"}, "spec": {"nodeName": "n1"}}),
+        );
+        let r = s.resource_ref("pods");
+        let n1 = r.and_then(|r| r.by_node.get("n1")).map(|k| k.len());
+        assert_eq!(n1, Some(2));
+        assert!(r.is_some_and(|r| !r.by_node.contains_key("")));
+        s.remove("pods", "d", "a");
+        let n1 = s
+            .resource_ref("pods")
+            .and_then(|r| r.by_node.get("n1"))
+            .map(|k| k.len());
+        assert_eq!(n1, Some(1));
         assert_eq!(s.list("pods", Some("e")).count(), 0);
     }
 }

@@ -1,5 +1,8 @@
 //! Watch: a chunked stream of JSON lines (`{"type":"ADDED","object":{...}}`), fed from the
-//! store's per-resource history so no change is missed however slow the client is. Supports
+//! watcher's own queue, to which the store queues only the changes it matches
+//! ([`crate::fanout`]); a watcher that resumes from an older resourceVersion, or falls too far
+//! behind, reads the store's history until it reaches the present, so no change is missed
+//! however slow the client is and memory stays bounded. Supports
 //! resuming from a resourceVersion (an in-stream `ERROR` 410 Expired when it is older than the
 //! kept history), `allowWatchBookmarks` (periodic BOOKMARK events), `timeoutSeconds` (on tokio
 //! time, so paused-time tests work), label and field selectors (an object leaving the selection
@@ -8,6 +11,7 @@
 
 use crate::convert;
 use crate::error::KubeApiError;
+use crate::fanout::{Subscriber, WatchFilter};
 use crate::registry::ResourceDef;
 use crate::selectors::{FieldSelector, LabelSelector};
 use crate::store::{meta_str, Change, EventType};
@@ -54,16 +58,13 @@ pub struct WatchRequest {
 struct W {
     state: KubeState,
     req: WatchRequest,
-    rx: tokio::sync::watch::Receiver<u64>,
-    cursor: u64,
+    sub: Arc<Subscriber>,
     pending: Option<Bytes>,
     deadline: Instant,
     next_bookmark: Instant,
     done: bool,
     /// Column definitions were sent (Table watches send them once, like upstream).
     columns_sent: bool,
-    /// The last drain stopped at [`MAX_BATCH`]: drain again before waiting.
-    more: bool,
 }
 
 fn push_line(buf: &mut BytesMut, ty: &str, obj: &[u8]) {
@@ -86,15 +87,6 @@ fn expired_line(rv: u64, oldest: u64) -> Bytes {
 }
 
 impl W {
-    fn matches(&self, obj: &Value) -> bool {
-        if let Some(ns) = &self.req.ns {
-            if meta_str(obj, "namespace") != Some(ns.as_str()) {
-                return false;
-            }
-        }
-        self.req.labels.matches(obj) && self.req.fields.matches(obj)
-    }
-
     fn table_bytes(&mut self, obj: &Value) -> Bytes {
         let include = self.req.table.clone().unwrap_or_default();
         let served = convert::from_storage(&self.req.def, obj);
@@ -112,11 +104,11 @@ impl W {
 
     fn obj_bytes(&mut self, change: &Change) -> Bytes {
         if self.req.table.is_some() {
-            return self.table_bytes(&change.obj);
+            return self.table_bytes(&change.obj());
         }
         if convert::needs_conversion(&self.req.def) {
             Bytes::from(
-                serde_json::to_vec(&convert::from_storage(&self.req.def, &change.obj))
+                serde_json::to_vec(&convert::from_storage(&self.req.def, &change.obj()))
                     .unwrap_or_default(),
             )
         } else {
@@ -139,59 +131,94 @@ impl W {
         buf.freeze()
     }
 
-    /// Drains changes after the cursor. `None` when nothing matched.
+    /// The next chunk of events: from the watcher's queue, or from history while it lags.
+    /// `None` when nothing is pending.
     fn drain(&mut self) -> Option<Bytes> {
-        let db = self.state.db().read();
-        let changes =
-            match db
-                .store
-                .changes_since_limited(&self.req.def.storage, self.cursor, MAX_BATCH)
-            {
-                Ok(c) => {
-                    self.more = c.len() == MAX_BATCH;
-                    c
+        let mut events = Vec::new();
+        {
+            let mut q = self.sub.queue.lock();
+            if !q.lagging {
+                let n = q.events.len().min(MAX_BATCH);
+                events.extend(q.events.drain(..n));
+                if let Some((_, c)) = events.last() {
+                    q.cursor = c.rv;
                 }
-                Err(()) => {
-                    self.done = true;
-                    let oldest = db
-                        .store
-                        .resource_ref(&self.req.def.storage)
-                        .map(|r| r.compacted)
-                        .unwrap_or(0);
-                    return Some(expired_line(self.cursor, oldest));
-                }
-            };
-        drop(db);
-        let mut buf = BytesMut::new();
-        for c in &changes {
-            self.cursor = c.rv;
-            let now_in = self.matches(&c.obj);
-            let ty = match c.kind {
-                EventType::Added if now_in => "ADDED",
-                EventType::Deleted if now_in => "DELETED",
-                EventType::Modified => {
-                    let was_in = c.prev.as_ref().is_some_and(|p| self.matches(p));
-                    match (was_in, now_in) {
-                        (true, true) => "MODIFIED",
-                        (false, true) => "ADDED",
-                        (true, false) => "DELETED",
-                        (false, false) => continue,
-                    }
-                }
-                _ => continue,
-            };
-            let bytes = self.obj_bytes(c);
-            push_line(&mut buf, ty, &bytes);
+            }
         }
-        if buf.is_empty() {
-            None
+        if events.is_empty() {
+            events = self.catch_up()?;
+        }
+        if events.is_empty() {
+            return None;
+        }
+        if events.len() == MAX_BATCH {
+            // More may be waiting: poll again before sleeping.
+            self.sub.notify.notify_one();
+        }
+        let mut buf = BytesMut::new();
+        for (ty, c) in &events {
+            let bytes = self.obj_bytes(c);
+            push_line(&mut buf, ty.as_str(), &bytes);
+        }
+        Some(buf.freeze())
+    }
+
+    /// A lagging watcher reads up to [`MAX_BATCH`] changes of history after its cursor; when
+    /// that reaches the present it switches to its queue (under the store's read lock, so no
+    /// write falls between). `None` after queueing the 410 line when history was compacted.
+    fn catch_up(&mut self) -> Option<Vec<(EventType, Arc<Change>)>> {
+        let state = self.state.clone();
+        let sub = self.sub.clone();
+        let db = state.db().read();
+        let mut q = sub.queue.lock();
+        if !q.lagging {
+            return Some(Vec::new());
+        }
+        let Ok(changes) =
+            db.store
+                .changes_since_limited(&self.req.def.storage, q.cursor, MAX_BATCH)
+        else {
+            let oldest = db
+                .store
+                .resource_ref(&self.req.def.storage)
+                .map(|r| r.compacted)
+                .unwrap_or(0);
+            self.done = true;
+            self.pending = Some(expired_line(q.cursor, oldest));
+            return None;
+        };
+        if changes.len() < MAX_BATCH {
+            q.lagging = false;
+            q.events.clear();
         } else {
-            Some(buf.freeze())
+            self.sub.notify.notify_one();
+        }
+        if let Some(c) = changes.last() {
+            q.cursor = c.rv;
+        }
+        Some(
+            changes
+                .into_iter()
+                .filter_map(|c| self.sub.filter.event_for(&c).map(|ty| (ty, c)))
+                .collect(),
+        )
+    }
+
+    /// The resourceVersion a BOOKMARK may report: the store's when nothing is pending for this
+    /// watcher (every change up to it was seen), else the last one consumed.
+    fn bookmark_rv(&self) -> u64 {
+        let db = self.state.db().read();
+        let q = self.sub.queue.lock();
+        if !q.lagging && q.events.is_empty() {
+            db.store.rv()
+        } else {
+            q.cursor
         }
     }
 }
 
-/// Starts a watch: takes the initial snapshot (if any) under the lock and returns the stream.
+/// Starts a watch: registers the watcher and takes the initial snapshot (if any) under the
+/// write lock, and returns the stream.
 pub fn start(
     state: KubeState,
     req: WatchRequest,
@@ -199,16 +226,12 @@ pub fn start(
     let now = Instant::now();
     let mut w = {
         let mut db = state.db().write();
-        let mut rx = db.store.subscribe(&req.def.storage);
-        // Changes between the requested RV and now were published before this subscription:
-        // make the first poll drain the history.
-        rx.mark_changed();
         let current = db.store.rv();
         let mut pending = None;
         let mut done = false;
         let cursor = match req.rv {
             Some(rv) if !req.send_initial => {
-                if let Err(()) = db.store.changes_since(&req.def.storage, rv) {
+                if db.store.history_since(&req.def.storage, rv).is_err() {
                     let oldest = db
                         .store
                         .resource_ref(&req.def.storage)
@@ -221,17 +244,27 @@ pub fn start(
             }
             _ => current,
         };
+        let filter = WatchFilter {
+            ns: req.ns.clone(),
+            labels: req.labels.clone(),
+            fields: req.fields.clone(),
+        };
+        // The subscriber starts lagging: its first poll reads history after the cursor (the
+        // backlog of a resumed watch), then switches to its queue.
+        let sub = Subscriber::new(filter, cursor);
+        if !done {
+            db.store.subscribe(&req.def.storage, &sub);
+        }
+        sub.notify.notify_one();
         let mut w = W {
             state: state.clone(),
             req,
-            rx,
-            cursor,
+            sub,
             pending,
             deadline: now + Duration::ZERO,
             next_bookmark: now + BOOKMARK_INTERVAL,
             done,
             columns_sent: false,
-            more: false,
         };
         if w.req.rv.is_none() || w.req.send_initial {
             let mut buf = BytesMut::new();
@@ -239,7 +272,7 @@ pub fn start(
             let items: Vec<Arc<Change>> = db
                 .store
                 .list_changes(&w.req.def.storage, ns.as_deref())
-                .filter(|c| w.matches(&c.obj))
+                .filter(|c| w.sub.filter.matches(&c.fields))
                 .cloned()
                 .collect();
             for c in items {
@@ -264,19 +297,11 @@ pub fn start(
             if w.done {
                 return None;
             }
-            if w.more {
-                if let Some(b) = w.drain() {
-                    return Some((Ok(b), w));
-                }
-                continue;
-            }
             let bookmarks = w.req.bookmarks;
+            let sub = w.sub.clone();
             tokio::select! {
                 biased;
-                changed = w.rx.changed() => {
-                    if changed.is_err() {
-                        return None;
-                    }
+                _ = sub.notify.notified() => {
                     if let Some(b) = w.drain() {
                         return Some((Ok(b), w));
                     }
@@ -290,7 +315,7 @@ pub fn start(
                         w.pending = Some(b);
                     }
                     if !w.done {
-                        let bm = w.bookmark(w.cursor, false);
+                        let bm = w.bookmark(w.bookmark_rv(), false);
                         match w.pending.take() {
                             Some(p) => {
                                 let mut buf = BytesMut::from(&p[..]);

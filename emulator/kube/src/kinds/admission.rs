@@ -71,7 +71,7 @@ impl Db {
         name: &str,
         pod: &mut Value,
     ) -> KubeResult<()> {
-        let ranges: Vec<Arc<Value>> = self.store.list("limitranges", Some(ns)).cloned().collect();
+        let ranges: Vec<Arc<Value>> = self.store.list("limitranges", Some(ns)).collect();
         let refs: Vec<&Value> = ranges.iter().map(|r| &**r).collect();
         super::limits::admit(&refs, pod).map_err(|why| {
             KubeApiError::forbidden_for(
@@ -116,8 +116,7 @@ impl Db {
             None => self
                 .store
                 .list(PRIORITY_CLASSES, None)
-                .find(|c| c.get("globalDefault").and_then(Value::as_bool) == Some(true))
-                .cloned(),
+                .find(|c| c.get("globalDefault").and_then(Value::as_bool) == Some(true)),
         };
         let Some(class) = class else {
             return Ok(());
@@ -153,11 +152,7 @@ impl Db {
         name: &str,
         obj: &Value,
     ) -> KubeResult<()> {
-        let quotas: Vec<Arc<Value>> = self
-            .store
-            .list("resourcequotas", Some(ns))
-            .cloned()
-            .collect();
+        let quotas: Vec<Arc<Value>> = self.store.list("resourcequotas", Some(ns)).collect();
         if quotas.is_empty() {
             return Ok(());
         }
@@ -207,11 +202,7 @@ impl Db {
     }
 
     fn refresh_quotas(&mut self, ns: &str) {
-        let quotas: Vec<Arc<Value>> = self
-            .store
-            .list("resourcequotas", Some(ns))
-            .cloned()
-            .collect();
+        let quotas: Vec<Arc<Value>> = self.store.list("resourcequotas", Some(ns)).collect();
         if quotas.is_empty() {
             return;
         }
@@ -253,11 +244,11 @@ impl Db {
     }
 
     fn refresh_budgets(&mut self, now: SimTime, ns: &str) {
-        let pdbs: Vec<Arc<Value>> = self.store.list(PDBS, Some(ns)).cloned().collect();
+        let pdbs: Vec<Arc<Value>> = self.store.list(PDBS, Some(ns)).collect();
         if pdbs.is_empty() {
             return;
         }
-        let pods: Vec<Arc<Value>> = self.store.list("pods", Some(ns)).cloned().collect();
+        let pods: Vec<Arc<Value>> = self.store.list("pods", Some(ns)).collect();
         let stamp = now.to_rfc3339_secs();
         for pdb in pdbs {
             let matching: Vec<&Value> = pods
@@ -281,7 +272,7 @@ impl Db {
 
     fn aggregate_cluster_roles(&mut self) {
         for _ in 0..4 {
-            let roles: Vec<Arc<Value>> = self.store.list(CLUSTER_ROLES, None).cloned().collect();
+            let roles: Vec<Arc<Value>> = self.store.list(CLUSTER_ROLES, None).collect();
             let refs: Vec<&Value> = roles.iter().map(|r| &**r).collect();
             let mut changed = false;
             for r in &roles {
@@ -323,7 +314,6 @@ impl Db {
                 .store
                 .list(PDBS, Some(ns))
                 .filter(|p| disruption::selects(p, &pod))
-                .cloned()
                 .collect();
             if pdbs.len() > 1 {
                 return Err(KubeApiError::internal(

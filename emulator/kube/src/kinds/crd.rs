@@ -124,8 +124,8 @@ impl Db {
             .list(&storage, None)
             .map(|o| {
                 (
-                    meta_str(o, "namespace").unwrap_or("").to_string(),
-                    meta_str(o, "name").unwrap_or("").to_string(),
+                    meta_str(&o, "namespace").unwrap_or("").to_string(),
+                    meta_str(&o, "name").unwrap_or("").to_string(),
                 )
             })
             .collect();

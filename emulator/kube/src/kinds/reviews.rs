@@ -35,23 +35,23 @@ pub fn policy<'a>(store: &'a Store, ns: &'a str) -> Policy<'a> {
     let ns_opt = if ns.is_empty() { None } else { Some(ns) };
     Policy {
         cluster_roles: store
-            .list(&format!("{RBAC}/clusterroles"), None)
+            .list_parsed(&format!("{RBAC}/clusterroles"), None)
             .map(|v| &**v)
             .collect(),
         cluster_role_bindings: store
-            .list(&format!("{RBAC}/clusterrolebindings"), None)
+            .list_parsed(&format!("{RBAC}/clusterrolebindings"), None)
             .map(|v| &**v)
             .collect(),
         roles: match ns_opt {
             Some(n) => store
-                .list(&format!("{RBAC}/roles"), Some(n))
+                .list_parsed(&format!("{RBAC}/roles"), Some(n))
                 .map(|v| &**v)
                 .collect(),
             None => Vec::new(),
         },
         role_bindings: match ns_opt {
             Some(n) => store
-                .list(&format!("{RBAC}/rolebindings"), Some(n))
+                .list_parsed(&format!("{RBAC}/rolebindings"), Some(n))
                 .map(|v| &**v)
                 .collect(),
             None => Vec::new(),

@@ -235,8 +235,8 @@ impl Db {
         let listed = self.list(def, ns, labels, fields, None, None)?;
         let mut out = Vec::new();
         for c in listed.items {
-            let n = meta_str(&c.obj, "name").unwrap_or("").to_string();
-            let s = meta_str(&c.obj, "namespace").unwrap_or("").to_string();
+            let n = meta_str(&c.fields, "name").unwrap_or("").to_string();
+            let s = meta_str(&c.fields, "namespace").unwrap_or("").to_string();
             if let Ok(v) = self.delete(now, def, &s, &n, opts) {
                 out.push(v);
             }

@@ -1,0 +1,252 @@
+//! Scale benchmark of the embedded API server (issue 7 §5), in-process through the router:
+//!
+//! 1. 5,010 watchers on pods: 5,000 each selecting one node (`fieldSelector=spec.nodeName=node-N`)
+//!    and 10 cluster-wide;
+//! 2. 5,000 nodes and 150,000 pods created (already bound to their node, 30 per node) by 8
+//!    concurrent clients: writes/s with the watchers attached, and every watcher checked to get
+//!    exactly its events (ADDED, its node's pods only, resourceVersions increasing);
+//! 3. RSS with everything stored, and bytes per pod;
+//! 4. the 150,000 pods listed in pages of 500, total time.
+//!
+//! `cargo run --release -p cloudbox-kube --example scale [PODS] [NODES]` (uses mimalloc).
+
+use axum::body::Body;
+use cloudbox_kube::{app, KubeState};
+use cloudbox_sim::Clock;
+use http::Request;
+use http_body_util::BodyExt;
+use std::time::Instant;
+use tower::ServiceExt;
+
+// Same allocator as the `cloudbox` binary (see examples/bench.rs).
+#[global_allocator]
+static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
+fn rss_kb() -> u64 {
+    std::fs::read_to_string("/proc/self/status")
+        .ok()
+        .and_then(|s| {
+            s.lines()
+                .find(|l| l.starts_with("VmRSS:"))
+                .and_then(|l| l.split_whitespace().nth(1).and_then(|v| v.parse().ok()))
+        })
+        .unwrap_or(0)
+}
+
+/// A pod as a ReplicaSet would create it and the scheduler bind it.
+fn pod(i: usize, nodes: usize) -> String {
+    serde_json::json!({
+        "apiVersion": "v1", "kind": "Pod",
+        "metadata": {
+            "name": format!("web-{i:06}"),
+            "labels": {"app": format!("app-{}", i % 100), "pod-template-hash": "5d8f7c9b6"},
+            "ownerReferences": [{"apiVersion": "apps/v1", "kind": "ReplicaSet", "name": format!("web-{}", i % 100),
+                                 "uid": format!("00000000-0000-0000-0000-{:012}", i % 100), "controller": true, "blockOwnerDeletion": true}]
+        },
+        "spec": {
+            "nodeName": format!("node-{}", i % nodes),
+            "containers": [{"name": "app", "image": "registry.k8s.io/nginx:1.25",
+                            "ports": [{"containerPort": 8080, "protocol": "TCP"}],
+                            "resources": {"requests": {"cpu": "100m", "memory": "128Mi"}, "limits": {"memory": "256Mi"}}}]
+        }
+    })
+    .to_string()
+}
+
+fn node(i: usize) -> String {
+    serde_json::json!({
+        "apiVersion": "v1", "kind": "Node",
+        "metadata": {"name": format!("node-{i}"), "labels": {"kubernetes.io/hostname": format!("node-{i}")}},
+        "status": {"capacity": {"cpu": "4", "memory": "16Gi", "pods": "110"}}
+    })
+    .to_string()
+}
+
+/// Counts a watcher's ADDED events, checking resourceVersions increase and (when `node` is
+/// set) that every pod is on that node. Cheap scans, not parses: the client is not the server.
+async fn consume(body: Body, want: usize, node: Option<String>) -> anyhow::Result<bool> {
+    let mut body = body;
+    let mut carry = Vec::new();
+    let (mut seen, mut last, mut ok) = (0usize, 0u64, true);
+    let needle = node.map(|n| format!("\"nodeName\":\"{n}\""));
+    while seen < want {
+        let Some(frame) = body.frame().await else {
+            break;
+        };
+        let Ok(data) = frame?.into_data() else {
+            continue;
+        };
+        carry.extend_from_slice(&data);
+        let mut start = 0;
+        while let Some(off) = carry[start..].iter().position(|b| *b == b'\n') {
+            let line = std::str::from_utf8(&carry[start..start + off]).unwrap_or("");
+            start += off + 1;
+            if !line.starts_with("{\"type\":\"ADDED\"") {
+                ok = false;
+                continue;
+            }
+            let rv: u64 = line
+                .split("\"resourceVersion\":\"")
+                .nth(1)
+                .and_then(|r| r.split('"').next())
+                .and_then(|r| r.parse().ok())
+                .unwrap_or(0);
+            ok &= rv > last;
+            last = rv;
+            if let Some(n) = &needle {
+                ok &= line.contains(n.as_str());
+            }
+            seen += 1;
+        }
+        carry.drain(..start);
+    }
+    Ok(ok && seen == want)
+}
+
+async fn create_all(
+    router: &axum::Router,
+    uri: &'static str,
+    bodies: std::sync::Arc<Vec<bytes::Bytes>>,
+    clients: usize,
+) -> anyhow::Result<()> {
+    let mut writers = Vec::new();
+    for c in 0..clients {
+        let r = router.clone();
+        let bodies = bodies.clone();
+        writers.push(tokio::spawn(async move {
+            let mut i = c;
+            while i < bodies.len() {
+                let req = Request::post(uri)
+                    .header("content-type", "application/json")
+                    .body(Body::from(bodies[i].clone()))?;
+                let resp = r.clone().oneshot(req).await?;
+                anyhow::ensure!(resp.status() == 201, "create failed: {}", resp.status());
+                i += clients;
+            }
+            anyhow::Ok(())
+        }));
+    }
+    for w in writers {
+        w.await??;
+    }
+    Ok(())
+}
+
+#[tokio::main(flavor = "multi_thread")]
+async fn main() -> anyhow::Result<()> {
+    let mut args = std::env::args().skip(1);
+    let pods: usize = args
+        .next()
+        .map(|a| a.parse())
+        .transpose()?
+        .unwrap_or(150_000);
+    let nodes: usize = args.next().map(|a| a.parse()).transpose()?.unwrap_or(5_000);
+    let wide = 10;
+    let clients = 8;
+    let rss0 = rss_kb();
+    let state = KubeState::new(Clock::manual(), 1);
+    let router = app(state.clone());
+
+    let node_bodies =
+        std::sync::Arc::new((0..nodes).map(|i| bytes::Bytes::from(node(i))).collect());
+    let t = Instant::now();
+    create_all(&router, "/api/v1/nodes", node_bodies, clients).await?;
+    let node_secs = t.elapsed().as_secs_f64();
+
+    let rv = state.resource_version();
+    let mut handles = Vec::new();
+    for n in 0..nodes + wide {
+        let (uri, want, node) = if n < nodes {
+            let per = pods / nodes + usize::from(n < pods % nodes);
+            (
+                format!("/api/v1/pods?watch=true&resourceVersion={rv}&timeoutSeconds=3600&fieldSelector=spec.nodeName%3Dnode-{n}"),
+                per,
+                Some(format!("node-{n}")),
+            )
+        } else {
+            (
+                format!("/api/v1/pods?watch=true&resourceVersion={rv}&timeoutSeconds=3600"),
+                pods,
+                None,
+            )
+        };
+        let resp = router
+            .clone()
+            .oneshot(Request::get(uri).body(Body::empty())?)
+            .await?;
+        handles.push(tokio::spawn(consume(resp.into_body(), want, node)));
+    }
+    let rss_watchers = rss_kb();
+
+    let bodies = std::sync::Arc::new(
+        (0..pods)
+            .map(|i| bytes::Bytes::from(pod(i, nodes)))
+            .collect(),
+    );
+    let t = Instant::now();
+    create_all(&router, "/api/v1/namespaces/default/pods", bodies, clients).await?;
+    let write_secs = t.elapsed().as_secs_f64();
+    let mut complete = 0;
+    for h in handles {
+        if h.await?? {
+            complete += 1;
+        }
+    }
+    let delivered_secs = t.elapsed().as_secs_f64();
+    let rss_stored = rss_kb();
+
+    // Pages of 500 over all pods.
+    let t = Instant::now();
+    let mut listed = 0usize;
+    let mut uri = "/api/v1/pods?limit=500".to_string();
+    let mut pages = 0;
+    loop {
+        let resp = router
+            .clone()
+            .oneshot(Request::get(uri.as_str()).body(Body::empty())?)
+            .await?;
+        let bytes = resp.into_body().collect().await?.to_bytes();
+        #[derive(serde::Deserialize)]
+        struct Meta {
+            #[serde(rename = "continue")]
+            cont: Option<String>,
+        }
+        #[derive(serde::Deserialize)]
+        struct Page {
+            metadata: Meta,
+            items: Vec<serde::de::IgnoredAny>,
+        }
+        let p: Page = serde_json::from_slice(&bytes)?;
+        listed += p.items.len();
+        pages += 1;
+        match p.metadata.cont {
+            Some(c) => uri = format!("/api/v1/pods?limit=500&continue={c}"),
+            None => break,
+        }
+    }
+    let list_secs = t.elapsed().as_secs_f64();
+
+    println!("nodes created:           {nodes} in {node_secs:.2} s");
+    println!(
+        "watchers:                {nodes} by node + {wide} cluster-wide (RSS with watchers {} MiB)",
+        rss_watchers / 1024
+    );
+    println!(
+        "pod creates:             {pods} by {clients} clients, {:.0} writes/s ({write_secs:.2} s)",
+        pods as f64 / write_secs
+    );
+    println!("watchers complete:       {complete}/{} (all delivered {delivered_secs:.2} s after the first write)", nodes + wide);
+    println!(
+        "RSS stored:              {} MiB (start {} MiB); {:.1} KB per pod (RSS growth from before the watchers / pods)",
+        rss_stored / 1024,
+        rss0 / 1024,
+        (rss_stored.saturating_sub(rss_watchers)) as f64 / pods as f64
+    );
+    println!(
+        "paged list:              {listed} pods in {pages} pages of 500, {:.0} ms",
+        list_secs * 1000.0
+    );
+    anyhow::ensure!(complete == nodes + wide, "a watcher missed events");
+    anyhow::ensure!(listed == pods, "the paged list missed pods");
+    Ok(())
+}
