@@ -228,7 +228,7 @@ async fn running_pod(st: &KubeState, ns: &str, spec: Value) -> anyhow::Result<()
     Ok(())
 }
 
-mod kinds {
+mod added_kinds {
     use super::*;
 
     #[tokio::test]
