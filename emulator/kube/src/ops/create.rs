@@ -82,7 +82,7 @@ impl Db {
             // up to 8 attempts, before the create fails with AlreadyExists.
             for _ in 0..MAX_NAME_GENERATION_ATTEMPTS {
                 let candidate = format!("{g}{}", self.generate_suffix());
-                let taken = self.store.get(&sdef.storage, &ns, &candidate).is_some();
+                let taken = self.store.get_change(&sdef.storage, &ns, &candidate).is_some();
                 meta_mut(&mut obj).insert("name".into(), json!(candidate));
                 if !taken {
                     break;
@@ -93,7 +93,7 @@ impl Db {
         if def.namespaced {
             self.check_namespace(def, &ns, &name)?;
         }
-        if self.store.get(&sdef.storage, &ns, &name).is_some() {
+        if self.store.get_change(&sdef.storage, &ns, &name).is_some() {
             return Err(KubeApiError::already_exists(subject(def, &name)));
         }
         let uid = self.new_uid();

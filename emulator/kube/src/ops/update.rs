@@ -11,6 +11,7 @@
 //! Not modelled: `WarningsOnUpdate`; ValidateUpdate rules beyond Validate.
 
 use super::*;
+use crate::store::Change;
 
 impl Db {
     /// PUT: replaces an object (or its status) from a body in `def`'s version.
@@ -532,7 +533,10 @@ pub fn write_optimistic(
     opts: &WriteOpts,
     plan: impl Fn(&Arc<ResourceDef>, Option<Arc<Value>>) -> KubeResult<Plan>,
 ) -> KubeResult<Written> {
-    let same = |a: &Option<Arc<Value>>, b: &Option<Arc<Value>>| match (a, b) {
+    // The snapshot is the stored change itself (objects are parsed from its bytes on demand, so
+    // two reads of an unchanged object are different trees; the change's identity is what
+    // tells "unchanged since planned").
+    let same = |a: &Option<Arc<Change>>, b: Option<&Arc<Change>>| match (a, b) {
         (Some(a), Some(b)) => Arc::ptr_eq(a, b),
         (None, None) => true,
         _ => false,
@@ -541,13 +545,12 @@ pub fn write_optimistic(
         let (sdef, snapshot) = {
             let db = lock.read();
             let sdef = db.storage_def(def);
-            let cur = db.store.get(&sdef.storage, ns, name);
+            let cur = db.store.get_change(&sdef.storage, ns, name).cloned();
             (sdef, cur)
         };
-        let planned = plan(&sdef, snapshot.clone());
+        let planned = plan(&sdef, snapshot.as_ref().map(|c| c.obj()));
         let mut db = lock.write();
-        let now_cur = db.store.get(&sdef.storage, ns, name);
-        if !same(&snapshot, &now_cur) {
+        if !same(&snapshot, db.store.get_change(&sdef.storage, ns, name)) {
             continue;
         }
         return db.commit_plan(now, def, &sdef, ns, name, planned?, opts);
