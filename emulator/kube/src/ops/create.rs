@@ -82,7 +82,10 @@ impl Db {
             // up to 8 attempts, before the create fails with AlreadyExists.
             for _ in 0..MAX_NAME_GENERATION_ATTEMPTS {
                 let candidate = format!("{g}{}", self.generate_suffix());
-                let taken = self.store.get_change(&sdef.storage, &ns, &candidate).is_some();
+                let taken = self
+                    .store
+                    .get_change(&sdef.storage, &ns, &candidate)
+                    .is_some();
                 meta_mut(&mut obj).insert("name".into(), json!(candidate));
                 if !taken {
                     break;
