@@ -33,15 +33,16 @@ fn rss_kb() -> u64 {
         .unwrap_or(0)
 }
 
-/// A pod as a ReplicaSet would create it and the scheduler bind it.
-fn pod(i: usize, nodes: usize) -> String {
+/// A pod as a ReplicaSet would create it and the scheduler bind it (its owner exists: the
+/// garbage collector deletes pods whose owner reference is dangling, as upstream's does).
+fn pod(i: usize, nodes: usize, owners: &[String]) -> String {
     serde_json::json!({
         "apiVersion": "v1", "kind": "Pod",
         "metadata": {
             "name": format!("web-{i:06}"),
             "labels": {"app": format!("app-{}", i % 100), "pod-template-hash": "5d8f7c9b6"},
             "ownerReferences": [{"apiVersion": "apps/v1", "kind": "ReplicaSet", "name": format!("web-{}", i % 100),
-                                 "uid": format!("00000000-0000-0000-0000-{:012}", i % 100), "controller": true, "blockOwnerDeletion": true}]
+                                 "uid": owners[i % owners.len()], "controller": true, "blockOwnerDeletion": true}]
         },
         "spec": {
             "nodeName": format!("node-{}", i % nodes),
@@ -153,6 +154,35 @@ async fn main() -> anyhow::Result<()> {
     create_all(&router, "/api/v1/nodes", node_bodies, clients).await?;
     let node_secs = t.elapsed().as_secs_f64();
 
+    // The 100 ReplicaSets the pods name as their owners.
+    let mut owners = Vec::new();
+    for n in 0..100 {
+        let rs = serde_json::json!({
+            "apiVersion": "apps/v1", "kind": "ReplicaSet",
+            "metadata": {"name": format!("web-{n}")},
+            "spec": {"replicas": 0, "selector": {"matchLabels": {"app": format!("app-{n}")}},
+                     "template": {"metadata": {"labels": {"app": format!("app-{n}")}},
+                                  "spec": {"containers": [{"name": "app", "image": "registry.k8s.io/nginx:1.25"}]}}}
+        });
+        let req = Request::post("/apis/apps/v1/namespaces/default/replicasets")
+            .header("content-type", "application/json")
+            .body(Body::from(rs.to_string()))?;
+        let resp = router.clone().oneshot(req).await?;
+        anyhow::ensure!(
+            resp.status() == 201,
+            "replicaset create failed: {}",
+            resp.status()
+        );
+        let body = resp.into_body().collect().await?.to_bytes();
+        let v: serde_json::Value = serde_json::from_slice(&body)?;
+        owners.push(
+            v["metadata"]["uid"]
+                .as_str()
+                .unwrap_or_default()
+                .to_string(),
+        );
+    }
+
     let rv = state.resource_version();
     let mut handles = Vec::new();
     for n in 0..nodes + wide {
@@ -180,7 +210,7 @@ async fn main() -> anyhow::Result<()> {
 
     let bodies = std::sync::Arc::new(
         (0..pods)
-            .map(|i| bytes::Bytes::from(pod(i, nodes)))
+            .map(|i| bytes::Bytes::from(pod(i, nodes, &owners)))
             .collect(),
     );
     let t = Instant::now();
