@@ -11,72 +11,7 @@ use serde_json::{json, Value};
 use std::time::Duration;
 use tower::ServiceExt;
 
-struct Resp {
-    status: StatusCode,
-    content_type: String,
-    warnings: Vec<String>,
-    body: Value,
-}
-
-async fn send(
-    st: &KubeState,
-    method: Method,
-    uri: &str,
-    ct: &str,
-    accept: &str,
-    body: Option<Value>,
-) -> anyhow::Result<Resp> {
-    let mut req = Request::builder()
-        .method(method)
-        .uri(uri)
-        .header("accept", accept);
-    if !ct.is_empty() {
-        req = req.header("content-type", ct);
-    }
-    let body = match body {
-        Some(b) => Body::from(serde_json::to_vec(&b)?),
-        None => Body::empty(),
-    };
-    let resp = app(st.clone()).oneshot(req.body(body)?).await?;
-    let status = resp.status();
-    let content_type = resp
-        .headers()
-        .get("content-type")
-        .and_then(|v| v.to_str().ok())
-        .unwrap_or("")
-        .to_string();
-    let warnings = resp
-        .headers()
-        .get_all("warning")
-        .iter()
-        .filter_map(|v| v.to_str().ok().map(str::to_string))
-        .collect();
-    let bytes = resp.into_body().collect().await?.to_bytes();
-    let body = serde_json::from_slice(&bytes)
-        .unwrap_or(Value::String(String::from_utf8_lossy(&bytes).into()));
-    Ok(Resp {
-        status,
-        content_type,
-        warnings,
-        body,
-    })
-}
-
-async fn get(st: &KubeState, uri: &str) -> anyhow::Result<Resp> {
-    send(st, Method::GET, uri, "", "application/json", None).await
-}
-
-async fn post(st: &KubeState, uri: &str, body: Value) -> anyhow::Result<Resp> {
-    send(
-        st,
-        Method::POST,
-        uri,
-        "application/json",
-        "application/json",
-        Some(body),
-    )
-    .await
-}
+use super::support::{get, post, send};
 
 fn state() -> KubeState {
     KubeState::new(Clock::manual(), 3)

@@ -11,64 +11,7 @@ use http_body_util::BodyExt;
 use serde_json::{json, Value};
 use tower::ServiceExt;
 
-struct Resp {
-    status: StatusCode,
-    content_type: String,
-    body: Value,
-}
-
-async fn send(
-    st: &KubeState,
-    method: Method,
-    uri: &str,
-    ct: &str,
-    accept: &str,
-    body: Option<Value>,
-) -> anyhow::Result<Resp> {
-    let mut req = Request::builder()
-        .method(method)
-        .uri(uri)
-        .header("accept", accept);
-    if !ct.is_empty() {
-        req = req.header("content-type", ct);
-    }
-    let body = match body {
-        Some(b) => Body::from(serde_json::to_vec(&b)?),
-        None => Body::empty(),
-    };
-    let resp = app(st.clone()).oneshot(req.body(body)?).await?;
-    let status = resp.status();
-    let content_type = resp
-        .headers()
-        .get("content-type")
-        .and_then(|v| v.to_str().ok())
-        .unwrap_or("")
-        .to_string();
-    let bytes = resp.into_body().collect().await?.to_bytes();
-    let body = serde_json::from_slice(&bytes)
-        .unwrap_or(Value::String(String::from_utf8_lossy(&bytes).into()));
-    Ok(Resp {
-        status,
-        content_type,
-        body,
-    })
-}
-
-async fn get(st: &KubeState, uri: &str) -> anyhow::Result<Resp> {
-    send(st, Method::GET, uri, "", "application/json", None).await
-}
-
-async fn post(st: &KubeState, uri: &str, body: Value) -> anyhow::Result<Resp> {
-    send(
-        st,
-        Method::POST,
-        uri,
-        "application/json",
-        "application/json",
-        Some(body),
-    )
-    .await
-}
+use super::support::{get, post, send, Resp};
 
 async fn delete(st: &KubeState, uri: &str) -> anyhow::Result<Resp> {
     send(st, Method::DELETE, uri, "", "application/json", None).await
@@ -853,6 +796,7 @@ mod access {
         Ok(Resp {
             status,
             content_type: String::new(),
+            warnings: Vec::new(),
             body: serde_json::from_slice(&bytes).unwrap_or(Value::Null),
         })
     }

@@ -9,4 +9,5 @@ mod kube_rs;
 mod list_rv;
 mod openapi;
 mod robustness;
+mod support;
 mod watch_prop;
