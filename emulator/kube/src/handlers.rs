@@ -128,7 +128,15 @@ async fn metrics(State(st): State<KubeState>) -> Response {
 }
 
 fn json_response(code: StatusCode, v: &Value, warnings: &[String]) -> Response {
-    let body = serde_json::to_vec(v).unwrap_or_default();
+    bytes_response(
+        code,
+        Bytes::from(serde_json::to_vec(v).unwrap_or_default()),
+        warnings,
+    )
+}
+
+/// A JSON answer whose body is already serialized.
+fn bytes_response(code: StatusCode, body: Bytes, warnings: &[String]) -> Response {
     let mut r = (code, body).into_response();
     r.headers_mut().insert(
         header::CONTENT_TYPE,
@@ -599,7 +607,11 @@ fn written(w: Written, default: StatusCode) -> Response {
     } else {
         default
     };
-    json_response(code, &w.obj, &w.warnings)
+    match &w.change {
+        // The stored bytes are the answer when no conversion applies: no second serialization.
+        Some(c) => bytes_response(code, c.obj_json().clone(), &w.warnings),
+        None => json_response(code, &w.obj, &w.warnings),
+    }
 }
 
 fn selectors(q: &Query, def: &ResourceDef) -> KubeResult<(LabelSelector, FieldSelector)> {

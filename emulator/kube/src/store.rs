@@ -62,8 +62,8 @@ pub struct Change {
     /// The selectable projection of the object before the change (MODIFIED only), so filtered
     /// watches can turn a change that leaves the selector into DELETED.
     pub prev: Option<Value>,
-    /// ownerReference uids of the object after the change.
-    pub owners: Vec<String>,
+    /// What the garbage collector reads of the object after the change.
+    pub gc: GcIndex,
     json: Bytes,
     /// The parsed object, filled only by [`Store::list_parsed`] (RBAC objects, read on every
     /// authorized request).
@@ -77,7 +77,7 @@ impl Change {
             kind,
             fields: selectable(obj),
             prev,
-            owners: owner_uids(obj),
+            gc: GcIndex::of(obj),
             json: Bytes::from(serde_json::to_vec(obj).unwrap_or_default()),
             parsed: OnceLock::new(),
         }
@@ -107,6 +107,73 @@ impl Change {
     /// Bytes this change keeps alive in history (its JSON plus a rough fixed overhead).
     fn weight(&self) -> usize {
         self.json.len() + 256
+    }
+}
+
+/// An ownerReference as the garbage collector reads it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct OwnerRef {
+    /// `uid`.
+    pub uid: String,
+    /// `name`.
+    pub name: String,
+    /// `apiVersion`.
+    pub api_version: String,
+    /// `kind`.
+    pub kind: String,
+    /// `blockOwnerDeletion`.
+    pub block_owner_deletion: bool,
+}
+
+/// What the garbage collector reads of an object, kept beside its bytes so that checking a
+/// written object's owners (on every create of a pod) parses nothing.
+#[derive(Debug, Clone, Default)]
+pub struct GcIndex {
+    /// `metadata.deletionTimestamp` is set.
+    pub deleting: bool,
+    /// `metadata.finalizers` holds `foregroundDeletion`.
+    pub foreground: bool,
+    /// `metadata.ownerReferences`.
+    pub refs: Vec<OwnerRef>,
+}
+
+impl GcIndex {
+    /// The index of `obj`.
+    pub fn of(obj: &Value) -> GcIndex {
+        let Some(meta) = obj.get("metadata") else {
+            return GcIndex::default();
+        };
+        let s = |v: &Value, f: &str| v.get(f).and_then(Value::as_str).unwrap_or("").to_string();
+        GcIndex {
+            deleting: meta.get("deletionTimestamp").is_some_and(|v| !v.is_null()),
+            foreground: meta
+                .get("finalizers")
+                .and_then(Value::as_array)
+                .is_some_and(|f| f.iter().any(|f| f.as_str() == Some("foregroundDeletion"))),
+            refs: meta
+                .get("ownerReferences")
+                .and_then(Value::as_array)
+                .map(|a| {
+                    a.iter()
+                        .map(|r| OwnerRef {
+                            uid: s(r, "uid"),
+                            name: s(r, "name"),
+                            api_version: s(r, "apiVersion"),
+                            kind: s(r, "kind"),
+                            block_owner_deletion: r
+                                .get("blockOwnerDeletion")
+                                .and_then(Value::as_bool)
+                                == Some(true),
+                        })
+                        .collect()
+                })
+                .unwrap_or_default(),
+        }
+    }
+
+    /// The owners' uids.
+    pub fn owner_uids(&self) -> impl Iterator<Item = &str> {
+        self.refs.iter().map(|r| r.uid.as_str())
     }
 }
 
@@ -322,6 +389,13 @@ impl Store {
         )
     }
 
+    /// Like [`Store::get`], keeping the parsed tree beside the object's bytes (for the same
+    /// small, hot kinds as [`Store::list_parsed`]).
+    pub fn get_parsed(&self, storage: &str, ns: &str, name: &str) -> Option<Arc<Value>> {
+        self.get_change(storage, ns, name)
+            .map(|c| c.parsed.get_or_init(|| c.obj()).clone())
+    }
+
     /// Like [`Store::list`], as the changes that stored the objects (bytes and index).
     pub fn list_changes<'a>(
         &'a self,
@@ -370,8 +444,11 @@ impl Store {
             .unwrap_or_default()
     }
 
-    fn index_owners(&mut self, key: &ObjKey, old: &[String], new: &[String]) {
-        for u in old.iter().filter(|u| !new.contains(u)) {
+    fn index_owners(&mut self, key: &ObjKey, old: &GcIndex, new: &GcIndex) {
+        for u in old
+            .owner_uids()
+            .filter(|u| !new.owner_uids().any(|n| n == *u))
+        {
             if let Some(s) = self.dependents.get_mut(u) {
                 s.remove(key);
                 if s.is_empty() {
@@ -379,9 +456,12 @@ impl Store {
                 }
             }
         }
-        for u in new.iter().filter(|u| !old.contains(u)) {
+        for u in new
+            .owner_uids()
+            .filter(|u| !old.owner_uids().any(|o| o == *u))
+        {
             self.dependents
-                .entry(u.clone())
+                .entry(u.to_string())
                 .or_default()
                 .insert(key.clone());
         }
@@ -492,11 +572,9 @@ impl Store {
             namespace: okey.0.clone(),
             name: okey.1.clone(),
         };
-        let old_owners = before
-            .as_ref()
-            .map(|b| b.owners.clone())
-            .unwrap_or_default();
-        self.index_owners(&key, &old_owners, &change.owners);
+        let no_owners = GcIndex::default();
+        let old_owners = before.as_ref().map_or(&no_owners, |b| &b.gc);
+        self.index_owners(&key, old_owners, &change.gc);
         let r = self.resource(storage);
         if storage == PODS {
             Self::index_node(
@@ -530,7 +608,7 @@ impl Store {
             namespace: ns.to_string(),
             name: name.to_string(),
         };
-        self.index_owners(&key, &old.owners, &[]);
+        self.index_owners(&key, &old.gc, &GcIndex::default());
         let change = Arc::new(Change::new(rv, EventType::Deleted, &last, None));
         self.record(storage, change, Some(old));
         Some(Arc::new(last))

@@ -100,7 +100,7 @@ impl Db {
             .map(str::to_string);
         let class = match &wanted {
             Some(n) => {
-                let c = self.store.get(PRIORITY_CLASSES, "", n);
+                let c = self.store.get_parsed(PRIORITY_CLASSES, "", n);
                 if c.is_none() {
                     return Err(KubeApiError::forbidden_for(
                         Subject {
@@ -115,8 +115,9 @@ impl Db {
             }
             None => self
                 .store
-                .list(PRIORITY_CLASSES, None)
-                .find(|c| c.get("globalDefault").and_then(Value::as_bool) == Some(true)),
+                .list_parsed(PRIORITY_CLASSES, None)
+                .find(|c| c.get("globalDefault").and_then(Value::as_bool) == Some(true))
+                .cloned(),
         };
         let Some(class) = class else {
             return Ok(());

@@ -29,6 +29,7 @@
 //! never added here); the collector's informer delay.
 
 use super::*;
+use crate::store::OwnerRef;
 
 /// What an ownerReference of a dependent points at (`classifyReferences`).
 enum OwnerState {
@@ -41,18 +42,6 @@ enum OwnerState {
     /// The reference cannot be resolved (unserved kind, cluster-scoped dependent with a
     /// namespaced owner).
     Unresolvable,
-}
-
-/// Whether `dep`'s reference to `owner_uid` has `blockOwnerDeletion: true`.
-fn blocks_owner(dep: &Value, owner_uid: &str) -> bool {
-    dep.pointer("/metadata/ownerReferences")
-        .and_then(Value::as_array)
-        .is_some_and(|refs| {
-            refs.iter().any(|r| {
-                r.get("uid").and_then(Value::as_str) == Some(owner_uid)
-                    && r.get("blockOwnerDeletion").and_then(Value::as_bool) == Some(true)
-            })
-        })
 }
 
 impl Db {
@@ -68,31 +57,28 @@ impl Db {
         }
     }
 
-    fn classify(&self, dep_ns: &str, r: &Value) -> OwnerState {
-        let uid = r.get("uid").and_then(Value::as_str).unwrap_or("");
-        let name = r.get("name").and_then(Value::as_str).unwrap_or("");
+    fn classify(&self, dep_ns: &str, r: &OwnerRef) -> OwnerState {
         if dep_ns.is_empty() {
-            let api_version = r.get("apiVersion").and_then(Value::as_str).unwrap_or("");
-            let (group, version) = api_version.split_once('/').unwrap_or(("", api_version));
-            let kind = r.get("kind").and_then(Value::as_str).unwrap_or("");
-            match self.registry.by_kind(group, version, kind) {
+            let (group, version) = r
+                .api_version
+                .split_once('/')
+                .unwrap_or(("", &r.api_version));
+            match self.registry.by_kind(group, version, &r.kind) {
                 None => return OwnerState::Unresolvable,
                 Some(d) if d.namespaced => return OwnerState::Unresolvable,
                 Some(_) => {}
             }
         }
-        let Some(k) = self.uids.get(uid) else {
+        let Some(k) = self.uids.get(&r.uid) else {
             return OwnerState::Dangling;
         };
-        if k.name != name || !(k.namespace.is_empty() || k.namespace == dep_ns) {
+        if k.name != r.name || !(k.namespace.is_empty() || k.namespace == dep_ns) {
             return OwnerState::Dangling;
         }
-        let Some(owner) = self.store.get(&k.storage, &k.namespace, &k.name) else {
+        let Some(owner) = self.store.get_change(&k.storage, &k.namespace, &k.name) else {
             return OwnerState::Dangling;
         };
-        let waiting = owner.pointer("/metadata/deletionTimestamp").is_some()
-            && finalizers(&owner).iter().any(|f| f == "foregroundDeletion");
-        if waiting {
+        if owner.gc.deleting && owner.gc.foreground {
             OwnerState::Waiting
         } else {
             OwnerState::Solid
@@ -100,31 +86,21 @@ impl Db {
     }
 
     /// `attemptToDeleteItem` for a written object: deletes it when none of its owners exists,
-    /// or drops its dangling references when another owner is alive.
+    /// or drops its dangling references when another owner is alive. Reads the store's index
+    /// only (no object is parsed unless a reference dangles).
     pub(crate) fn attempt_to_delete(&mut self, now: SimTime, k: &ObjKey) {
-        let Some(dep) = self.store.get(&k.storage, &k.namespace, &k.name) else {
+        let Some(dep) = self.store.get_change(&k.storage, &k.namespace, &k.name) else {
             return;
         };
-        if dep.pointer("/metadata/deletionTimestamp").is_some() {
+        if dep.gc.deleting || dep.gc.refs.is_empty() {
             return;
         }
-        let Some(refs) = dep
-            .pointer("/metadata/ownerReferences")
-            .and_then(Value::as_array)
-        else {
-            return;
-        };
         let (mut solid, mut other, mut dangling) = (0, 0, Vec::new());
-        for r in refs {
+        for r in &dep.gc.refs {
             match self.classify(&k.namespace, r) {
                 OwnerState::Solid => solid += 1,
                 OwnerState::Waiting | OwnerState::Unresolvable => other += 1,
-                OwnerState::Dangling => dangling.push(
-                    r.get("uid")
-                        .and_then(Value::as_str)
-                        .unwrap_or("")
-                        .to_string(),
-                ),
+                OwnerState::Dangling => dangling.push(r.uid.clone()),
             }
         }
         if dangling.is_empty() {
@@ -194,15 +170,16 @@ impl Db {
     /// other owners are gone too are deleted, the others lose the reference.
     pub(crate) fn delete_dependents(&mut self, now: SimTime, owner_uid: &str, policy: &str) {
         for k in self.store.dependents_of(owner_uid) {
-            let Some(dep) = self.store.get(&k.storage, &k.namespace, &k.name) else {
+            let Some(dep) = self.store.get_change(&k.storage, &k.namespace, &k.name) else {
                 continue;
             };
-            let other_live = owner_uids(&dep).iter().any(|u| {
+            let dep_deleting = dep.gc.deleting;
+            let other_live = dep.gc.owner_uids().any(|u| {
                 u != owner_uid
                     && self.uids.get(u).is_some_and(|ok| {
                         self.store
-                            .get(&ok.storage, &ok.namespace, &ok.name)
-                            .is_some_and(|o| o.pointer("/metadata/deletionTimestamp").is_none())
+                            .get_change(&ok.storage, &ok.namespace, &ok.name)
+                            .is_some_and(|o| !o.gc.deleting)
                     })
             });
             if other_live {
@@ -215,9 +192,7 @@ impl Db {
             let Some(ddef) = self.registry.storage_def(&k.storage) else {
                 continue;
             };
-            if dep.pointer("/metadata/deletionTimestamp").is_some()
-                && !strategy_of(&ddef).graceful()
-            {
+            if dep_deleting && !strategy_of(&ddef).graceful() {
                 continue;
             }
             self.delete_inner(now, &ddef, &k.namespace, &k.name, policy, None);
@@ -238,8 +213,12 @@ impl Db {
         }
         let blocked = self.store.dependents_of(owner_uid).iter().any(|d| {
             self.store
-                .get(&d.storage, &d.namespace, &d.name)
-                .is_some_and(|o| blocks_owner(&o, owner_uid))
+                .get_change(&d.storage, &d.namespace, &d.name)
+                .is_some_and(|o| {
+                    o.gc.refs
+                        .iter()
+                        .any(|r| r.uid == owner_uid && r.block_owner_deletion)
+                })
         });
         if blocked {
             return;

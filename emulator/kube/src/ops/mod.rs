@@ -400,10 +400,14 @@ impl Db {
         warnings: Vec<String>,
         created: bool,
     ) -> Written {
+        let rv = meta_str(stored, "resourceVersion").and_then(|r| r.parse::<u64>().ok());
         let change = if convert::needs_conversion(def) {
             None
         } else {
-            self.store.last_change(storage)
+            // The change that stored exactly this object (hooks may have written since).
+            self.store
+                .last_change(storage)
+                .filter(|c| Some(c.rv) == rv && c.kind != crate::store::EventType::Deleted)
         };
         Written {
             obj: convert::from_storage_arc(def, stored),
