@@ -5,7 +5,7 @@
 use crate::discovery;
 use crate::error::{success_status, KubeApiError, KubeResult};
 use crate::kinds::rbac::{self, Attributes, UserInfo};
-use crate::ops::{DeleteOpts, FieldValidation, Sub, WriteOpts, Written};
+use crate::ops::{prepare_create, Db, DeleteOpts, FieldValidation, Sub, WriteOpts, Written};
 use crate::patch::PatchType;
 use crate::registry::ResourceDef;
 use crate::selectors::{FieldSelector, LabelSelector};
@@ -863,11 +863,13 @@ async fn handle(
         }
         (&Method::POST, None) => {
             let opts = q.write_opts(headers)?;
-            let body = parse_body(headers, &body)?;
-            let w = st
-                .db()
-                .write()
-                .create(now, &def, t.ns.as_deref(), body, &opts)?;
+            let mut body = parse_body(headers, &body)?;
+            // Decoding, defaults, validation and managedFields run without the lock; only the
+            // commit (name, uid, admission, quota, the write) takes it.
+            Db::check_gvk(&def, &mut body)?;
+            let sdef = st.db().read().storage_def_of(&def);
+            let p = prepare_create(sdef, now, &def, t.ns.as_deref(), body, &opts, false)?;
+            let w = st.db().write().commit_create(&def, p, &opts)?;
             Ok(written(w, StatusCode::CREATED))
         }
         (&Method::POST, Some(name)) if t.sub == Sub::Binding => {

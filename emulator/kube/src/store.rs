@@ -78,7 +78,7 @@ impl Change {
             fields: selectable(obj),
             prev,
             gc: GcIndex::of(obj),
-            json: Bytes::from(serde_json::to_vec(obj).unwrap_or_default()),
+            json: serialize(obj),
             parsed: OnceLock::new(),
         }
     }
@@ -106,8 +106,32 @@ impl Change {
 
     /// Bytes this change keeps alive in history (its JSON plus a rough fixed overhead).
     fn weight(&self) -> usize {
-        self.json.len() + 256
+        self.json.len() + ENTRY_OVERHEAD
     }
+}
+
+/// `obj` as JSON in an allocation of exactly its size. Serialized into a per-thread scratch
+/// buffer first: growing a fresh `Vec` doubles its way up (each step a copy and, for large
+/// objects, fresh pages the kernel must zero) and leaves up to half of it unused for the
+/// object's lifetime.
+fn serialize(obj: &Value) -> Bytes {
+    thread_local! {
+        static SCRATCH: std::cell::RefCell<Vec<u8>> = const { std::cell::RefCell::new(Vec::new()) };
+    }
+    SCRATCH.with(|s| {
+        let Ok(mut buf) = s.try_borrow_mut() else {
+            return Bytes::from(serde_json::to_vec(obj).unwrap_or_default());
+        };
+        buf.clear();
+        if serde_json::to_writer(&mut *buf, obj).is_err() {
+            return Bytes::new();
+        }
+        let out = Bytes::copy_from_slice(&buf);
+        if buf.capacity() > 1 << 20 {
+            *buf = Vec::new(); // do not keep a one-off huge object's buffer per thread
+        }
+        out
+    })
 }
 
 /// An ownerReference as the garbage collector reads it.
@@ -177,7 +201,8 @@ impl GcIndex {
     }
 }
 
-/// Paths field selectors can use (see [`crate::selectors`]): the per-object index.
+/// Paths field selectors can use (see [`crate::selectors`]): the per-object index. One or two
+/// levels deep, grouped by their first segment (as [`selectable`] walks them).
 pub const SELECTABLE: &[&str] = &[
     "/metadata/name",
     "/metadata/namespace",
@@ -199,26 +224,48 @@ pub const SELECTABLE: &[&str] = &[
     "/type",
 ];
 
-/// The selectable part of an object.
+/// The selectable part of an object: the values at [`SELECTABLE`], in a tree of the same shape.
+/// On every write, so it walks the object by key instead of parsing each path.
 pub fn selectable(obj: &Value) -> Value {
-    let mut out = Value::Object(Default::default());
+    let mut out = serde_json::Map::new();
+    let mut section: Option<(&str, serde_json::Map<String, Value>)> = None;
     for p in SELECTABLE {
-        if let Some(v) = obj.pointer(p) {
-            let mut cur = &mut out;
-            let segs: Vec<&str> = p.trim_start_matches('/').split('/').collect();
-            for (i, s) in segs.iter().enumerate() {
-                let Some(m) = cur.as_object_mut() else { break };
-                if i + 1 == segs.len() {
-                    m.insert((*s).to_string(), v.clone());
-                    break;
+        let mut segs = p[1..].split('/');
+        let (Some(first), second) = (segs.next(), segs.next()) else {
+            continue;
+        };
+        match second {
+            None => {
+                if let Some((name, m)) = section.take() {
+                    if !m.is_empty() {
+                        out.insert(name.to_string(), Value::Object(m));
+                    }
                 }
-                cur = m
-                    .entry((*s).to_string())
-                    .or_insert_with(|| Value::Object(Default::default()));
+                if let Some(v) = obj.get(first) {
+                    out.insert(first.to_string(), v.clone());
+                }
+            }
+            Some(field) => {
+                if section.as_ref().is_some_and(|(name, _)| *name != first) {
+                    if let Some((name, m)) = section.take() {
+                        if !m.is_empty() {
+                            out.insert(name.to_string(), Value::Object(m));
+                        }
+                    }
+                }
+                let (_, m) = section.get_or_insert_with(|| (first, serde_json::Map::new()));
+                if let Some(v) = obj.get(first).and_then(|o| o.get(field)) {
+                    m.insert(field.to_string(), v.clone());
+                }
             }
         }
     }
-    out
+    if let Some((name, m)) = section.take() {
+        if !m.is_empty() {
+            out.insert(name.to_string(), Value::Object(m));
+        }
+    }
+    Value::Object(out)
 }
 
 /// One entry of a resource's history: the change and the state it replaced (so a list can be
@@ -231,9 +278,21 @@ pub struct HistoryEntry {
     pub before: Option<Arc<Change>>,
 }
 
+/// What a history entry costs beyond its object's bytes (the entry, the index, the order queue).
+const ENTRY_OVERHEAD: usize = 256;
+
 impl HistoryEntry {
+    /// Bytes this entry keeps alive that the live objects do not: the state it replaced (no
+    /// longer stored, shared with the older entry that recorded it, and counted here once), and
+    /// a deletion's last state. A created or updated object's own bytes are the live object's
+    /// until a later change replaces it, and are counted by that change's entry. So a watch
+    /// history of creates costs only its entries, and the budget bounds what history alone holds.
     fn weight(&self) -> usize {
-        self.change.weight() + self.before.as_ref().map_or(0, |b| b.weight())
+        let own = match self.change.kind {
+            EventType::Deleted => self.change.weight(),
+            EventType::Added | EventType::Modified => ENTRY_OVERHEAD,
+        };
+        own + self.before.as_ref().map_or(0, |b| b.weight())
     }
 }
 
@@ -672,6 +731,47 @@ mod tests {
     use super::*;
     use serde_json::json;
 
+    /// [`selectable`] by JSON pointer, one path at a time (the definition it must equal).
+    fn selectable_by_pointer(obj: &Value) -> Value {
+        let mut out = json!({});
+        for p in SELECTABLE {
+            if let Some(v) = obj.pointer(p) {
+                let segs: Vec<&str> = p[1..].split('/').collect();
+                let mut cur = &mut out;
+                for s in &segs[..segs.len() - 1] {
+                    cur = cur
+                        .as_object_mut()
+                        .map(|m| m.entry(s.to_string()).or_insert_with(|| json!({})))
+                        .unwrap_or_else(|| unreachable!());
+                }
+                cur[segs[segs.len() - 1]] = v.clone();
+            }
+        }
+        out
+    }
+
+    #[test]
+    fn selectable_walk_equals_the_pointer_definition() {
+        let samples = [
+            json!({"metadata": {"name": "p", "namespace": "d", "labels": {"a": "b"}, "uid": "u"},
+                   "spec": {"nodeName": "n1", "restartPolicy": "Always", "hostNetwork": false,
+                            "containers": [{"name": "c"}]},
+                   "status": {"phase": "Running", "podIP": "10.0.0.1"}}),
+            json!({"metadata": {"name": "e"}, "involvedObject": {"kind": "Pod", "name": "p"},
+                   "reason": "Scheduled", "source": {"component": "s"}, "type": "Normal"}),
+            json!({"metadata": {"name": "n"}, "spec": {"unschedulable": true}, "status": {}}),
+            json!({"metadata": {"name": "x"}, "spec": null, "status": {"replicas": 3}}),
+            json!({"kind": "ConfigMap", "data": {"k": "v"}}),
+        ];
+        for o in &samples {
+            assert_eq!(
+                serde_json::to_string(&selectable(o)).unwrap_or_default(),
+                serde_json::to_string(&selectable_by_pointer(o)).unwrap_or_default(),
+                "{o}"
+            );
+        }
+    }
+
     #[test]
     fn history_is_bounded_and_reports_compaction() {
         let mut s = Store::new(2);
@@ -703,6 +803,33 @@ mod tests {
         let kept = s.changes_since("pods", s.rv() - 4).unwrap_or_default();
         assert_eq!(kept.len(), 2);
         assert_eq!(s.list("pods", Some("d")).count(), 32);
+    }
+
+    #[test]
+    fn history_counts_what_only_history_holds() {
+        let big = "x".repeat(2048);
+        let mut s = Store::with_budget(usize::MAX, 64 << 10);
+        // 100 creates of 2 KiB objects: the objects are live, history holds only entries.
+        for i in 0..100 {
+            s.put(
+                "configmaps",
+                json!({"metadata": {"name": format!("c{i}"), "namespace": "d"}, "data": {"k": big}}),
+            );
+        }
+        assert_eq!(s.changes_since("configmaps", 1).map(|c| c.len()), Ok(100));
+        // 100 updates of one object: each replaced state is history's alone, so the 64 KiB
+        // budget keeps about 28 of them.
+        let start = s.rv();
+        for i in 0..100 {
+            s.put(
+                "secrets",
+                json!({"metadata": {"name": "one", "namespace": "d"}, "data": {"k": big, "i": i}}),
+            );
+        }
+        assert!(s.history_bytes() <= 64 << 10);
+        assert!(s.changes_since("secrets", start).is_err());
+        let kept = s.changes_since("secrets", s.rv() - 20).map(|c| c.len());
+        assert_eq!(kept, Ok(20));
     }
 
     #[test]

@@ -29,33 +29,74 @@ fn roundtrip<T: DeserializeOwned + Serialize>(
     })?;
     let obj = serde_json::to_value(&typed).map_err(|e| KubeApiError::internal(e.to_string()))?;
     let mut unknown = Vec::new();
-    diff_unknown(v, &obj, "", &mut unknown);
+    diff_unknown(v, &obj, &mut Vec::new(), &mut unknown);
     Ok(Decoded { obj, unknown })
 }
 
-fn diff_unknown(input: &Value, typed: &Value, path: &str, out: &mut Vec<String>) {
+/// One step of a path into an object: a key or an array index.
+enum Step<'a> {
+    Key(&'a str),
+    Index(usize),
+}
+
+/// Renders a path as the decoder names fields (`spec.containers[0].bar`).
+fn render(path: &[Step<'_>]) -> String {
+    let mut out = String::new();
+    for s in path {
+        match s {
+            Step::Key(k) => {
+                if !out.is_empty() {
+                    out.push('.');
+                }
+                out.push_str(k);
+            }
+            Step::Index(i) => {
+                out.push('[');
+                out.push_str(&i.to_string());
+                out.push(']');
+            }
+        }
+    }
+    out
+}
+
+/// Collects the fields of `input` the typed round trip dropped. The path is kept as steps and
+/// rendered only for a field reported (this runs on every write of a built-in kind).
+fn diff_unknown<'a>(
+    input: &'a Value,
+    typed: &Value,
+    path: &mut Vec<Step<'a>>,
+    out: &mut Vec<String>,
+) {
     match (input, typed) {
         (Value::Object(a), Value::Object(b)) => {
             for (k, v) in a {
-                let p = if path.is_empty() {
-                    k.clone()
-                } else {
-                    format!("{path}.{k}")
-                };
                 match b.get(k) {
-                    Some(tv) => diff_unknown(v, tv, &p, out),
+                    Some(tv) => {
+                        if matches!(v, Value::Object(_) | Value::Array(_)) {
+                            path.push(Step::Key(k));
+                            diff_unknown(v, tv, path, out);
+                            path.pop();
+                        }
+                    }
                     None if v.is_null() => {}
                     None => {
                         // Maps with arbitrary keys (labels, data) round-trip whole, so a key
                         // missing from the typed output is an unknown struct field.
-                        out.push(p)
+                        path.push(Step::Key(k));
+                        out.push(render(path));
+                        path.pop();
                     }
                 }
             }
         }
         (Value::Array(a), Value::Array(b)) if a.len() == b.len() => {
             for (i, (x, y)) in a.iter().zip(b).enumerate() {
-                diff_unknown(x, y, &format!("{path}[{i}]"), out);
+                if matches!(x, Value::Object(_) | Value::Array(_)) {
+                    path.push(Step::Index(i));
+                    diff_unknown(x, y, path, out);
+                    path.pop();
+                }
             }
         }
         _ => {}

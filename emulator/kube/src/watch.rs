@@ -67,6 +67,9 @@ struct W {
     columns_sent: bool,
 }
 
+/// Bytes [`push_line`] adds around the type and the object.
+const LINE_OVERHEAD: usize = r#"{"type":"","object":}"#.len() + 1;
+
 fn push_line(buf: &mut BytesMut, ty: &str, obj: &[u8]) {
     buf.put_slice(b"{\"type\":\"");
     buf.put_slice(ty.as_bytes());
@@ -155,10 +158,18 @@ impl W {
             // More may be waiting: poll again before sleeping.
             self.sub.notify.notify_one();
         }
-        let mut buf = BytesMut::new();
-        for (ty, c) in &events {
-            let bytes = self.obj_bytes(c);
-            push_line(&mut buf, ty.as_str(), &bytes);
+        // One allocation of the batch's size (a growing buffer copies itself at each doubling).
+        let lines: Vec<(EventType, Bytes)> = events
+            .iter()
+            .map(|(ty, c)| (*ty, self.obj_bytes(c)))
+            .collect();
+        let size: usize = lines
+            .iter()
+            .map(|(ty, b)| b.len() + ty.as_str().len() + LINE_OVERHEAD)
+            .sum();
+        let mut buf = BytesMut::with_capacity(size);
+        for (ty, bytes) in &lines {
+            push_line(&mut buf, ty.as_str(), bytes);
         }
         Some(buf.freeze())
     }

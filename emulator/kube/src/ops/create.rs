@@ -17,14 +17,14 @@ impl Db {
         ns: &str,
         name: &str,
     ) -> KubeResult<()> {
-        let Some(nsobj) = self.store.get("namespaces", "", ns) else {
+        let Some(nsobj) = self.store.get_change("namespaces", "", ns) else {
             return Err(KubeApiError::not_found(Subject {
                 group: "",
                 resource: "namespaces",
                 name: ns,
             }));
         };
-        if nsobj.pointer("/metadata/deletionTimestamp").is_some() {
+        if nsobj.gc.deleting {
             return Err(KubeApiError::forbidden_for(
                 subject(def, name),
                 &format!(

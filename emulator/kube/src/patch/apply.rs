@@ -556,24 +556,42 @@ pub fn entries(obj: &Value) -> Vec<Entry> {
         .unwrap_or_default()
 }
 
+/// One managedFields entry. Built by hand: `json!` would serialize `fields` into a second tree.
+fn entry_value(
+    manager: &str,
+    operation: &str,
+    api_version: &str,
+    time: &str,
+    subresource: &str,
+    fields: Value,
+) -> Value {
+    let mut e = Map::new();
+    e.insert("manager".into(), Value::from(manager));
+    e.insert("operation".into(), Value::from(operation));
+    e.insert("apiVersion".into(), Value::from(api_version));
+    e.insert("time".into(), Value::from(time));
+    e.insert("fieldsType".into(), Value::from("FieldsV1"));
+    e.insert("fieldsV1".into(), fields);
+    if !subresource.is_empty() {
+        e.insert("subresource".into(), Value::from(subresource));
+    }
+    Value::Object(e)
+}
+
 /// Writes `metadata.managedFields`.
 pub fn set_entries(obj: &mut Value, entries: &[Entry]) {
     let arr: Vec<Value> = entries
         .iter()
         .filter(|e| !e.fields.is_empty())
         .map(|e| {
-            let mut v = json!({
-                "manager": e.manager,
-                "operation": e.operation,
-                "apiVersion": e.api_version,
-                "time": e.time,
-                "fieldsType": "FieldsV1",
-                "fieldsV1": to_fields_v1(&e.fields),
-            });
-            if !e.subresource.is_empty() {
-                v["subresource"] = json!(e.subresource);
-            }
-            v
+            entry_value(
+                &e.manager,
+                &e.operation,
+                &e.api_version,
+                &e.time,
+                &e.subresource,
+                to_fields_v1(&e.fields),
+            )
         })
         .collect();
     if let Some(m) = obj.get_mut("metadata").and_then(Value::as_object_mut) {
@@ -608,18 +626,16 @@ pub fn track_update(w: &Writer<'_>, old: Option<&Value>, new: &mut Value) {
         let has = fields.as_object().is_some_and(|m| !m.is_empty());
         if let Some(m) = new.get_mut("metadata").and_then(Value::as_object_mut) {
             if has {
-                let mut e = json!({
-                    "manager": w.manager,
-                    "operation": "Update",
-                    "apiVersion": w.api_version,
-                    "time": w.time,
-                    "fieldsType": "FieldsV1",
-                    "fieldsV1": fields,
-                });
-                if !w.subresource.is_empty() {
-                    e["subresource"] = json!(w.subresource);
-                }
-                m.insert("managedFields".into(), json!([e]));
+                // Built by hand: `json!` would serialize `fields` into a second tree.
+                let e = entry_value(
+                    w.manager,
+                    "Update",
+                    w.api_version,
+                    w.time,
+                    w.subresource,
+                    fields,
+                );
+                m.insert("managedFields".into(), Value::Array(vec![e]));
             } else {
                 m.remove("managedFields");
             }
