@@ -10,7 +10,7 @@
 //! Simplified: keyed lists use the single strategic merge key (upstream SSA uses list-map keys,
 //! e.g. `containerPort`+`protocol`); maps carry no `.` ownership marker; atomic lists are leaves.
 
-use super::strategic::{list_strategy, ListStrategy};
+use super::strategic::{list_strategy, list_strategy_in, ListStrategy};
 use serde_json::{json, Map, Value};
 use std::collections::{BTreeMap, BTreeSet};
 
@@ -125,7 +125,7 @@ fn walk(
 }
 
 /// `FieldsV1` of every field of an object, built directly (same rules as [`fields_of`]); the
-/// create path's hot spot.
+/// create path's hot spot, so keys are built without `format!` and parents are borrowed.
 pub fn fields_v1_of(kind: &str, obj: &Value, status: bool) -> Value {
     let mut root = Map::new();
     if let Some(m) = obj.as_object() {
@@ -133,7 +133,6 @@ pub fn fields_v1_of(kind: &str, obj: &Value, status: bool) -> Value {
             if k == "apiVersion" || k == "kind" || (k == "status" && !status) || v.is_null() {
                 continue;
             }
-            let mut parents = vec![k.clone()];
             if k == "metadata" {
                 let mut meta = Map::new();
                 if let Some(mm) = v.as_object() {
@@ -141,7 +140,7 @@ pub fn fields_v1_of(kind: &str, obj: &Value, status: bool) -> Value {
                         if SKIP_META.contains(&mk.as_str()) || mv.is_null() {
                             continue;
                         }
-                        meta.insert(format!("f:{mk}"), build(kind, &mut parents, mk, mv));
+                        meta.insert(prefixed("f:", mk), build(kind, "metadata", mk, mv));
                     }
                 }
                 if !meta.is_empty() {
@@ -149,56 +148,63 @@ pub fn fields_v1_of(kind: &str, obj: &Value, status: bool) -> Value {
                 }
                 continue;
             }
-            parents.pop();
-            root.insert(format!("f:{k}"), build(kind, &mut parents, k, v));
+            root.insert(prefixed("f:", k), build(kind, "", k, v));
         }
     }
     Value::Object(root)
 }
 
-fn build(kind: &str, parents: &mut Vec<String>, field: &str, v: &Value) -> Value {
+/// `prefix` + `name` (`f:spec`), in one allocation.
+fn prefixed(prefix: &str, name: &str) -> String {
+    let mut s = String::with_capacity(prefix.len() + name.len());
+    s.push_str(prefix);
+    s.push_str(name);
+    s
+}
+
+fn empty_set() -> Value {
+    Value::Object(Map::new())
+}
+
+fn build(kind: &str, parent: &str, field: &str, v: &Value) -> Value {
     match v {
         Value::Object(m) if !m.is_empty() => {
-            parents.push(field.to_string());
             let mut out = Map::new();
             for (k, cv) in m {
                 if !cv.is_null() {
-                    out.insert(format!("f:{k}"), build(kind, parents, k, cv));
+                    out.insert(prefixed("f:", k), build(kind, field, k, cv));
                 }
             }
-            parents.pop();
             Value::Object(out)
         }
-        Value::Array(a) if !a.is_empty() => match list_strategy(kind, parents, field) {
+        Value::Array(a) if !a.is_empty() => match list_strategy_in(kind, parent, field) {
             ListStrategy::MergeKey(key) if a.iter().all(|e| e.get(key).is_some()) => {
-                parents.push(field.to_string());
                 let mut out = Map::new();
                 for e in a {
                     let kv = e.get(key).cloned().unwrap_or(Value::Null);
                     let mut item = Map::new();
-                    item.insert(".".into(), json!({}));
+                    item.insert(".".into(), empty_set());
                     if let Some(m) = e.as_object() {
                         for (k, cv) in m {
                             if !cv.is_null() && k != key {
-                                item.insert(format!("f:{k}"), build(kind, parents, k, cv));
+                                item.insert(prefixed("f:", k), build(kind, field, k, cv));
                             }
                         }
                     }
                     out.insert(format!("k:{}", json!({ key: kv })), Value::Object(item));
                 }
-                parents.pop();
                 Value::Object(out)
             }
             ListStrategy::MergePrimitive => {
                 let mut out = Map::new();
                 for e in a {
-                    out.insert(format!("v:{e}"), json!({}));
+                    out.insert(format!("v:{e}"), empty_set());
                 }
                 Value::Object(out)
             }
-            _ => json!({}),
+            _ => empty_set(),
         },
-        _ => json!({}),
+        _ => empty_set(),
     }
 }
 

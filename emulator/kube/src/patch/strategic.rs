@@ -22,8 +22,16 @@ pub enum ListStrategy {
 /// The strategy of list field `field` whose parent path (field names from the root, no
 /// indices) is `parents`.
 pub fn list_strategy(kind: &str, parents: &[String], field: &str) -> ListStrategy {
+    list_strategy_in(
+        kind,
+        parents.last().map(String::as_str).unwrap_or(""),
+        field,
+    )
+}
+
+/// [`list_strategy`] given only the parent field's name.
+pub fn list_strategy_in(kind: &str, parent: &str, field: &str) -> ListStrategy {
     use ListStrategy::*;
-    let parent = parents.last().map(String::as_str).unwrap_or("");
     match field {
         "containers"
         | "initContainers"
