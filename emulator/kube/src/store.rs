@@ -1,6 +1,6 @@
 //! The object store: every object once, as its serialized JSON in its stored version (`Bytes`,
 //! shared by lists, watch events and history), with a small index beside it (the selectable
-//! fields of [`SELECTABLE`], owner uids, resourceVersion); keyed by storage key
+//! fields of every kind's field labels, owner uids, resourceVersion); keyed by storage key
 //! (`group/plural`), namespace and name; one global, monotonically increasing resourceVersion;
 //! a watch history bounded in bytes over all resources (oldest dropped first, per-resource
 //! `compacted` marks what a watch or list can no longer reach); an owner-uid index for garbage
@@ -110,32 +110,11 @@ impl Change {
     }
 }
 
-/// Paths field selectors can use (see [`crate::selectors`]): the per-object index.
-pub const SELECTABLE: &[&str] = &[
-    "/metadata/name",
-    "/metadata/namespace",
-    "/metadata/labels",
-    "/spec/nodeName",
-    "/spec/restartPolicy",
-    "/spec/schedulerName",
-    "/spec/serviceAccountName",
-    "/spec/hostNetwork",
-    "/spec/unschedulable",
-    "/status/phase",
-    "/status/podIP",
-    "/status/nominatedNodeName",
-    "/status/replicas",
-    "/involvedObject",
-    "/reason",
-    "/reportingComponent",
-    "/source",
-    "/type",
-];
-
-/// The selectable part of an object.
+/// The selectable part of an object: the pointers of every kind's field labels
+/// ([`crate::kinds::catalog::selectable_pointers`]).
 pub fn selectable(obj: &Value) -> Value {
     let mut out = Value::Object(Default::default());
-    for p in SELECTABLE {
+    for p in crate::kinds::catalog::selectable_pointers() {
         if let Some(v) = obj.pointer(p) {
             let mut cur = &mut out;
             let segs: Vec<&str> = p.trim_start_matches('/').split('/').collect();

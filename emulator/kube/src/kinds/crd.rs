@@ -46,6 +46,10 @@ impl Strategy for CrdStrategy {
     fn after_remove(&self, db: &mut Db, last: &Value) {
         db.remove_crd(last);
     }
+
+    fn table(&self) -> &'static dyn crate::table::TableConvertor {
+        &super::core_printers::CUSTOM_RESOURCE_DEFINITION
+    }
 }
 
 impl Db {
