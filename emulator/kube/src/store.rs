@@ -71,11 +71,11 @@ pub struct Change {
 }
 
 impl Change {
-    fn new(rv: u64, kind: EventType, obj: &Value, prev: Option<Value>) -> Change {
+    fn new(rv: u64, kind: EventType, obj: &Value, prev: Option<Value>, extra: &[String]) -> Change {
         Change {
             rv,
             kind,
-            fields: selectable(obj),
+            fields: selectable(obj, extra),
             prev,
             owners: owner_uids(obj),
             json: Bytes::from(serde_json::to_vec(obj).unwrap_or_default()),
@@ -111,10 +111,12 @@ impl Change {
 }
 
 /// The selectable part of an object: the pointers of every kind's field labels
-/// ([`crate::kinds::catalog::selectable_pointers`]).
-pub fn selectable(obj: &Value) -> Value {
+/// ([`crate::kinds::catalog::selectable_pointers`]) and the resource's `extra` ones (a CRD's
+/// `selectableFields`).
+pub fn selectable(obj: &Value, extra: &[String]) -> Value {
     let mut out = Value::Object(Default::default());
-    for p in crate::kinds::catalog::selectable_pointers() {
+    let builtin = crate::kinds::catalog::selectable_pointers().iter().copied();
+    for p in builtin.chain(extra.iter().map(String::as_str)) {
         if let Some(v) = obj.pointer(p) {
             let mut cur = &mut out;
             let segs: Vec<&str> = p.trim_start_matches('/').split('/').collect();
@@ -163,6 +165,8 @@ pub struct ResourceStore {
     pub by_node: HashMap<String, BTreeSet<(String, String)>>,
     /// Registered watchers.
     pub watchers: Watchers,
+    /// Pointers indexed besides every kind's field labels (a CRD's `selectableFields`).
+    pub selectable: Arc<[String]>,
 }
 
 /// Reference to a stored object.
@@ -460,11 +464,13 @@ impl Store {
         } else {
             EventType::Added
         };
+        let extra = self.resource(storage).selectable.clone();
         let change = Arc::new(Change::new(
             rv,
             kind,
             &obj,
             before.as_ref().map(|b| b.fields.clone()),
+            &extra,
         ));
         let key = ObjKey {
             storage: storage.to_string(),
@@ -510,7 +516,8 @@ impl Store {
             name: name.to_string(),
         };
         self.index_owners(&key, &old.owners, &[]);
-        let change = Arc::new(Change::new(rv, EventType::Deleted, &last, None));
+        let extra = self.resource(storage).selectable.clone();
+        let change = Arc::new(Change::new(rv, EventType::Deleted, &last, None, &extra));
         self.record(storage, change, Some(old));
         Some(Arc::new(last))
     }
