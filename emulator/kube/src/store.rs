@@ -1,6 +1,6 @@
 //! The object store: every object once, as its serialized JSON in its stored version (`Bytes`,
 //! shared by lists, watch events and history), with a small index beside it (the selectable
-//! fields of every kind's field labels, owner uids, resourceVersion); keyed by storage key
+//! fields of the resource's kind, owner uids, resourceVersion); keyed by storage key
 //! (`group/plural`), namespace and name; one global, monotonically increasing resourceVersion;
 //! a watch history bounded in bytes over all resources (oldest dropped first, per-resource
 //! `compacted` marks what a watch or list can no longer reach); an owner-uid index for garbage
@@ -110,13 +110,13 @@ impl Change {
     }
 }
 
-/// The selectable part of an object: the pointers of every kind's field labels
-/// ([`crate::kinds::catalog::selectable_pointers`]) and the resource's `extra` ones (a CRD's
+/// The selectable part of an object: its metadata ([`crate::kinds::catalog::METADATA_POINTERS`])
+/// and the resource's field pointers (`fields`: its kind's field labels, or a CRD's
 /// `selectableFields`).
-pub fn selectable(obj: &Value, extra: &[String]) -> Value {
+pub fn selectable(obj: &Value, fields: &[String]) -> Value {
     let mut out = Value::Object(Default::default());
-    let builtin = crate::kinds::catalog::selectable_pointers().iter().copied();
-    for p in builtin.chain(extra.iter().map(String::as_str)) {
+    let meta = crate::kinds::catalog::METADATA_POINTERS.iter().copied();
+    for p in meta.chain(fields.iter().map(String::as_str)) {
         if let Some(v) = obj.pointer(p) {
             let mut cur = &mut out;
             let segs: Vec<&str> = p.trim_start_matches('/').split('/').collect();
@@ -165,7 +165,8 @@ pub struct ResourceStore {
     pub by_node: HashMap<String, BTreeSet<(String, String)>>,
     /// Registered watchers.
     pub watchers: Watchers,
-    /// Pointers indexed besides every kind's field labels (a CRD's `selectableFields`).
+    /// Pointers indexed besides metadata: the kind's field labels, or a CRD's
+    /// `selectableFields`.
     pub selectable: Arc<[String]>,
 }
 
@@ -260,7 +261,12 @@ impl Store {
 
     /// The resource store of a key, created on first use.
     pub fn resource(&mut self, storage: &str) -> &mut ResourceStore {
-        self.resources.entry(storage.to_string()).or_default()
+        self.resources
+            .entry(storage.to_string())
+            .or_insert_with(|| ResourceStore {
+                selectable: crate::kinds::catalog::selectable_pointers_for(storage),
+                ..Default::default()
+            })
     }
 
     /// The resource store of a key, if anything was ever stored there.

@@ -2,7 +2,9 @@
 //! (group, kind, strategy), the strategy of custom resources, and the data-only strategies
 //! ([`Described`]) of kinds that have no file of their own. Adding a kind is its file under
 //! `kinds/` (or a [`Described`] here) plus its entry in [`KINDS`]. The store's selectable
-//! projection is the union of every entry's field pointers ([`selectable_pointers`]).
+//! projection of a resource is its metadata ([`METADATA_POINTERS`]) and the field pointers of
+//! the kinds stored under its key ([`selectable_pointers_for`]), as upstream's `GetAttrs` is the
+//! kind's.
 //!
 //! Upstream: kubernetes v1.32, pkg/registry/<group>/<kind>/storage/storage.go (`NewREST`: each
 //! kind's store with its strategy, `TableConvertor` and `PredicateFunc`), pkg/apis/core/v1/
@@ -19,10 +21,11 @@ use super::{
     services, volumes,
 };
 use crate::ops::Sub;
-use crate::registry::ResourceDef;
+use crate::registry::{Registry, ResourceDef};
 use crate::selectors::{field, CustomResourceFields, FieldLabels, KindFields, Unsupported};
 use crate::table::{CustomColumns, TableConvertor};
-use std::sync::OnceLock;
+use std::collections::HashMap;
+use std::sync::{Arc, OnceLock};
 
 /// Field labels of Secrets (`AddFieldLabelConversionsForSecret`, `SelectableFields`: `type`).
 pub static SECRET_FIELDS: KindFields = KindFields {
@@ -190,21 +193,30 @@ pub fn for_kind(def: &ResourceDef) -> &'static dyn Strategy {
         .map_or(&Generic, |(_, _, s)| *s)
 }
 
-/// The JSON pointers of the store's selectable projection: metadata name, namespace and labels,
-/// and every field label a built-in kind serves.
-pub fn selectable_pointers() -> &'static [&'static str] {
-    static POINTERS: OnceLock<Vec<&'static str>> = OnceLock::new();
-    POINTERS.get_or_init(|| {
-        let mut v = vec!["/metadata/name", "/metadata/namespace", "/metadata/labels"];
-        for (_, _, s) in KINDS {
-            for p in s.field_labels().pointers() {
-                if !v.contains(&p) {
-                    v.push(p);
+/// The JSON pointers every object's selectable projection has: metadata name, namespace and
+/// labels.
+pub const METADATA_POINTERS: &[&str] =
+    &["/metadata/name", "/metadata/namespace", "/metadata/labels"];
+
+/// The JSON pointers of the field labels of the built-in kinds stored under a storage key
+/// (both Event groups share one); empty for other keys (custom resources add their CRD's).
+pub fn selectable_pointers_for(storage: &str) -> Arc<[String]> {
+    static BY_STORAGE: OnceLock<HashMap<String, Arc<[String]>>> = OnceLock::new();
+    let map = BY_STORAGE.get_or_init(|| {
+        let mut m: HashMap<String, Vec<String>> = HashMap::new();
+        for def in Registry::builtin().all() {
+            let v = m.entry(def.storage.clone()).or_default();
+            for p in for_kind(def).field_labels().pointers() {
+                if !v.iter().any(|x| x == p) {
+                    v.push(p.to_string());
                 }
             }
         }
-        v
-    })
+        m.into_iter().map(|(k, v)| (k, Arc::from(v))).collect()
+    });
+    map.get(storage)
+        .cloned()
+        .unwrap_or_else(|| Arc::from(Vec::new()))
 }
 
 #[cfg(test)]
@@ -227,15 +239,16 @@ mod tests {
     }
 
     #[test]
-    fn projection_covers_the_field_labels() {
-        let p = selectable_pointers();
-        for want in [
-            "/spec/nodeName",
-            "/status/phase",
-            "/type",
-            "/spec/signerName",
-        ] {
-            assert!(p.contains(&want), "{want}");
-        }
+    fn projection_is_the_kinds_field_labels() {
+        let has =
+            |storage: &str, want: &str| selectable_pointers_for(storage).iter().any(|p| p == want);
+        assert!(has("pods", "/spec/nodeName") && has("pods", "/status/phase"));
+        assert!(!has("pods", "/type") && !has("configmaps", "/type"));
+        assert!(has("secrets", "/type") && has("events", "/source/component"));
+        assert!(has(
+            "certificates.k8s.io/certificatesigningrequests",
+            "/spec/signerName"
+        ));
+        assert!(selectable_pointers_for("example.com/widgets").is_empty());
     }
 }
