@@ -414,6 +414,13 @@ metadata:
   - {apiVersion: apps/v1, kind: Deployment, name: gc-owner, uid: 0b9a4c1e-0000-4000-8000-000000000000}
 YAML
 expect_match "dangling owner reference collected" "$(kn get cm gc-dangling 2>&1 || true)" 'NotFound|not found'
+# issue 7 §1: field labels are the kind's (1.32 conversions): an unset boolean is `false`,
+# Service spec.type is selectable, and each conversion words its refusal
+kn run fs-pod --image=nginx > /dev/null
+expect_eq "field selector on an unset boolean" "$(kn get pods --field-selector spec.hostNetwork=false,metadata.name=fs-pod -o name)" "pod/fs-pod"
+expect_match "cluster-scoped kinds refuse metadata.namespace" "$(k get nodes --field-selector metadata.namespace=x 2>&1 || true)" 'field label not supported: metadata.namespace'
+expect_match "Job field labels are batchv1.Job's" "$(kn get jobs --field-selector status.succeeded=1 2>&1 || true)" 'field label "status.succeeded" not supported for batchv1.Job'
+expect_eq "Service spec.type field selector" "$(kn get svc --field-selector spec.type=LoadBalancer -o name)" "service/kubernetes-bootcamp-v1"
 
 k delete namespace "$NS" --timeout=30s > /dev/null
 expect_match "namespace deleted" "$(k get ns "$NS" 2>&1 || true)" 'NotFound|not found'

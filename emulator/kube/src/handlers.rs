@@ -508,25 +508,7 @@ fn resolve(
             .ok_or_else(KubeApiError::path_not_found)
     };
     let sub = |s: &str, def: &ResourceDef| -> KubeResult<Sub> {
-        match s {
-            "status" if def.status => Ok(Sub::Status),
-            "scale" if def.scale.is_some() => Ok(Sub::Scale),
-            "finalize" if def.kind == "Namespace" => Ok(Sub::Main),
-            "binding" if def.kind == "Pod" && def.group.is_empty() => Ok(Sub::Binding),
-            "eviction" if def.kind == "Pod" && def.group.is_empty() => Ok(Sub::Eviction),
-            "log" if def.kind == "Pod" && def.group.is_empty() => Ok(Sub::Log),
-            "exec" if def.kind == "Pod" && def.group.is_empty() => Ok(Sub::Stream("exec")),
-            "attach" if def.kind == "Pod" && def.group.is_empty() => Ok(Sub::Stream("attach")),
-            "portforward" if def.kind == "Pod" && def.group.is_empty() => {
-                Ok(Sub::Stream("portforward"))
-            }
-            "ephemeralcontainers" if def.kind == "Pod" && def.group.is_empty() => {
-                Ok(Sub::EphemeralContainers)
-            }
-            "token" if def.kind == "ServiceAccount" && def.group.is_empty() => Ok(Sub::Token),
-            "approval" if def.kind == "CertificateSigningRequest" => Ok(Sub::Approval),
-            _ => Err(KubeApiError::path_not_found()),
-        }
+        crate::kinds::strategy::subresource(def, s).ok_or_else(KubeApiError::path_not_found)
     };
     let t = |def: Arc<ResourceDef>, ns: Option<&str>, name: Option<&str>, s: Sub| Target {
         def,
@@ -616,7 +598,11 @@ fn written(w: Written, default: StatusCode) -> Response {
 
 fn selectors(q: &Query, def: &ResourceDef) -> KubeResult<(LabelSelector, FieldSelector)> {
     let labels = LabelSelector::parse(q.get("labelSelector").unwrap_or(""))?;
-    let fields = FieldSelector::parse(q.get("fieldSelector").unwrap_or(""), &def.kind)?;
+    let fields = FieldSelector::parse(
+        q.get("fieldSelector").unwrap_or(""),
+        def,
+        crate::kinds::strategy::for_kind(def).field_labels(),
+    )?;
     Ok((labels, fields))
 }
 
@@ -839,7 +825,11 @@ async fn handle(
         (&Method::GET, Some(name)) => {
             if q.flag("watch") {
                 let (labels, _) = selectors(&q, &def)?;
-                let fields = FieldSelector::parse(&format!("metadata.name={name}"), &def.kind)?;
+                let fields = FieldSelector::parse(
+                    &format!("metadata.name={name}"),
+                    &def,
+                    crate::kinds::strategy::for_kind(&def).field_labels(),
+                )?;
                 return watch_response(st, &q, def, t.ns, labels, fields, wants_table);
             }
             let db = st.db().read();

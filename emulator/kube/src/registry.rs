@@ -59,6 +59,8 @@ pub struct ResourceDef {
     pub schema: Option<Value>,
     /// For custom resources: additionalPrinterColumns of this version.
     pub printer_columns: Vec<Value>,
+    /// For custom resources: the `jsonPath`s of this version's `selectableFields`.
+    pub selectable_fields: Vec<String>,
 }
 
 impl ResourceDef {
@@ -580,6 +582,7 @@ impl Registry {
                 preferred: d.preferred,
                 schema: None,
                 printer_columns: Vec::new(),
+                selectable_fields: Vec::new(),
             });
         }
         r
@@ -774,6 +777,15 @@ impl Registry {
                     .get("additionalPrinterColumns")
                     .and_then(Value::as_array)
                     .cloned()
+                    .unwrap_or_default(),
+                selectable_fields: v
+                    .get("selectableFields")
+                    .and_then(Value::as_array)
+                    .map(|a| {
+                        a.iter()
+                            .filter_map(|f| f.get("jsonPath")?.as_str().map(str::to_string))
+                            .collect()
+                    })
                     .unwrap_or_default(),
             });
         }

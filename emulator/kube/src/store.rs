@@ -1,6 +1,6 @@
 //! The object store: every object once, as its serialized JSON in its stored version (`Bytes`,
 //! shared by lists, watch events and history), with a small index beside it (the selectable
-//! fields of [`SELECTABLE`], owner uids, resourceVersion); keyed by storage key
+//! fields of the resource's kind, owner uids, resourceVersion); keyed by storage key
 //! (`group/plural`), namespace and name; one global, monotonically increasing resourceVersion;
 //! a watch history bounded in bytes over all resources (oldest dropped first, per-resource
 //! `compacted` marks what a watch or list can no longer reach); an owner-uid index for garbage
@@ -71,11 +71,11 @@ pub struct Change {
 }
 
 impl Change {
-    fn new(rv: u64, kind: EventType, obj: &Value, prev: Option<Value>) -> Change {
+    fn new(rv: u64, kind: EventType, obj: &Value, prev: Option<Value>, extra: &[String]) -> Change {
         Change {
             rv,
             kind,
-            fields: selectable(obj),
+            fields: selectable(obj, extra),
             prev,
             gc: GcIndex::of(obj),
             json: serialize(obj),
@@ -201,71 +201,53 @@ impl GcIndex {
     }
 }
 
-/// Paths field selectors can use (see [`crate::selectors`]): the per-object index. One or two
-/// levels deep, grouped by their first segment (as [`selectable`] walks them).
-pub const SELECTABLE: &[&str] = &[
-    "/metadata/name",
-    "/metadata/namespace",
-    "/metadata/labels",
-    "/spec/nodeName",
-    "/spec/restartPolicy",
-    "/spec/schedulerName",
-    "/spec/serviceAccountName",
-    "/spec/hostNetwork",
-    "/spec/unschedulable",
-    "/status/phase",
-    "/status/podIP",
-    "/status/nominatedNodeName",
-    "/status/replicas",
-    "/involvedObject",
-    "/reason",
-    "/reportingComponent",
-    "/source",
-    "/type",
-];
-
-/// The selectable part of an object: the values at [`SELECTABLE`], in a tree of the same shape.
-/// On every write, so it walks the object by key instead of parsing each path.
-pub fn selectable(obj: &Value) -> Value {
+/// The selectable part of an object: its metadata ([`crate::kinds::catalog::METADATA_POINTERS`])
+/// and the resource's field pointers (`fields`: its kind's field labels, or a CRD's
+/// `selectableFields`), in a tree of the same shape. On every write, so the pointers are walked
+/// by key (no per-path allocation as `Value::pointer` makes).
+pub fn selectable(obj: &Value, fields: &[String]) -> Value {
     let mut out = serde_json::Map::new();
-    let mut section: Option<(&str, serde_json::Map<String, Value>)> = None;
-    for p in SELECTABLE {
-        let mut segs = p[1..].split('/');
-        let (Some(first), second) = (segs.next(), segs.next()) else {
-            continue;
-        };
-        match second {
-            None => {
-                if let Some((name, m)) = section.take() {
-                    if !m.is_empty() {
-                        out.insert(name.to_string(), Value::Object(m));
-                    }
-                }
-                if let Some(v) = obj.get(first) {
-                    out.insert(first.to_string(), v.clone());
-                }
-            }
-            Some(field) => {
-                if section.as_ref().is_some_and(|(name, _)| *name != first) {
-                    if let Some((name, m)) = section.take() {
-                        if !m.is_empty() {
-                            out.insert(name.to_string(), Value::Object(m));
-                        }
-                    }
-                }
-                let (_, m) = section.get_or_insert_with(|| (first, serde_json::Map::new()));
-                if let Some(v) = obj.get(first).and_then(|o| o.get(field)) {
-                    m.insert(field.to_string(), v.clone());
-                }
-            }
+    let meta = crate::kinds::catalog::METADATA_POINTERS.iter().copied();
+    for p in meta.chain(fields.iter().map(String::as_str)) {
+        let mut v = Some(obj);
+        for seg in pointer_segments(p) {
+            v = v.and_then(|o| o.get(seg.as_ref()));
         }
-    }
-    if let Some((name, m)) = section.take() {
-        if !m.is_empty() {
-            out.insert(name.to_string(), Value::Object(m));
+        if let Some(v) = v {
+            insert_at(&mut out, p, v.clone());
         }
     }
     Value::Object(out)
+}
+
+/// The unescaped segments of a JSON pointer (`/a/b~1c` → `a`, `b/c`).
+fn pointer_segments(p: &str) -> impl Iterator<Item = std::borrow::Cow<'_, str>> {
+    p.strip_prefix('/').unwrap_or(p).split('/').map(|s| {
+        if s.contains('~') {
+            std::borrow::Cow::Owned(s.replace("~1", "/").replace("~0", "~"))
+        } else {
+            std::borrow::Cow::Borrowed(s)
+        }
+    })
+}
+
+/// Sets `value` at pointer `p` in `out`, creating the objects on the way.
+fn insert_at(out: &mut serde_json::Map<String, Value>, p: &str, value: Value) {
+    let mut segs = pointer_segments(p).peekable();
+    let mut cur = out;
+    while let Some(seg) = segs.next() {
+        if segs.peek().is_none() {
+            cur.insert(seg.into_owned(), value);
+            return;
+        }
+        if !cur.contains_key(seg.as_ref()) {
+            cur.insert(seg.to_string(), Value::Object(serde_json::Map::new()));
+        }
+        match cur.get_mut(seg.as_ref()) {
+            Some(Value::Object(m)) => cur = m,
+            _ => return,
+        }
+    }
 }
 
 /// One entry of a resource's history: the change and the state it replaced (so a list can be
@@ -310,6 +292,9 @@ pub struct ResourceStore {
     pub by_node: HashMap<String, BTreeSet<(String, String)>>,
     /// Registered watchers.
     pub watchers: Watchers,
+    /// Pointers indexed besides metadata: the kind's field labels, or a CRD's
+    /// `selectableFields`.
+    pub selectable: Arc<[String]>,
 }
 
 /// Reference to a stored object.
@@ -403,7 +388,12 @@ impl Store {
 
     /// The resource store of a key, created on first use.
     pub fn resource(&mut self, storage: &str) -> &mut ResourceStore {
-        self.resources.entry(storage.to_string()).or_default()
+        self.resources
+            .entry(storage.to_string())
+            .or_insert_with(|| ResourceStore {
+                selectable: crate::kinds::catalog::selectable_pointers_for(storage),
+                ..Default::default()
+            })
     }
 
     /// The resource store of a key, if anything was ever stored there.
@@ -620,11 +610,13 @@ impl Store {
         } else {
             EventType::Added
         };
+        let extra = self.resource(storage).selectable.clone();
         let change = Arc::new(Change::new(
             rv,
             kind,
             &obj,
             before.as_ref().map(|b| b.fields.clone()),
+            &extra,
         ));
         let key = ObjKey {
             storage: storage.to_string(),
@@ -668,7 +660,8 @@ impl Store {
             name: name.to_string(),
         };
         self.index_owners(&key, &old.gc, &GcIndex::default());
-        let change = Arc::new(Change::new(rv, EventType::Deleted, &last, None));
+        let extra = self.resource(storage).selectable.clone();
+        let change = Arc::new(Change::new(rv, EventType::Deleted, &last, None, &extra));
         self.record(storage, change, Some(old));
         Some(Arc::new(last))
     }
@@ -732,19 +725,23 @@ mod tests {
     use serde_json::json;
 
     /// [`selectable`] by JSON pointer, one path at a time (the definition it must equal).
-    fn selectable_by_pointer(obj: &Value) -> Value {
+    fn selectable_by_pointer(obj: &Value, fields: &[String]) -> Value {
         let mut out = json!({});
-        for p in SELECTABLE {
+        let meta = crate::kinds::catalog::METADATA_POINTERS.iter().copied();
+        for p in meta.chain(fields.iter().map(String::as_str)) {
             if let Some(v) = obj.pointer(p) {
-                let segs: Vec<&str> = p[1..].split('/').collect();
+                let segs: Vec<String> = p[1..]
+                    .split('/')
+                    .map(|s| s.replace("~1", "/").replace("~0", "~"))
+                    .collect();
                 let mut cur = &mut out;
                 for s in &segs[..segs.len() - 1] {
                     cur = cur
                         .as_object_mut()
-                        .map(|m| m.entry(s.to_string()).or_insert_with(|| json!({})))
+                        .map(|m| m.entry(s.clone()).or_insert_with(|| json!({})))
                         .unwrap_or_else(|| unreachable!());
                 }
-                cur[segs[segs.len() - 1]] = v.clone();
+                cur[segs[segs.len() - 1].as_str()] = v.clone();
             }
         }
         out
@@ -752,6 +749,23 @@ mod tests {
 
     #[test]
     fn selectable_walk_equals_the_pointer_definition() {
+        let fields: Vec<String> = [
+            "/spec/nodeName",
+            "/spec/restartPolicy",
+            "/spec/hostNetwork",
+            "/spec/unschedulable",
+            "/status/phase",
+            "/status/podIP",
+            "/status/replicas",
+            "/involvedObject/name",
+            "/reason",
+            "/type",
+            "/spec/deep/er/field",
+            "/spec/a~1b",
+        ]
+        .iter()
+        .map(|s| s.to_string())
+        .collect();
         let samples = [
             json!({"metadata": {"name": "p", "namespace": "d", "labels": {"a": "b"}, "uid": "u"},
                    "spec": {"nodeName": "n1", "restartPolicy": "Always", "hostNetwork": false,
@@ -761,12 +775,13 @@ mod tests {
                    "reason": "Scheduled", "source": {"component": "s"}, "type": "Normal"}),
             json!({"metadata": {"name": "n"}, "spec": {"unschedulable": true}, "status": {}}),
             json!({"metadata": {"name": "x"}, "spec": null, "status": {"replicas": 3}}),
+            json!({"metadata": {"name": "c"}, "spec": {"deep": {"er": {"field": 1}}, "a/b": "s"}}),
             json!({"kind": "ConfigMap", "data": {"k": "v"}}),
         ];
         for o in &samples {
             assert_eq!(
-                serde_json::to_string(&selectable(o)).unwrap_or_default(),
-                serde_json::to_string(&selectable_by_pointer(o)).unwrap_or_default(),
+                serde_json::to_string(&selectable(o, &fields)).unwrap_or_default(),
+                serde_json::to_string(&selectable_by_pointer(o, &fields)).unwrap_or_default(),
                 "{o}"
             );
         }

@@ -7,8 +7,13 @@
 //! `staging/src/k8s.io/apiextensions-apiserver/pkg/controller/establish`,
 //! `staging/src/k8s.io/apiextensions-apiserver/pkg/controller/finalizer` (instances removed).
 //!
+//! The store indexes the JSON paths of every served version's `selectableFields` for the custom
+//! resources' field selectors.
+//!
 //! Not modelled: the `customresourcecleanup.apiextensions.k8s.io` finalizer (instances are removed
-//! in the delete itself), NamesAccepted conflicts between CRDs, `NonStructuralSchema`.
+//! in the delete itself), NamesAccepted conflicts between CRDs, `NonStructuralSchema`; custom resources stored before
+//! their CRD gained a selectable field match it once written again (upstream rebuilds the watch
+//! cache from storage).
 
 use super::strategy::Strategy;
 use crate::error::{Cause, KubeApiError, KubeResult};
@@ -45,6 +50,10 @@ impl Strategy for CrdStrategy {
 
     fn after_remove(&self, db: &mut Db, last: &Value) {
         db.remove_crd(last);
+    }
+
+    fn table(&self) -> &'static dyn crate::table::TableConvertor {
+        &super::core_printers::CUSTOM_RESOURCE_DEFINITION
     }
 }
 
@@ -105,6 +114,14 @@ impl Db {
             if let Some(first) = defs.first() {
                 let (g, p) = (first.group.clone(), first.plural.clone());
                 self.registry.remove_custom(&g, &p);
+                let mut pointers: Vec<String> = Vec::new();
+                for f in defs.iter().flat_map(|d| &d.selectable_fields) {
+                    let ptr = crate::selectors::json_path_pointer(f);
+                    if !pointers.contains(&ptr) {
+                        pointers.push(ptr);
+                    }
+                }
+                self.store.resource(&first.storage).selectable = pointers.into();
             }
             for d in defs {
                 self.registry.insert(d);

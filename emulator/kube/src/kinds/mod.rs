@@ -8,10 +8,14 @@
 //! `plugin/pkg/admission/resourcequota`, `pkg/registry/core/pod/storage/eviction.go`,
 //! `plugin/pkg/auth/authorizer/rbac`, `plugin/pkg/auth/authorizer/rbac/bootstrappolicy`.
 //!
-//! - [`strategy`]: the per-kind [`strategy::Strategy`] trait and its lookup, plus the defaults,
-//!   generated Job selectors and validation rules of the added kinds.
+//! - [`strategy`]: the per-kind [`strategy::Strategy`] trait (rules, Table convertor, field
+//!   labels, subresources), plus the defaults, generated Job selectors and validation rules of
+//!   the added kinds.
+//! - [`catalog`]: the registry of strategies by (group, kind), the data-only strategies, and the
+//!   store's selectable projection.
 //! - Per-kind strategies: [`pods`], [`services`], [`namespaces`], [`nodes`], [`volumes`],
-//!   [`replication`], [`jobs`], [`crd`].
+//!   [`replication`], [`jobs`], [`events`], [`crd`].
+//! - [`core_printers`]: `kubectl get` columns of the kinds served since issue 3.
 //! - [`printers`]: `kubectl get` columns of the added kinds.
 //! - [`hpa`]: `autoscaling/v1` ⇄ `autoscaling/v2` HorizontalPodAutoscaler conversion.
 //! - [`quota`]: ResourceQuota usage and admission (`exceeded quota: …`).
@@ -27,9 +31,12 @@
 //! ValidatingAdmissionPolicy evaluation (stored only), NetworkPolicy enforcement.
 
 pub mod admission;
+pub mod catalog;
 pub mod controller_roles;
+pub mod core_printers;
 pub mod crd;
 pub mod disruption;
+pub mod events;
 pub mod hpa;
 pub mod jobs;
 pub mod limits;

@@ -1,7 +1,10 @@
-//! Namespace strategy: the immortal namespaces, and a delete that terminates the contents.
+//! Namespace strategy: the immortal namespaces, a delete that terminates the contents, the
+//! `finalize` subresource, columns and field labels.
 //!
 //! Upstream: kubernetes/kubernetes@v1.32 `pkg/registry/core/namespace/storage/storage.go`
-//! (Delete sets `deletionTimestamp` and phase `Terminating`),
+//! (Delete sets `deletionTimestamp` and phase `Terminating`; `FinalizeREST`),
+//! `pkg/registry/core/namespace/strategy.go` (`NamespaceToSelectableFields`),
+//! `pkg/apis/core/v1/conversion.go` (`status.phase`, `metadata.name`; no `metadata.namespace`),
 //! `plugin/pkg/admission/namespace/lifecycle/admission.go` (immortal namespaces).
 //!
 //! Not modelled: the `kubernetes` spec finalizer and the namespace controller's conditions;
@@ -9,8 +12,18 @@
 
 use super::strategy::Strategy;
 use crate::error::{KubeApiError, KubeResult, Subject};
+use crate::ops::Sub;
 use crate::ops::IMMORTAL_NAMESPACES;
 use crate::registry::ResourceDef;
+use crate::selectors::{field, FieldLabels, KindFields, Unsupported};
+use crate::table::TableConvertor;
+
+/// The Namespace field labels.
+pub static NAMESPACE_FIELDS: KindFields = KindFields {
+    cluster_scoped: true,
+    fields: &[field("status.phase", "/status/phase")],
+    unsupported: Unsupported::NotSupported,
+};
 
 /// The Namespace strategy.
 pub struct NamespaceStrategy;
@@ -32,5 +45,18 @@ impl Strategy for NamespaceStrategy {
 
     fn terminates_contents(&self) -> bool {
         true
+    }
+
+    fn table(&self) -> &'static dyn TableConvertor {
+        &super::core_printers::NAMESPACE
+    }
+
+    fn field_labels(&self) -> &'static dyn FieldLabels {
+        &NAMESPACE_FIELDS
+    }
+
+    /// `finalize` writes the namespace itself (its `spec.finalizers`).
+    fn subresources(&self) -> &'static [(&'static str, Sub)] {
+        &[("finalize", Sub::Main)]
     }
 }

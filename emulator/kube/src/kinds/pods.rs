@@ -1,15 +1,53 @@
-//! Pod strategy: initial status, priority and LimitRange admission, graceful deletion.
+//! Pod strategy: initial status, priority and LimitRange admission, graceful deletion, the
+//! `kubectl get` columns, the field labels and the pod subresources.
 //!
 //! Upstream: kubernetes/kubernetes@v1.32 `pkg/registry/core/pod/strategy.go` (PrepareForCreate,
-//! CheckGracefulDelete), `plugin/pkg/admission/priority`, `plugin/pkg/admission/limitranger`.
+//! CheckGracefulDelete, `ToSelectableFields`), `pkg/apis/core/v1/conversion.go` (the Pod field
+//! label conversion, `spec.host` → `spec.nodeName`), `pkg/registry/core/pod/storage/storage.go`
+//! (binding, eviction, log, exec, attach, portforward, ephemeralcontainers),
+//! `plugin/pkg/admission/priority`, `plugin/pkg/admission/limitranger`.
 //!
-//! Not modelled: PrepareForUpdate's dropping of disabled fields, pod-level resize rules.
+//! Not modelled: PrepareForUpdate's dropping of disabled fields, pod-level resize rules;
+//! `pods/proxy` and `pods/resize`. `status.podIPs` is accepted by the conversion but, as in
+//! upstream's `ToSelectableFields`, never set, so it only matches the empty value.
 
 use super::strategy::Strategy;
 use crate::error::KubeResult;
 use crate::ops::Db;
+use crate::ops::Sub;
 use crate::registry::ResourceDef;
+use crate::selectors::{alias, field, field_or, unset_field, FieldLabels, KindFields, Unsupported};
+use crate::table::TableConvertor;
 use serde_json::Value;
+
+/// The Pod field labels.
+pub static POD_FIELDS: KindFields = KindFields {
+    cluster_scoped: false,
+    fields: &[
+        field("spec.nodeName", "/spec/nodeName"),
+        alias("spec.host", "spec.nodeName"),
+        field("spec.restartPolicy", "/spec/restartPolicy"),
+        field("spec.schedulerName", "/spec/schedulerName"),
+        field("spec.serviceAccountName", "/spec/serviceAccountName"),
+        field_or("spec.hostNetwork", "/spec/hostNetwork", "false"),
+        field("status.phase", "/status/phase"),
+        field("status.podIP", "/status/podIP"),
+        unset_field("status.podIPs"),
+        field("status.nominatedNodeName", "/status/nominatedNodeName"),
+    ],
+    unsupported: Unsupported::NotSupported,
+};
+
+/// The pod subresources besides `status`.
+pub const POD_SUBRESOURCES: &[(&str, Sub)] = &[
+    ("binding", Sub::Binding),
+    ("eviction", Sub::Eviction),
+    ("log", Sub::Log),
+    ("exec", Sub::Stream("exec")),
+    ("attach", Sub::Stream("attach")),
+    ("portforward", Sub::Stream("portforward")),
+    ("ephemeralcontainers", Sub::EphemeralContainers),
+];
 
 /// The Pod strategy.
 pub struct PodStrategy;
@@ -57,5 +95,17 @@ impl Strategy for PodStrategy {
 
     fn graceful(&self) -> bool {
         true
+    }
+
+    fn table(&self) -> &'static dyn TableConvertor {
+        &super::core_printers::POD
+    }
+
+    fn field_labels(&self) -> &'static dyn FieldLabels {
+        &POD_FIELDS
+    }
+
+    fn subresources(&self) -> &'static [(&'static str, Sub)] {
+        POD_SUBRESOURCES
     }
 }

@@ -4,13 +4,15 @@
 //!
 //! Upstream: kubernetes/kubernetes@v1.32 `pkg/registry/core/replicationcontroller/strategy.go`
 //! (`DefaultGarbageCollectionPolicy`), `pkg/registry/core/replicationcontroller/storage/storage.go`
-//! (scale).
+//! (scale), `pkg/registry/core/replicationcontroller/strategy.go` (`ControllerToSelectableFields`:
+//! `status.replicas` as a number), `pkg/apis/core/v1/conversion.go` (its field label conversion).
 //!
 //! Not modelled: the non-convertible-fields annotation checks of ValidateUpdate.
 
 use super::strategy::Strategy;
 use crate::registry::ResourceDef;
-use crate::selectors::LabelSelector;
+use crate::selectors::{field_or, FieldLabels, KindFields, LabelSelector, Unsupported};
+use crate::table::TableConvertor;
 use serde_json::{json, Value};
 
 /// The ReplicationController strategy.
@@ -30,4 +32,19 @@ impl Strategy for ReplicationControllerStrategy {
             .map(|s| LabelSelector::from_object(&json!({"matchLabels": s})).to_query())
             .unwrap_or_default()
     }
+
+    fn table(&self) -> &'static dyn TableConvertor {
+        &super::printers::REPLICATION_CONTROLLER
+    }
+
+    fn field_labels(&self) -> &'static dyn FieldLabels {
+        &RC_FIELDS
+    }
 }
+
+/// The ReplicationController field labels.
+pub static RC_FIELDS: KindFields = KindFields {
+    cluster_scoped: false,
+    fields: &[field_or("status.replicas", "/status/replicas", "0")],
+    unsupported: Unsupported::NotSupported,
+};

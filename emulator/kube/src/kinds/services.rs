@@ -1,9 +1,11 @@
 //! Service strategy: ClusterIP and NodePort allocation on create and update, release on delete,
-//! and the initial `status.loadBalancer`.
+//! and the initial `status.loadBalancer`; columns and field labels.
 //!
 //! Upstream: kubernetes/kubernetes@v1.32 `pkg/registry/core/service/strategy.go`
-//! (PrepareForCreate), `pkg/registry/core/service/storage/alloc.go` (allocation in the REST
-//! storage's create and update, release on delete).
+//! (PrepareForCreate, `SelectableFields`: `spec.clusterIP`, `spec.type`),
+//! `pkg/apis/core/v1/conversion.go` (`AddFieldLabelConversionsForService`),
+//! `pkg/registry/core/service/storage/alloc.go` (allocation in the REST storage's create and
+//! update, release on delete).
 //!
 //! Not modelled: dual-stack (`ipFamilies`, a second ClusterIP), `healthCheckNodePort`,
 //! ExternalName-to-ClusterIP type-change rules beyond allocation.
@@ -11,6 +13,8 @@
 use super::strategy::Strategy;
 use crate::error::{Cause, KubeApiError, KubeResult};
 use crate::ops::Db;
+use crate::selectors::{field, FieldLabels, KindFields, Unsupported};
+use crate::table::TableConvertor;
 use serde_json::{json, Value};
 
 /// The Service strategy.
@@ -39,7 +43,25 @@ impl Strategy for ServiceStrategy {
     fn after_remove(&self, db: &mut Db, last: &Value) {
         db.release_service(last);
     }
+
+    fn table(&self) -> &'static dyn TableConvertor {
+        &super::core_printers::SERVICE
+    }
+
+    fn field_labels(&self) -> &'static dyn FieldLabels {
+        &SERVICE_FIELDS
+    }
 }
+
+/// The Service field labels (`kube-proxy` selects `spec.clusterIP!=None`).
+pub static SERVICE_FIELDS: KindFields = KindFields {
+    cluster_scoped: false,
+    fields: &[
+        field("spec.clusterIP", "/spec/clusterIP"),
+        field("spec.type", "/spec/type"),
+    ],
+    unsupported: Unsupported::NotSupported,
+};
 
 impl Db {
     pub(crate) fn allocate_service(

@@ -2,9 +2,14 @@
 //! strategy.go` files hold (PrepareForCreate, PrepareForUpdate, Validate, defaults, status reset,
 //! AllowCreateOnUpdate, AllowUnconditionalUpdate, DefaultGarbageCollectionPolicy, graceful
 //! deletion), plus the store-side hooks of the kinds whose REST storage wraps the generic store
-//! (Service address allocation, CustomResourceDefinition registration, namespace termination).
-//! [`for_kind`] looks a kind's strategy up; `ops` calls only the trait, never a kind name. The
-//! second half of this file keeps the defaults and validation rules of the kinds added by issue 7.
+//! (Service address allocation, CustomResourceDefinition registration, namespace termination),
+//! and what kube-apiserver keeps beside the strategy in each kind's REST storage: its Table
+//! convertor ([`Strategy::table`]), its field labels ([`Strategy::field_labels`], the field
+//! label conversion and `GetAttrs`) and its subresources ([`Strategy::subresources`]).
+//! [`for_kind`] looks a kind's strategy up in [`crate::kinds::catalog`]; `ops`, `handlers`,
+//! `table` and `selectors` call only the trait, never a kind name. [`Described`] is the strategy
+//! of kinds whose only rules are data. The second half of this file keeps the defaults and
+//! validation rules of the kinds added by issue 7.
 //!
 //! Upstream: kubernetes/kubernetes@v1.32 `staging/src/k8s.io/apiserver/pkg/registry/rest/{create,
 //! update,delete}.go`, `staging/src/k8s.io/apiserver/pkg/registry/generic/registry/store.go`,
@@ -16,8 +21,7 @@
 //! `pkg/apis/networking/v1/defaults.go`, `pkg/apis/scheduling/v1/defaults.go`,
 //! `pkg/apis/admissionregistration/v1/defaults.go`, and the matching validation packages.
 //!
-//! Not modelled: table columns and selectable fields stay in `table.rs` and `selectors.rs` (keyed
-//! by kind there, not yet behind this trait); ValidateUpdate rules beyond Validate; every other
+//! Not modelled: ValidateUpdate rules beyond Validate; every other
 //! validation rule of the added kinds (they are type-checked by the k8s-openapi round trip only);
 //! Canonicalize, WarningsOnCreate/Update.
 
@@ -25,6 +29,8 @@ use crate::defaults::{set_default, template};
 use crate::error::{Cause, KubeResult};
 use crate::ops::{Db, Sub};
 use crate::registry::ResourceDef;
+use crate::selectors::{FieldLabels, META_FIELDS};
+use crate::table::{TableConvertor, DEFAULT_TABLE};
 use serde_json::{json, Map, Value};
 
 /// A kind's rules, as upstream's `RESTCreateStrategy`, `RESTUpdateStrategy`,
@@ -117,37 +123,83 @@ pub trait Strategy: Sync {
             .map(|s| crate::selectors::LabelSelector::from_object(s).to_query())
             .unwrap_or_default()
     }
+    /// The kind's Table convertor (`kubectl get` columns); NAME and AGE by default.
+    fn table(&self) -> &'static dyn TableConvertor {
+        &DEFAULT_TABLE
+    }
+    /// The kind's field labels (field selectors); `metadata.name` and `metadata.namespace` by
+    /// default.
+    fn field_labels(&self) -> &'static dyn FieldLabels {
+        &META_FIELDS
+    }
+    /// The kind's subresources besides `status` and `scale` (which the resource definition
+    /// declares), by path segment.
+    fn subresources(&self) -> &'static [(&'static str, Sub)] {
+        &[]
+    }
 }
 
-/// The generic store's strategy (every kind without rules of its own, custom resources).
+/// The generic store's strategy (built-in kinds without rules of their own).
 pub struct Generic;
 impl Strategy for Generic {}
 
-/// Events, Endpoints and Leases: PUT creates (their strategies' AllowCreateOnUpdate).
-pub struct CreateOnUpdate;
-impl Strategy for CreateOnUpdate {
-    fn allow_create_on_update(&self) -> bool {
-        true
+/// The strategy of a kind whose only rules are data: its printer, field labels, subresources,
+/// and whether PUT of a missing object creates it (Events, Endpoints and Leases:
+/// AllowCreateOnUpdate).
+pub struct Described {
+    /// Table convertor.
+    pub table: &'static dyn TableConvertor,
+    /// Field labels.
+    pub fields: &'static dyn FieldLabels,
+    /// Subresources besides `status` and `scale`.
+    pub subresources: &'static [(&'static str, Sub)],
+    /// AllowCreateOnUpdate.
+    pub create_on_update: bool,
+}
+
+impl Described {
+    /// A kind with a printer and the generic rules otherwise.
+    pub const fn printed(table: &'static dyn TableConvertor) -> Described {
+        Described {
+            table,
+            fields: &META_FIELDS,
+            subresources: &[],
+            create_on_update: false,
+        }
     }
 }
 
-/// The strategy of a stored kind.
-pub fn for_kind(def: &ResourceDef) -> &'static dyn Strategy {
-    use crate::kinds::{crd, jobs, namespaces, nodes, pods, replication, services, volumes};
-    if !def.builtin {
-        return &Generic;
+impl Strategy for Described {
+    fn allow_create_on_update(&self) -> bool {
+        self.create_on_update
     }
-    match (def.group.as_str(), def.kind.as_str()) {
-        ("", "Pod") => &pods::PodStrategy,
-        ("", "Service") => &services::ServiceStrategy,
-        ("", "Namespace") => &namespaces::NamespaceStrategy,
-        ("", "Node") => &nodes::NodeStrategy,
-        ("", "PersistentVolume" | "PersistentVolumeClaim") => &volumes::VolumeStrategy,
-        ("", "ReplicationController") => &replication::ReplicationControllerStrategy,
-        ("", "Endpoints" | "Event") | ("coordination.k8s.io", "Lease") => &CreateOnUpdate,
-        ("batch", "Job") => &jobs::JobStrategy,
-        ("apiextensions.k8s.io", "CustomResourceDefinition") => &crd::CrdStrategy,
-        _ => &Generic,
+    fn table(&self) -> &'static dyn TableConvertor {
+        self.table
+    }
+    fn field_labels(&self) -> &'static dyn FieldLabels {
+        self.fields
+    }
+    fn subresources(&self) -> &'static [(&'static str, Sub)] {
+        self.subresources
+    }
+}
+
+/// The strategy of a stored kind ([`crate::kinds::catalog`]).
+pub fn for_kind(def: &ResourceDef) -> &'static dyn Strategy {
+    crate::kinds::catalog::for_kind(def)
+}
+
+/// The subresource `name` of a kind: `status` and `scale` when its definition has them, else
+/// what its strategy serves.
+pub fn subresource(def: &ResourceDef, name: &str) -> Option<Sub> {
+    match name {
+        "status" if def.status => Some(Sub::Status),
+        "scale" if def.scale.is_some() => Some(Sub::Scale),
+        _ => for_kind(def)
+            .subresources()
+            .iter()
+            .find(|(n, _)| *n == name)
+            .map(|(_, s)| *s),
     }
 }
 

@@ -4,6 +4,7 @@
 
 mod api;
 mod crd;
+mod field_selectors;
 mod kinds;
 mod kube_rs;
 mod list_rv;
