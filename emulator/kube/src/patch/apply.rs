@@ -89,7 +89,7 @@ fn walk(
                 parents.push(field.to_string());
                 for e in a {
                     let kv = e.get(key).cloned().unwrap_or(Value::Null);
-                    path.push(format!("k:{}", json!({ key: kv })));
+                    path.push(key_field(key, &kv));
                     path.push(".".to_string());
                     out.insert(path.clone());
                     path.pop();
@@ -109,7 +109,7 @@ fn walk(
             }
             ListStrategy::MergePrimitive => {
                 for e in a {
-                    path.push(format!("v:{e}"));
+                    path.push(value_field(e));
                     out.insert(path.clone());
                     path.pop();
                 }
@@ -154,6 +154,25 @@ pub fn fields_v1_of(kind: &str, obj: &Value, status: bool) -> Value {
     Value::Object(root)
 }
 
+/// A list element's FieldsV1 key by its merge key, `k:{"name":"app"}` (the element's key map as
+/// compact JSON), written directly: building the map and formatting it costs far more.
+fn key_field(key: &str, kv: &Value) -> String {
+    let v = serde_json::to_string(kv).unwrap_or_default();
+    let k = serde_json::to_string(key).unwrap_or_default();
+    let mut s = String::with_capacity(4 + k.len() + v.len());
+    s.push_str("k:{");
+    s.push_str(&k);
+    s.push(':');
+    s.push_str(&v);
+    s.push('}');
+    s
+}
+
+/// A set element's FieldsV1 key, `v:"value"` (the value as compact JSON).
+fn value_field(e: &Value) -> String {
+    prefixed("v:", &serde_json::to_string(e).unwrap_or_default())
+}
+
 /// `prefix` + `name` (`f:spec`), in one allocation.
 fn prefixed(prefix: &str, name: &str) -> String {
     let mut s = String::with_capacity(prefix.len() + name.len());
@@ -191,14 +210,14 @@ fn build(kind: &str, parent: &str, field: &str, v: &Value) -> Value {
                             }
                         }
                     }
-                    out.insert(format!("k:{}", json!({ key: kv })), Value::Object(item));
+                    out.insert(key_field(key, &kv), Value::Object(item));
                 }
                 Value::Object(out)
             }
             ListStrategy::MergePrimitive => {
                 let mut out = Map::new();
                 for e in a {
-                    out.insert(format!("v:{e}"), empty_set());
+                    out.insert(value_field(e), empty_set());
                 }
                 Value::Object(out)
             }
@@ -312,7 +331,7 @@ fn diff_walk(
             parents.push(field.to_string());
             for ne in n {
                 let kv = ne.get(key).cloned().unwrap_or(Value::Null);
-                path.push(format!("k:{}", json!({ key: kv })));
+                path.push(key_field(key, &kv));
                 let oe = o.iter().find(|e| e.get(key) == Some(&kv));
                 if oe.is_none() {
                     path.push(".".to_string());
@@ -346,7 +365,7 @@ fn diff_walk(
                 if n.iter().any(|e| e.get(key) == Some(&kv)) {
                     continue;
                 }
-                path.push(format!("k:{}", json!({ key: kv })));
+                path.push(key_field(key, &kv));
                 path.push(".".to_string());
                 removed.insert(path.clone());
                 path.pop();
