@@ -35,6 +35,7 @@ mod context;
 pub mod daemonset;
 pub mod ebs;
 pub mod endpoints;
+pub mod identity;
 mod instances;
 pub mod job;
 pub mod kubelet_node;
@@ -45,7 +46,9 @@ pub mod scheduler;
 pub mod serviceaccounts;
 pub mod statefulset;
 pub mod taint_eviction;
+pub mod update;
 pub mod vpc_cni;
 pub mod workloads;
 
 pub use context::{Config, Context, Error, MaxPods, Memory};
+pub use identity::Account;

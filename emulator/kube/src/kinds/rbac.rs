@@ -321,6 +321,10 @@ pub fn bootstrap_cluster_roles() -> Vec<Value> {
             rule(&["apps"], &["replicasets", "statefulsets"], READ),
             rule(&["policy"], &["poddisruptionbudgets"], READ),
             rule(&["storage.k8s.io"], &["csinodes", "storageclasses", "csidrivers", "csistoragecapacities"], READ)]}),
+        json!({"metadata": meta("system:volume-scheduler", &[]), "rules": [
+            rule(&[""], &["persistentvolumes"], &["get", "list", "watch", "update", "patch"]),
+            rule(&["storage.k8s.io"], &["storageclasses"], READ),
+            rule(&[""], &["persistentvolumeclaims"], &["get", "list", "watch", "update", "patch"])]}),
         json!({"metadata": meta("system:node-proxier", &[]), "rules": [
             rule(&[""], &["endpoints", "services"], &["list", "watch"]),
             rule(&[""], &["nodes"], READ),
@@ -355,6 +359,7 @@ pub fn bootstrap_cluster_role_bindings() -> Vec<Value> {
         public,
         b("system:kube-scheduler", "User", "system:kube-scheduler"),
         b("system:node-proxier", "User", "system:kube-proxy"),
+        b("system:volume-scheduler", "User", "system:kube-scheduler"),
     ];
     out.extend(super::controller_roles::cluster_role_bindings());
     out
