@@ -110,7 +110,10 @@ mod tests {
     #[test]
     fn merge_patch_follows_rfc_7386() {
         let mut t = json!({"a": 1, "b": {"c": 2, "d": 3}, "l": [1, 2]});
-        merge(&mut t, &json!({"b": {"c": null, "e": 4}, "l": [3], "n": {"x": 1}}));
+        merge(
+            &mut t,
+            &json!({"b": {"c": null, "e": 4}, "l": [3], "n": {"x": 1}}),
+        );
         assert_eq!(
             t,
             json!({"a": 1, "b": {"d": 3, "e": 4}, "l": [3], "n": {"x": 1}})

@@ -430,8 +430,7 @@ async fn bind(
             "accessModes": pv["spec"]["accessModes"],
             "capacity": pv["spec"]["capacity"],
         }});
-        crate::update::update(&api, &stored_claim, &status, true, "PersistentVolumeClaim")
-            .await?;
+        crate::update::update(&api, &stored_claim, &status, true, "PersistentVolumeClaim").await?;
         summary.writes += 1;
         summary.bound.push((key_of(claim), pv_name.to_string()));
     }

@@ -61,7 +61,9 @@ async fn replicaset_controller_is_authorized_by_its_rbac_binding() -> Result<()>
         .await?;
     let bindings: Api<ClusterRoleBinding> = Api::all(admin.clone());
     let saved = bindings.get(RS_BINDING).await?;
-    bindings.delete(RS_BINDING, &DeleteParams::default()).await?;
+    bindings
+        .delete(RS_BINDING, &DeleteParams::default())
+        .await?;
 
     // Without its binding the controller's account may not create pods: the pass fails with
     // kube-apiserver's 403 text and nothing is created.
@@ -186,7 +188,10 @@ async fn controller_tokens_are_reused_renewed_at_80_percent_and_expire() -> Resu
             .body(br#"{"spec":{"expirationSeconds":600}}"#.to_vec())?,
         )
         .await?;
-    let token = tr["status"]["token"].as_str().unwrap_or_default().to_string();
+    let token = tr["status"]["token"]
+        .as_str()
+        .unwrap_or_default()
+        .to_string();
     let as_sa = with_bearer(admin.clone(), token);
     assert_eq!(pods(&as_sa).await?, 4, "a live token lists pods");
     w.clock.advance(Duration::from_secs(601));
