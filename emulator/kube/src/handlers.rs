@@ -486,7 +486,7 @@ fn authorize(
     };
     let db = st.db().read();
     let policy = crate::kinds::reviews::policy(&db.store, &a.namespace);
-    if policy.authorize(user, &a).is_some() {
+    if policy.allows(user, &a) {
         return Ok(());
     }
     let mut e = KubeApiError::forbidden(rbac::forbidden_message(user, &a));
