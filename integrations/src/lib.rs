@@ -27,6 +27,10 @@
 //! - [`serviceaccounts`]: kube-controller-manager's ServiceAccounts controller (`default` in
 //!   every namespace).
 //! - [`vpc_cni`]: the Amazon VPC CNI (ipamd's warm pool of ENIs and addresses, the CNI plugin).
+//! - [`identity`]: who each controller calls the API as (kube-controller-manager's
+//!   `--use-service-account-credentials`: a bound token per kube-system ServiceAccount, renewed on
+//!   the simulation clock; the scheduler as `system:kube-scheduler`), through
+//!   [`Context::as_account`]; [`update`]: the PUT-with-conflict-retry writes their roles allow.
 
 pub mod cache;
 pub mod cloud_node;
