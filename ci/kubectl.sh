@@ -236,6 +236,9 @@ SERVER=$(k config view --minify -o jsonpath='{.clusters[0].cluster.server}')
 expect_match "service-account token: allowed" "$(curl -s -H "Authorization: Bearer $TOKEN" "$SERVER/api/v1/namespaces/$NS/pods")" '"kind":"PodList"'
 expect_match "service-account token: RBAC 403" "$(curl -s -H "Authorization: Bearer $TOKEN" "$SERVER/apis/apps/v1/namespaces/$NS/deployments")" "deployments.apps is forbidden: User ..system:serviceaccount:$NS:bot.. cannot list resource ..deployments.. in API group ..apps.. in the namespace"
 expect_match "auth whoami" "$(k auth whoami)" 'kubernetes-admin'
+expect_eq "unknown bearer token: 401" "$(curl -s -o /dev/null -w '%{http_code}' -H "Authorization: Bearer not-a-token" "$SERVER/api/v1/namespaces/$NS/pods")" "401"
+# Issue 7 §3: the in-process scheduler runs as system:kube-scheduler (its two bootstrap roles).
+expect_eq "auth can-i (system:volume-scheduler)" "$(kn auth can-i patch persistentvolumeclaims --as=system:kube-scheduler)" "yes"
 kn create pdb web --selector=app=web --min-available=1 > /dev/null
 expect_match "create pdb" "$(kn get pdb web --no-headers)" '^web +1 +N/A +0 '
 expect_match "priority classes" "$(k get pc)" 'system-node-critical +2000001000'

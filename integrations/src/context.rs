@@ -1,6 +1,7 @@
 //! What every controller pass gets: the two public clients, the clock and the cluster's settings.
 
 use crate::cache::Cache;
+use crate::identity::{Account, Identities};
 use cloudbox_aws::{AwsClient, AwsError};
 use cloudbox_sim::Clock;
 use std::any::{Any, TypeId};
@@ -72,7 +73,8 @@ impl Config {
 /// The clients, clock and settings a controller pass uses. Cheap to clone.
 #[derive(Clone)]
 pub struct Context {
-    /// The Kubernetes API (`kube::Client::new(cloudbox_kube::app(state), "default")` in process).
+    /// The Kubernetes API (`kube::Client::new(cloudbox_kube::app(state), "default")` in process)
+    /// as the cluster admin, or as the account of [`Context::as_account`].
     pub kube: kube::Client,
     /// The AWS endpoint of the cluster's region.
     pub aws: AwsClient,
@@ -88,6 +90,8 @@ pub struct Context {
     requeue: Arc<Mutex<Option<u64>>>,
     /// Events named so far ([`Context::event_nanos`]).
     event_seq: Arc<std::sync::atomic::AtomicU64>,
+    /// The accounts controllers call the API as, with their tokens ([`crate::identity`]).
+    identities: Identities,
 }
 
 impl Context {
@@ -152,6 +156,7 @@ impl Context {
     pub fn new(kube: kube::Client, aws: AwsClient, clock: Clock, config: Config) -> Context {
         Context {
             cache: Cache::new(kube.clone()),
+            identities: Identities::new(kube.clone(), clock.clone()),
             memory: Memory::default(),
             requeue: Arc::default(),
             event_seq: Arc::default(),
@@ -160,6 +165,26 @@ impl Context {
             clock,
             config,
         }
+    }
+}
+
+impl Context {
+    /// This context with [`Context::kube`] calling the API server as `account` (a controller's
+    /// ServiceAccount with a bound token renewed on the simulation clock, or a user): what
+    /// kube-controller-manager's `--use-service-account-credentials` gives each controller.
+    /// The shared caches stay on the admin client (the controller-manager's informers use its
+    /// own `system:kube-controller-manager` credentials, which may list and watch everything).
+    pub async fn as_account(&self, account: &Account) -> Result<Context, Error> {
+        let kube = self.identities.client(account).await?;
+        Ok(Context {
+            kube,
+            ..self.clone()
+        })
+    }
+
+    /// The accounts' clients and tokens.
+    pub fn identities(&self) -> &Identities {
+        &self.identities
     }
 }
 
@@ -281,6 +306,16 @@ pub enum Error {
     #[error("{what}: {source}")]
     Workload {
         /// The operation and object (`create Pod default/web-`).
+        what: String,
+        /// The API error.
+        #[source]
+        source: Box<kube::Error>,
+    },
+    /// Making a controller's account or its token failed (`getOrCreateServiceAccount`, the
+    /// TokenRequest).
+    #[error("{what}: {source}")]
+    Identity {
+        /// What was done (`request a token for ServiceAccount kube-system/x`).
         what: String,
         /// The API error.
         #[source]

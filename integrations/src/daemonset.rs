@@ -236,6 +236,9 @@ fn node_to_pods(ds: &Value, pods: &[std::sync::Arc<Value>]) -> BTreeMap<String, 
 
 /// One pass over every DaemonSet.
 pub async fn reconcile_once(ctx: &Context) -> Result<Summary, Error> {
+    let ctx = &ctx
+        .as_account(&crate::Account::controller("daemon-set-controller"))
+        .await?;
     let mut s = Summary::default();
     let dss = workloads::list::<DaemonSet>(ctx, "DaemonSet").await?;
     if dss.is_empty() {
@@ -568,7 +571,7 @@ async fn update_status(
     if same {
         return Ok(());
     }
-    workloads::patch::<DaemonSet>(ctx, ds, &json!({ "status": want }), true, "DaemonSet").await?;
+    workloads::update::<DaemonSet>(ctx, ds, &json!({ "status": want }), true, "DaemonSet").await?;
     s.writes += 1;
     s.updated
         .push(format!("{}/{}", meta(ds, "namespace"), meta(ds, "name")));

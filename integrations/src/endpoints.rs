@@ -39,7 +39,7 @@
 //!   order, and existing slices are reused (updated) before new ones are created;
 //! - events (`FailedToUpdateEndpoint`, `FailedToCreateEndpointSlices`, ...).
 
-use crate::workloads::{create, delete, list, meta, patch};
+use crate::workloads::{create, delete, list, meta, update};
 use crate::{Context, Error};
 use k8s_openapi::api::core::v1::{Endpoints, Node, Pod, Service};
 use k8s_openapi::api::discovery::v1::EndpointSlice;
@@ -78,6 +78,13 @@ pub struct Summary {
 
 /// One pass of both controllers over every Service.
 pub async fn reconcile_once(ctx: &Context) -> Result<Summary, Error> {
+    // Two controllers upstream, each under its own account.
+    let ep_ctx = &ctx
+        .as_account(&crate::Account::controller("endpoint-controller"))
+        .await?;
+    let slice_ctx = &ctx
+        .as_account(&crate::Account::controller("endpointslice-controller"))
+        .await?;
     let services = list::<Service>(ctx, "Services").await?;
     let pods = list::<Pod>(ctx, "Pods").await?;
     let endpoints = list::<Endpoints>(ctx, "Endpoints").await?;
@@ -116,7 +123,7 @@ pub async fn reconcile_once(ctx: &Context) -> Result<Summary, Error> {
             .iter()
             .find(|e| meta(e, "namespace") == ns && meta(e, "name") == meta(svc, "name"))
             .map(|e| &**e);
-        sync_endpoints(ctx, svc, &selected, current, &trigger, &mut s).await?;
+        sync_endpoints(ep_ctx, svc, &selected, current, &trigger, &mut s).await?;
         let mine: Vec<&Value> = slices
             .iter()
             .filter(|e| {
@@ -126,7 +133,7 @@ pub async fn reconcile_once(ctx: &Context) -> Result<Summary, Error> {
             })
             .map(|e| &**e)
             .collect();
-        sync_slices(ctx, svc, &selected, &nodes, &mine, &trigger, &mut s).await?;
+        sync_slices(slice_ctx, svc, &selected, &nodes, &mine, &trigger, &mut s).await?;
     }
 
     // Endpoints left over from a deleted Service (`syncService` on NotFound).
@@ -138,7 +145,7 @@ pub async fn reconcile_once(ctx: &Context) -> Result<Summary, Error> {
         if svc_keys.contains(&key) || !ep["metadata"]["annotations"][ANNOTATION_LEADER].is_null() {
             continue;
         }
-        delete::<Endpoints>(ctx, ep, "Endpoints").await?;
+        delete::<Endpoints>(ep_ctx, ep, "Endpoints").await?;
         s.deleted.push(format!("Endpoints {}/{}", key.0, key.1));
         s.writes += 1;
     }
@@ -155,7 +162,7 @@ pub async fn reconcile_once(ctx: &Context) -> Result<Summary, Error> {
         {
             continue;
         }
-        delete::<EndpointSlice>(ctx, sl, "EndpointSlice").await?;
+        delete::<EndpointSlice>(slice_ctx, sl, "EndpointSlice").await?;
         s.deleted
             .push(format!("EndpointSlice {ns}/{}", meta(sl, "name")));
         s.writes += 1;
@@ -404,7 +411,7 @@ async fn sync_endpoints(
                 },
                 "subsets": subsets,
             });
-            patch::<Endpoints>(ctx, cur, &body, false, "Endpoints").await?;
+            update::<Endpoints>(ctx, cur, &body, false, "Endpoints").await?;
             s.updated.push(format!("Endpoints {ns}/{name}"));
         }
         None => {
@@ -673,7 +680,7 @@ async fn sync_slices(
                 "ports": ports,
                 "endpoints": eps,
             });
-            patch::<EndpointSlice>(ctx, sl, &body, false, "EndpointSlice").await?;
+            update::<EndpointSlice>(ctx, sl, &body, false, "EndpointSlice").await?;
             s.updated
                 .push(format!("EndpointSlice {ns}/{}", meta(sl, "name")));
         } else if svc["metadata"]["deletionTimestamp"].is_null() {

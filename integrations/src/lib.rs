@@ -27,6 +27,10 @@
 //! - [`serviceaccounts`]: kube-controller-manager's ServiceAccounts controller (`default` in
 //!   every namespace).
 //! - [`vpc_cni`]: the Amazon VPC CNI (ipamd's warm pool of ENIs and addresses, the CNI plugin).
+//! - [`identity`]: who each controller calls the API as (kube-controller-manager's
+//!   `--use-service-account-credentials`: a bound token per kube-system ServiceAccount, renewed on
+//!   the simulation clock; the scheduler as `system:kube-scheduler`), through
+//!   [`Context::as_account`]; [`update`]: the PUT-with-conflict-retry writes their roles allow.
 
 pub mod cache;
 pub mod cloud_node;
@@ -35,6 +39,7 @@ mod context;
 pub mod daemonset;
 pub mod ebs;
 pub mod endpoints;
+pub mod identity;
 mod instances;
 pub mod job;
 pub mod kubelet_node;
@@ -45,7 +50,9 @@ pub mod scheduler;
 pub mod serviceaccounts;
 pub mod statefulset;
 pub mod taint_eviction;
+pub mod update;
 pub mod vpc_cni;
 pub mod workloads;
 
 pub use context::{Config, Context, Error, MaxPods, Memory};
+pub use identity::Account;

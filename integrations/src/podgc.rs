@@ -108,6 +108,9 @@ fn kerr(what: String) -> impl FnOnce(kube::Error) -> Error {
 
 /// One pass: a gc run if one is due.
 pub async fn reconcile_with(ctx: &Context, cfg: &PodGcConfig) -> Result<Summary, Error> {
+    let ctx = &ctx
+        .as_account(&crate::Account::controller("pod-garbage-collector"))
+        .await?;
     let now = ctx.clock.now().as_millis();
     let memory = ctx.memory.get::<PodGcMemory>();
     {

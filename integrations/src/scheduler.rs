@@ -757,6 +757,9 @@ fn pending(pod: &Value) -> bool {
 
 /// One scheduling pass over every pending Pod.
 pub async fn reconcile_once(ctx: &Context) -> Result<Summary, Error> {
+    // kube-scheduler's own user (its kubeconfig's client certificate upstream; see
+    // `crate::identity` for why it is impersonated here).
+    let ctx = &ctx.as_account(&crate::Account::scheduler()).await?;
     let mut summary = Summary::default();
     let mut nodes: Vec<NodeInfo> = ctx
         .cache

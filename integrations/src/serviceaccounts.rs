@@ -28,6 +28,9 @@ pub struct Summary {
 
 /// One pass over every Namespace.
 pub async fn reconcile_once(ctx: &Context) -> Result<Summary, Error> {
+    let ctx = &ctx
+        .as_account(&crate::Account::controller("service-account-controller"))
+        .await?;
     let err = |what: String| {
         move |source: kube::Error| Error::Workload {
             what,

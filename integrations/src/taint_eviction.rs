@@ -124,6 +124,11 @@ pub(crate) async fn no_execute_taints(
 
 /// One pass: evict every pod that is due.
 pub async fn reconcile_once(ctx: &Context) -> Result<Summary, Error> {
+    // Upstream runs the taint eviction controller with node-controller's client
+    // ("taint-manager uses existing cluster role from node-controller").
+    let ctx = &ctx
+        .as_account(&crate::Account::controller("node-controller"))
+        .await?;
     let mut s = Summary::default();
     let taints = no_execute_taints(ctx).await?;
     if taints.is_empty() {

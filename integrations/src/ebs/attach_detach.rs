@@ -119,6 +119,9 @@ fn shared(pv: &Value) -> bool {
 /// One pass: create the missing VolumeAttachments, delete the unneeded ones, publish the
 /// attached volumes in node status.
 pub async fn reconcile_once(ctx: &Context, summary: &mut Summary) -> Result<(), Error> {
+    let ctx = &ctx
+        .as_account(&crate::Account::controller("attachdetach-controller"))
+        .await?;
     let wanted = desired(ctx).await?;
     let nodes: BTreeMap<String, Arc<Value>> = ctx
         .cache

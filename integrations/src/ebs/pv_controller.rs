@@ -33,7 +33,7 @@ use super::{ANN_STORAGE_PROVISIONER, DRIVER, IN_TREE};
 use crate::{Context, Error};
 use k8s_openapi::api::core::v1::{PersistentVolume, PersistentVolumeClaim};
 use k8s_openapi::api::storage::v1::StorageClass;
-use kube::api::{Api, Patch, PatchParams};
+use kube::api::Api;
 use serde_json::{json, Value};
 use std::collections::{BTreeMap, BTreeSet};
 use std::sync::Arc;
@@ -143,6 +143,9 @@ fn annotation<'a>(v: &'a Value, key: &str) -> Option<&'a str> {
 
 /// One pass: volumes' phases, then every claim.
 pub async fn reconcile_once(ctx: &Context, summary: &mut Summary) -> Result<(), Error> {
+    let ctx = &ctx
+        .as_account(&crate::Account::controller("persistent-volume-binder"))
+        .await?;
     let claims = ctx
         .cache
         .list::<PersistentVolumeClaim>()
@@ -189,16 +192,17 @@ async fn set_volume_phase(
     if str_at(pv, "/status/phase") == phase {
         return Ok(());
     }
-    let name = str_at(pv, "/metadata/name");
     let api: Api<PersistentVolume> = Api::all(ctx.kube.clone());
     let t = ctx.clock.now().to_rfc3339_secs();
-    api.patch_status(
-        name,
-        &PatchParams::default(),
-        &Patch::Merge(json!({"status": {"phase": phase, "lastPhaseTransitionTime": t}})),
+    // `UpdateStatus`, as the PV controller writes (its role grants no patch).
+    crate::update::update(
+        &api,
+        pv,
+        &json!({"status": {"phase": phase, "lastPhaseTransitionTime": t}}),
+        true,
+        "PersistentVolume",
     )
-    .await
-    .map_err(kube_err(format!("patch PersistentVolume {name} status")))?;
+    .await?;
     summary.writes += 1;
     Ok(())
 }
@@ -356,29 +360,24 @@ async fn sync_claim(
     Ok(())
 }
 
-async fn patch_claim(ctx: &Context, claim: &Value, patch: Value) -> Result<(), Error> {
+/// `Update` of the claim with `patch` merged in; the stored claim.
+async fn patch_claim(ctx: &Context, claim: &Value, patch: Value) -> Result<Value, Error> {
     let ns = str_at(claim, "/metadata/namespace");
-    let name = str_at(claim, "/metadata/name");
     let api: Api<PersistentVolumeClaim> = Api::namespaced(ctx.kube.clone(), ns);
-    api.patch(name, &PatchParams::default(), &Patch::Merge(patch))
-        .await
-        .map_err(kube_err(format!("patch PersistentVolumeClaim {ns}/{name}")))?;
-    Ok(())
+    crate::update::update(&api, claim, &patch, false, "PersistentVolumeClaim").await
 }
 
 async fn set_claim_phase(ctx: &Context, claim: &Value, phase: &str) -> Result<(), Error> {
     let ns = str_at(claim, "/metadata/namespace");
-    let name = str_at(claim, "/metadata/name");
     let api: Api<PersistentVolumeClaim> = Api::namespaced(ctx.kube.clone(), ns);
-    api.patch_status(
-        name,
-        &PatchParams::default(),
-        &Patch::Merge(json!({"status": {"phase": phase}})),
+    crate::update::update(
+        &api,
+        claim,
+        &json!({"status": {"phase": phase}}),
+        true,
+        "PersistentVolumeClaim",
     )
-    .await
-    .map_err(kube_err(format!(
-        "patch PersistentVolumeClaim {ns}/{name} status"
-    )))?;
+    .await?;
     Ok(())
 }
 
@@ -392,6 +391,8 @@ async fn bind(
 ) -> Result<(), Error> {
     let pv_name = str_at(pv, "/metadata/name");
     let pvs: Api<PersistentVolume> = Api::all(ctx.kube.clone());
+    let mut stored_pv = pv.clone();
+    let mut stored_claim = claim.clone();
     let r = &pv["spec"]["claimRef"];
     if r.is_null() || str_at(r, "/uid").is_empty() {
         let mut patch = json!({"spec": {"claimRef": {
@@ -402,12 +403,10 @@ async fn bind(
         if r.is_null() {
             patch["metadata"] = json!({"annotations": {ANN_BOUND_BY_CONTROLLER: "yes"}});
         }
-        pvs.patch(pv_name, &PatchParams::default(), &Patch::Merge(patch))
-            .await
-            .map_err(kube_err(format!("bind PersistentVolume {pv_name}")))?;
+        stored_pv = crate::update::update(&pvs, pv, &patch, false, "PersistentVolume").await?;
         summary.writes += 1;
     }
-    set_volume_phase(ctx, pv, "Bound", summary).await?;
+    set_volume_phase(ctx, &stored_pv, "Bound", summary).await?;
     let bound_spec = str_at(claim, "/spec/volumeName") == pv_name
         && annotation(claim, ANN_BIND_COMPLETED) == Some("yes");
     if !bound_spec {
@@ -415,7 +414,7 @@ async fn bind(
         if by_controller {
             ann[ANN_BOUND_BY_CONTROLLER] = json!("yes");
         }
-        patch_claim(
+        stored_claim = patch_claim(
             ctx,
             claim,
             json!({"metadata": {"annotations": ann}, "spec": {"volumeName": pv_name}}),
@@ -425,18 +424,13 @@ async fn bind(
     }
     if str_at(claim, "/status/phase") != "Bound" {
         let ns = str_at(claim, "/metadata/namespace");
-        let name = str_at(claim, "/metadata/name");
         let api: Api<PersistentVolumeClaim> = Api::namespaced(ctx.kube.clone(), ns);
         let status = json!({"status": {
             "phase": "Bound",
             "accessModes": pv["spec"]["accessModes"],
             "capacity": pv["spec"]["capacity"],
         }});
-        api.patch_status(name, &PatchParams::default(), &Patch::Merge(status))
-            .await
-            .map_err(kube_err(format!(
-                "patch PersistentVolumeClaim {ns}/{name} status"
-            )))?;
+        crate::update::update(&api, &stored_claim, &status, true, "PersistentVolumeClaim").await?;
         summary.writes += 1;
         summary.bound.push((key_of(claim), pv_name.to_string()));
     }

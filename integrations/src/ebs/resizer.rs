@@ -45,6 +45,9 @@ fn has_condition(claim: &Value, ty: &str) -> bool {
 
 /// One pass over the Bound claims.
 pub async fn reconcile_once(ctx: &Context, summary: &mut Summary) -> Result<(), Error> {
+    let ctx = &ctx
+        .as_account(&crate::Account::controller("expand-controller"))
+        .await?;
     let claims = ctx
         .cache
         .list::<PersistentVolumeClaim>()

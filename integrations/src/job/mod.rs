@@ -72,6 +72,9 @@ pub struct Summary {
 
 /// One pass of the Job controller, then of the TTL-after-finished controller.
 pub async fn reconcile_once(ctx: &Context) -> Result<Summary, Error> {
+    let ctx = &ctx
+        .as_account(&crate::Account::controller("job-controller"))
+        .await?;
     let mut s = Summary::default();
     let jobs = ctx
         .cache
@@ -644,7 +647,7 @@ async fn write_status(
             u.entry(k.to_string()).or_insert(Value::Null);
         }
     }
-    let out = workloads::patch::<Job>(ctx, job, &json!({ "status": body }), true, "Job").await?;
+    let out = workloads::update::<Job>(ctx, job, &json!({ "status": body }), true, "Job").await?;
     s.writes += 1;
     Ok(out["status"].clone())
 }

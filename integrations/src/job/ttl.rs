@@ -39,7 +39,11 @@ pub async fn reconcile(ctx: &Context, jobs: &[Arc<Value>], s: &mut Summary) -> R
             continue;
         }
         let (ns, name) = (meta(job, "namespace"), meta(job, "name"));
-        let api: Api<Job> = Api::namespaced(ctx.kube.clone(), ns);
+        // The TTL-after-finished controller's own account, asked for only when it deletes.
+        let as_ttl = ctx
+            .as_account(&crate::Account::controller("ttl-after-finished-controller"))
+            .await?;
+        let api: Api<Job> = Api::namespaced(as_ttl.kube.clone(), ns);
         let dp = DeleteParams {
             propagation_policy: Some(PropagationPolicy::Foreground),
             preconditions: Some(Preconditions {

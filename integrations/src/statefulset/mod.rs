@@ -68,6 +68,9 @@ pub struct Summary {
 
 /// One pass over every StatefulSet.
 pub async fn reconcile_once(ctx: &Context) -> Result<Summary, Error> {
+    let ctx = &ctx
+        .as_account(&crate::Account::controller("statefulset-controller"))
+        .await?;
     let mut s = Summary::default();
     let sets = ctx
         .cache

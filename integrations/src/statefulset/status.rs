@@ -110,7 +110,7 @@ pub async fn update(
     if same {
         return Ok(());
     }
-    crate::workloads::patch::<StatefulSet>(
+    crate::workloads::update::<StatefulSet>(
         ctx,
         set,
         &json!({ "status": want }),

@@ -57,6 +57,9 @@ const MAX_REV_HISTORY_CHARS: usize = 2000;
 
 /// One pass over every Deployment.
 pub async fn reconcile_once(ctx: &Context) -> Result<Summary, Error> {
+    let ctx = &ctx
+        .as_account(&crate::Account::controller("deployment-controller"))
+        .await?;
     let mut summary = Summary::default();
     let deployments = super::list::<Deployment>(ctx, "Deployment").await?;
     if deployments.is_empty() {
@@ -412,7 +415,7 @@ impl Sync<'_> {
             return Ok(());
         }
         let body = json!({"metadata": {"annotations": {REVISION: rev}}});
-        self.d = patch::<Deployment>(self.ctx, &self.d, &body, false, "Deployment").await?;
+        self.d = super::update::<Deployment>(self.ctx, &self.d, &body, false, "Deployment").await?;
         let d = self.d.clone();
         self.note_update(&d);
         Ok(())
@@ -891,7 +894,7 @@ impl Sync<'_> {
         if same {
             return Ok(());
         }
-        self.d = patch::<Deployment>(
+        self.d = super::update::<Deployment>(
             self.ctx,
             &self.d,
             &json!({"status": status}),

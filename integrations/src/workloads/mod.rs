@@ -282,6 +282,27 @@ where
     to_value(&out, what)
 }
 
+/// An `Update` (PUT) of the object (or of its status subresource) with `body` merged in,
+/// retried on conflict ([`crate::update`]): the write upstream controllers make where their
+/// role grants `update` and not `patch`; returns the stored object.
+pub(crate) async fn update<K>(
+    ctx: &Context,
+    obj: &Value,
+    body: &Value,
+    status: bool,
+    what: &'static str,
+) -> Result<Value, Error>
+where
+    K: kube::Resource<DynamicType = (), Scope = k8s_openapi::NamespaceResourceScope>
+        + Clone
+        + DeserializeOwned
+        + Serialize
+        + std::fmt::Debug,
+{
+    let api: Api<K> = Api::namespaced(ctx.kube.clone(), meta(obj, "namespace"));
+    crate::update::update(&api, obj, body, status, what).await
+}
+
 /// Deletes an object (background propagation, as the controllers' `DeleteOptions{}`).
 pub(crate) async fn delete<K>(ctx: &Context, obj: &Value, what: &'static str) -> Result<(), Error>
 where

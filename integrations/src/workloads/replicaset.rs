@@ -29,6 +29,9 @@ const COMPONENT: &str = "replicaset-controller";
 
 /// One pass over every ReplicaSet.
 pub async fn reconcile_once(ctx: &Context) -> Result<Summary, Error> {
+    let ctx = &ctx
+        .as_account(&crate::Account::controller("replicaset-controller"))
+        .await?;
     let mut summary = Summary::default();
     let rss = super::list::<ReplicaSet>(ctx, "ReplicaSet").await?;
     if rss.is_empty() {
@@ -147,7 +150,7 @@ async fn sync(
         "observedGeneration": rs["metadata"]["generation"],
     });
     if !crate::instances::contains(&rs["status"], &want) {
-        patch::<ReplicaSet>(ctx, rs, &json!({"status": want}), true, "ReplicaSet").await?;
+        super::update::<ReplicaSet>(ctx, rs, &json!({"status": want}), true, "ReplicaSet").await?;
         summary
             .updated
             .push(format!("ReplicaSet {ns}/{}", meta(rs, "name")));

@@ -5,6 +5,7 @@
 mod daemonset;
 mod ebs;
 mod endpoints;
+mod identity;
 mod jobs;
 mod kubelet_pods;
 mod nodes;

@@ -7,10 +7,11 @@
 //! Upstream: kubernetes v1.32, plugin/pkg/auth/authorizer/rbac/bootstrappolicy/
 //! controller_policy.go (`buildControllerRoles`, `eventsRule`).
 //!
+//! cloudbox's in-process controllers run under these accounts (`integrations/src/identity.rs`);
+//! the taint eviction controller uses `node-controller`'s, as upstream.
+//!
 //! Not modelled: the roles behind feature gates that are off by default in 1.32 (resource
-//! claims, service CIDRs, cluster trust bundles, storage version GC/migration, SELinux);
-//! cloudbox's own in-process controllers still call the API as the cluster admin (their writes
-//! use patches where some upstream controllers use updates, so these roles would refuse them).
+//! claims, service CIDRs, cluster trust bundles, storage version GC/migration, SELinux).
 
 use serde_json::{json, Value};
 

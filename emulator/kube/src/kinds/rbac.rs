@@ -321,6 +321,10 @@ pub fn bootstrap_cluster_roles() -> Vec<Value> {
             rule(&["apps"], &["replicasets", "statefulsets"], READ),
             rule(&["policy"], &["poddisruptionbudgets"], READ),
             rule(&["storage.k8s.io"], &["csinodes", "storageclasses", "csidrivers", "csistoragecapacities"], READ)]}),
+        json!({"metadata": meta("system:volume-scheduler", &[]), "rules": [
+            rule(&[""], &["persistentvolumes"], &["get", "list", "watch", "update", "patch"]),
+            rule(&["storage.k8s.io"], &["storageclasses"], READ),
+            rule(&[""], &["persistentvolumeclaims"], &["get", "list", "watch", "update", "patch"])]}),
         json!({"metadata": meta("system:node-proxier", &[]), "rules": [
             rule(&[""], &["endpoints", "services"], &["list", "watch"]),
             rule(&[""], &["nodes"], READ),
@@ -355,6 +359,7 @@ pub fn bootstrap_cluster_role_bindings() -> Vec<Value> {
         public,
         b("system:kube-scheduler", "User", "system:kube-scheduler"),
         b("system:node-proxier", "User", "system:kube-proxy"),
+        b("system:volume-scheduler", "User", "system:kube-scheduler"),
     ];
     out.extend(super::controller_roles::cluster_role_bindings());
     out
@@ -437,21 +442,24 @@ pub fn rule_allows(rule: &Value, a: &Attributes) -> bool {
     if !has(rule.get("apiGroups"), &a.group) {
         return false;
     }
-    let combined = if a.subresource.is_empty() {
-        a.resource.clone()
-    } else {
-        format!("{}/{}", a.resource, a.subresource)
-    };
+    // `res`, `res/sub`, `*`, `*/sub`, `res/*`, compared piecewise (no allocation: this runs for
+    // every rule of every authorized request).
     let resources_ok = rule
         .get("resources")
         .and_then(Value::as_array)
         .is_some_and(|rs| {
             rs.iter().filter_map(Value::as_str).any(|r| {
-                r == "*"
-                    || r == combined
-                    || (!a.subresource.is_empty()
-                        && (r == format!("*/{}", a.subresource)
-                            || r == format!("{}/*", a.resource)))
+                if r == "*" {
+                    return true;
+                }
+                match r.split_once('/') {
+                    None => a.subresource.is_empty() && r == a.resource,
+                    Some((res, sub)) => {
+                        !a.subresource.is_empty()
+                            && (res == a.resource || res == "*")
+                            && (sub == a.subresource || (sub == "*" && res == a.resource))
+                    }
+                }
             })
         });
     if !resources_ok {
@@ -474,7 +482,10 @@ fn subject_matches(s: &Value, user: &UserInfo, binding_ns: &str) -> bool {
                 .and_then(Value::as_str)
                 .filter(|n| !n.is_empty())
                 .unwrap_or(binding_ns);
-            user.name == format!("system:serviceaccount:{ns}:{name}")
+            user.name
+                .strip_prefix("system:serviceaccount:")
+                .and_then(|rest| rest.split_once(':'))
+                == Some((ns, name))
         }
         _ => false,
     }
@@ -492,8 +503,71 @@ pub struct Policy<'a> {
     pub role_bindings: Vec<&'a Value>,
 }
 
-impl Policy<'_> {
-    fn role(&self, kind: &str, name: &str) -> Option<&Value> {
+/// One binding that applies to a user: the binding, its kind, the subject that matched and
+/// the role it grants.
+struct Grant<'a> {
+    binding: &'a Value,
+    binding_kind: &'static str,
+    subject: &'a Value,
+    role_kind: &'a str,
+    role_name: &'a str,
+    role: &'a Value,
+}
+
+impl Grant<'_> {
+    fn rules(&self) -> impl Iterator<Item = &Value> {
+        self.role
+            .get("rules")
+            .and_then(Value::as_array)
+            .into_iter()
+            .flatten()
+    }
+
+    /// The text upstream gives as the `allowed by` reason.
+    fn reason(&self) -> String {
+        let b = self.binding;
+        let bns = b
+            .pointer("/metadata/namespace")
+            .and_then(Value::as_str)
+            .unwrap_or("");
+        let bname = b
+            .pointer("/metadata/name")
+            .and_then(Value::as_str)
+            .unwrap_or("");
+        let skind = self
+            .subject
+            .get("kind")
+            .and_then(Value::as_str)
+            .unwrap_or("");
+        let sname = self
+            .subject
+            .get("name")
+            .and_then(Value::as_str)
+            .unwrap_or("");
+        let who = if skind == "ServiceAccount" {
+            let sns = self
+                .subject
+                .get("namespace")
+                .and_then(Value::as_str)
+                .unwrap_or(bns);
+            format!("{skind} \"{sns}/{sname}\"")
+        } else {
+            format!("{skind} \"{sname}\"")
+        };
+        let binding = if self.binding_kind == "RoleBinding" {
+            format!("RoleBinding \"{bname}/{bns}\"")
+        } else {
+            format!("ClusterRoleBinding \"{bname}\"")
+        };
+        format!(
+            "RBAC: allowed by {binding} of {} \"{}\" to {who}",
+            self.role_kind, self.role_name
+        )
+    }
+}
+
+impl<'a> Policy<'a> {
+    fn role(&self, kind: &str, name: &str) -> Option<&'a Value> {
         let list = if kind == "ClusterRole" {
             &self.cluster_roles
         } else {
@@ -504,69 +578,58 @@ impl Policy<'_> {
             .copied()
     }
 
-    /// The rules granted to `user` (cluster-wide ones, then those of the namespace), each with
-    /// the text upstream uses as the `allowed by` reason.
-    pub fn rules_for(&self, user: &UserInfo, with_namespace: bool) -> Vec<(Value, String)> {
-        let mut out = Vec::new();
+    /// The bindings that apply to `user` (cluster-wide ones, then those of the namespace), by
+    /// reference.
+    fn grants<'p>(
+        &'p self,
+        user: &'p UserInfo,
+        with_namespace: bool,
+    ) -> impl Iterator<Item = Grant<'a>> + 'p {
         let bindings = self
             .cluster_role_bindings
             .iter()
-            .map(|b| (b, "ClusterRoleBinding"));
+            .map(|b| (*b, "ClusterRoleBinding"));
         let ns_bindings = self
             .role_bindings
             .iter()
-            .filter(|_| with_namespace)
-            .map(|b| (b, "RoleBinding"));
-        for (b, bkind) in bindings.chain(ns_bindings) {
+            .filter(move |_| with_namespace)
+            .map(|b| (*b, "RoleBinding"));
+        bindings.chain(ns_bindings).filter_map(move |(b, bkind)| {
             let bns = b
                 .pointer("/metadata/namespace")
                 .and_then(Value::as_str)
                 .unwrap_or("");
-            let Some(subject) = b
+            let subject = b
                 .get("subjects")
                 .and_then(Value::as_array)
-                .and_then(|ss| ss.iter().find(|s| subject_matches(s, user, bns)))
-            else {
-                continue;
-            };
-            let rkind = b
+                .and_then(|ss| ss.iter().find(|s| subject_matches(s, user, bns)))?;
+            let role_kind = b
                 .pointer("/roleRef/kind")
                 .and_then(Value::as_str)
                 .unwrap_or("");
-            let rname = b
+            let role_name = b
                 .pointer("/roleRef/name")
                 .and_then(Value::as_str)
                 .unwrap_or("");
-            let Some(role) = self.role(rkind, rname) else {
-                continue;
-            };
-            let bname = b
-                .pointer("/metadata/name")
-                .and_then(Value::as_str)
-                .unwrap_or("");
-            let skind = subject.get("kind").and_then(Value::as_str).unwrap_or("");
-            let sname = subject.get("name").and_then(Value::as_str).unwrap_or("");
-            let who = if skind == "ServiceAccount" {
-                let sns = subject
-                    .get("namespace")
-                    .and_then(Value::as_str)
-                    .unwrap_or(bns);
-                format!("{skind} \"{sns}/{sname}\"")
-            } else {
-                format!("{skind} \"{sname}\"")
-            };
-            let binding = if bkind == "RoleBinding" {
-                format!("RoleBinding \"{bname}/{bns}\"")
-            } else {
-                format!("ClusterRoleBinding \"{bname}\"")
-            };
-            let reason = format!("RBAC: allowed by {binding} of {rkind} \"{rname}\" to {who}");
-            for r in role
-                .get("rules")
-                .and_then(Value::as_array)
-                .into_iter()
-                .flatten()
-            {
+            let role = self.role(role_kind, role_name)?;
+            Some(Grant {
+                binding: b,
+                binding_kind: bkind,
+                subject,
+                role_kind,
+                role_name,
+                role,
+            })
+        })
+    }
+
+    /// The rules granted to `user` (cluster-wide ones, then those of the namespace), each with
+    /// the text upstream uses as the `allowed by` reason.
+    pub fn rules_for(&self, user: &UserInfo, with_namespace: bool) -> Vec<(Value, String)> {
+        let mut out = Vec::new();
+        for g in self.grants(user, with_namespace) {
+            let reason = g.reason();
+            for r in g.rules() {
                 out.push((r.clone(), reason.clone()));
             }
         }
@@ -575,10 +638,16 @@ impl Policy<'_> {
 
     /// The authorizer's decision: `Some(reason)` when allowed.
     pub fn authorize(&self, user: &UserInfo, a: &Attributes) -> Option<String> {
-        self.rules_for(user, !a.namespace.is_empty())
-            .into_iter()
-            .find(|(r, _)| rule_allows(r, a))
-            .map(|(_, reason)| reason)
+        self.grants(user, !a.namespace.is_empty())
+            .find(|g| g.rules().any(|r| rule_allows(r, a)))
+            .map(|g| g.reason())
+    }
+
+    /// Whether the request is allowed (the request path's check: nothing is cloned or
+    /// formatted).
+    pub fn allows(&self, user: &UserInfo, a: &Attributes) -> bool {
+        self.grants(user, !a.namespace.is_empty())
+            .any(|g| g.rules().any(|r| rule_allows(r, a)))
     }
 }
 
