@@ -450,10 +450,7 @@ async fn dispatch(st: KubeState, req: Request) -> KubeResult<Response> {
         rest.remove(0);
         q.0.insert("watch".into(), "true".into());
     }
-    let target = {
-        let db = st.db().read();
-        resolve(&db.registry, &group, &version, &rest)?
-    };
+    let target = resolve(&st.registry(), &group, &version, &rest)?;
     if st.authorization() == crate::Authorization::Rbac && !user.is_admin() {
         authorize(&st, &user, &parts.method, &q, &target)?;
     }
@@ -863,7 +860,10 @@ async fn handle(
             // Decoding, defaults, validation and managedFields run without the lock; only the
             // commit (name, uid, admission, quota, the write) takes it.
             Db::check_gvk(&def, &mut body)?;
-            let sdef = st.db().read().storage_def_of(&def);
+            let sdef = st
+                .registry()
+                .storage_def(&def.storage)
+                .unwrap_or_else(|| def.clone());
             let p = prepare_create(sdef, now, &def, t.ns.as_deref(), body, &opts, false)?;
             let w = st.db().write().commit_create(&def, p, &opts)?;
             Ok(written(w, StatusCode::CREATED))

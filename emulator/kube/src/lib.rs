@@ -54,6 +54,8 @@ pub const DEFAULT_HISTORY: usize = usize::MAX;
 
 struct Inner {
     db: RwLock<ops::Db>,
+    /// The served registry, published by the store on every change ([`KubeState::registry`]).
+    registry: Arc<RwLock<Arc<registry::Registry>>>,
     clock: Clock,
     token: Option<String>,
     metrics: metrics::Metrics,
@@ -111,8 +113,10 @@ impl KubeState {
         authorization: Authorization,
     ) -> KubeState {
         let db = ops::Db::new(seed, clock.now(), history);
+        let registry = db.published_registry();
         KubeState {
             inner: Arc::new(Inner {
+                registry,
                 db: RwLock::new(db),
                 clock,
                 token,
@@ -120,6 +124,12 @@ impl KubeState {
                 authorization,
             }),
         }
+    }
+
+    /// The served resources as of the last committed write, read without the store's lock (a
+    /// request resolves its resource before it needs the store).
+    pub fn registry(&self) -> Arc<registry::Registry> {
+        self.inner.registry.read().clone()
     }
 
     /// The simulation clock.

@@ -126,6 +126,7 @@ impl Db {
             for d in defs {
                 self.registry.insert(d);
             }
+            self.publish_registry();
         }
     }
 
@@ -155,5 +156,6 @@ impl Db {
         }
         let (g, p) = (d.group.clone(), d.plural.clone());
         self.registry.remove_custom(&g, &p);
+        self.publish_registry();
     }
 }

@@ -157,6 +157,9 @@ pub struct Db {
     pub tokens: HashMap<String, crate::kinds::reviews::IssuedToken>,
     /// Serial number of the next issued token.
     pub(crate) token_serial: u64,
+    /// The registry as request handlers read it without this lock: republished (inside the
+    /// write that changed it) whenever a CRD changes what is served.
+    published: Arc<parking_lot::RwLock<Arc<Registry>>>,
 }
 
 /// Namespaces the NamespaceLifecycle admission plugin refuses to delete.
@@ -258,6 +261,7 @@ impl Db {
             gc_queue: Default::default(),
             tokens: HashMap::new(),
             token_serial: 0,
+            published: Arc::new(parking_lot::RwLock::new(Arc::new(Registry::builtin()))),
         };
         let opts = WriteOpts {
             manager: "kube-apiserver".into(),
@@ -287,6 +291,16 @@ impl Db {
         self.registry
             .storage_def(&def.storage)
             .unwrap_or_else(|| Arc::new(def.clone()))
+    }
+
+    /// The shared cell the served registry is published to ([`Db::publish_registry`]).
+    pub(crate) fn published_registry(&self) -> Arc<parking_lot::RwLock<Arc<Registry>>> {
+        self.published.clone()
+    }
+
+    /// Publishes the registry after a change, for readers outside the lock.
+    pub(crate) fn publish_registry(&self) {
+        *self.published.write() = Arc::new(self.registry.clone());
     }
 
     pub(crate) fn new_uid(&mut self) -> String {
