@@ -113,7 +113,7 @@ impl Db {
         if let Ok(defs) = Registry::defs_from_crd(crd) {
             if let Some(first) = defs.first() {
                 let (g, p) = (first.group.clone(), first.plural.clone());
-                self.registry.remove_custom(&g, &p);
+                std::sync::Arc::make_mut(&mut self.registry).remove_custom(&g, &p);
                 let mut pointers: Vec<String> = Vec::new();
                 for f in defs.iter().flat_map(|d| &d.selectable_fields) {
                     let ptr = crate::selectors::json_path_pointer(f);
@@ -124,7 +124,7 @@ impl Db {
                 self.store.resource(&first.storage).selectable = pointers.into();
             }
             for d in defs {
-                self.registry.insert(d);
+                std::sync::Arc::make_mut(&mut self.registry).insert(d);
             }
             self.publish_registry();
         }
@@ -155,7 +155,7 @@ impl Db {
             }
         }
         let (g, p) = (d.group.clone(), d.plural.clone());
-        self.registry.remove_custom(&g, &p);
+        std::sync::Arc::make_mut(&mut self.registry).remove_custom(&g, &p);
         self.publish_registry();
     }
 }

@@ -210,24 +210,17 @@ pub fn prepare_create(
         }
     }
     let mut obj = Db::normalize(&sdef, obj, None, opts, &mut warnings)?;
+    let time = now.to_rfc3339_secs();
     {
         let meta = meta_mut(&mut obj);
-        meta.insert("creationTimestamp".into(), json!(now.to_rfc3339_secs()));
+        meta.insert("creationTimestamp".into(), json!(time));
         if sdef.generation {
             meta.insert("generation".into(), json!(1));
         }
     }
     strategy.prepare_for_create(&mut obj)?;
     if !applied {
-        let time = now.to_rfc3339_secs();
-        let w = ssa::Writer {
-            kind: &sdef.kind,
-            manager: &opts.manager,
-            api_version: &def.api_version(),
-            time: &time,
-            subresource: "",
-        };
-        ssa::track_update(&w, None, &mut obj);
+        track_request_update(&sdef, def, opts, &time, "", None, &mut obj);
     }
     Ok(PreparedCreate {
         sdef,

@@ -145,8 +145,9 @@ pub struct Listed {
 pub struct Db {
     /// Objects and history.
     pub store: Store,
-    /// Served kinds.
-    pub registry: Registry,
+    /// Served kinds; shared with the request handlers' snapshot ([`Db::publish_registry`]) and
+    /// copied on write (a CRD change).
+    pub registry: Arc<Registry>,
     ids: IdGen,
     pub(crate) alloc: ServiceAlloc,
     /// uid → object, for garbage collection.
@@ -254,15 +255,16 @@ impl Db {
     pub fn new(seed: u64, now: SimTime, history_limit: usize) -> Db {
         let mut db = Db {
             store: Store::new(history_limit),
-            registry: Registry::builtin(),
+            registry: Arc::new(Registry::builtin()),
             ids: IdGen::derived(seed, "kube-uids"),
             alloc: ServiceAlloc::new("10.96.0.0/12", seed),
             uids: HashMap::new(),
             gc_queue: Default::default(),
             tokens: HashMap::new(),
             token_serial: 0,
-            published: Arc::new(parking_lot::RwLock::new(Arc::new(Registry::builtin()))),
+            published: Arc::default(),
         };
+        db.publish_registry();
         let opts = WriteOpts {
             manager: "kube-apiserver".into(),
             ..Default::default()
@@ -300,7 +302,7 @@ impl Db {
 
     /// Publishes the registry after a change, for readers outside the lock.
     pub(crate) fn publish_registry(&self) {
-        *self.published.write() = Arc::new(self.registry.clone());
+        *self.published.write() = self.registry.clone();
     }
 
     pub(crate) fn new_uid(&mut self) -> String {
@@ -430,6 +432,28 @@ impl Db {
             change,
         }
     }
+}
+
+/// Records the request's field manager as an `Update` of `obj` through `subresource` ("" for
+/// the main resource) at `time`: the managedFields entry every non-apply write gets (`old` is
+/// the stored object, `None` on create).
+pub(crate) fn track_request_update(
+    sdef: &ResourceDef,
+    def: &ResourceDef,
+    opts: &WriteOpts,
+    time: &str,
+    subresource: &str,
+    old: Option<&Value>,
+    obj: &mut Value,
+) {
+    let w = ssa::Writer {
+        kind: &sdef.kind,
+        manager: &opts.manager,
+        api_version: &def.api_version(),
+        time,
+        subresource,
+    };
+    ssa::track_update(&w, old, obj);
 }
 
 pub(crate) fn add_finalizer(m: &mut Map<String, Value>, f: &str) {

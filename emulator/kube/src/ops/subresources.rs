@@ -195,14 +195,7 @@ impl Db {
         }
         let sdef = self.storage_def(def);
         let time = now.to_rfc3339_secs();
-        let w = ssa::Writer {
-            kind: &sdef.kind,
-            manager: &opts.manager,
-            api_version: &def.api_version(),
-            time: &time,
-            subresource: "binding",
-        };
-        ssa::track_update(&w, Some(&cur), &mut obj);
+        track_request_update(&sdef, def, opts, &time, "binding", Some(&cur), &mut obj);
         self.store.put(&sdef.storage, obj);
         Ok(crate::error::success_status(None))
     }

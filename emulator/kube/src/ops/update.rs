@@ -328,14 +328,7 @@ pub fn plan_update(
     strategy_of(sdef).prepare_for_update(sub, &mut obj, &cur)?;
     if !applied {
         let time = now.to_rfc3339_secs();
-        let w = ssa::Writer {
-            kind: &sdef.kind,
-            manager: &opts.manager,
-            api_version: &def.api_version(),
-            time: &time,
-            subresource: sub.name(),
-        };
-        ssa::track_update(&w, Some(&cur), &mut obj);
+        track_request_update(sdef, def, opts, &time, sub.name(), Some(&cur), &mut obj);
     }
     if same_ignoring_rv(&obj, &cur) {
         return Ok(Plan::Noop { cur, warnings });
