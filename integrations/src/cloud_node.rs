@@ -70,6 +70,9 @@ pub fn instance_id(provider_id: &str) -> Option<&str> {
 
 /// One pass over every Node with an AWS provider id.
 pub async fn reconcile_once(ctx: &Context) -> Result<Summary, Error> {
+    let ctx = &ctx
+        .as_addon(&crate::charts::CLOUD_CONTROLLER_MANAGER)
+        .await?;
     let mut summary = Summary::default();
     let nodes: Api<Node> = Api::all(ctx.kube.clone());
     let list = ctx

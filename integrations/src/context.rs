@@ -218,6 +218,15 @@ pub enum Error {
         #[source]
         source: Box<kube::Error>,
     },
+    /// Reading a Node failed.
+    #[error("get Node {name}: {source}")]
+    GetNode {
+        /// The Node.
+        name: String,
+        /// The API error.
+        #[source]
+        source: Box<kube::Error>,
+    },
     /// Patching a Node (metadata, spec or status) failed.
     #[error("patch Node {name}: {source}")]
     PatchNode {
@@ -310,6 +319,17 @@ pub enum Error {
         /// The API error.
         #[source]
         source: Box<kube::Error>,
+    },
+    /// Installing an add-on chart's RBAC objects failed ([`crate::charts`]).
+    #[error("install chart {chart}: {what}{}", source.as_ref().map(|e| format!(": {e}")).unwrap_or_default())]
+    Chart {
+        /// The chart.
+        chart: &'static str,
+        /// What was being done.
+        what: String,
+        /// The API error, if the API server refused.
+        #[source]
+        source: Option<Box<kube::Error>>,
     },
     /// Making a controller's account or its token failed (`getOrCreateServiceAccount`, the
     /// TokenRequest).

@@ -30,9 +30,12 @@
 //! - [`identity`]: who each controller calls the API as (kube-controller-manager's
 //!   `--use-service-account-credentials`: a bound token per kube-system ServiceAccount, renewed on
 //!   the simulation clock; the scheduler as `system:kube-scheduler`), through
-//!   [`Context::as_account`]; [`update`]: the PUT-with-conflict-retry writes their roles allow.
+//!   [`Context::as_account`]; [`update`]: the PUT-with-conflict-retry writes their roles allow;
+//!   [`charts`]: the add-ons' Helm chart RBAC (cloud-controller-manager, the EBS CSI controller,
+//!   aws-node) their controllers call under ([`Context::as_addon`]).
 
 pub mod cache;
+pub mod charts;
 pub mod cloud_node;
 pub mod container_exit;
 mod context;

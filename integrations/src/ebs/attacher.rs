@@ -48,6 +48,7 @@ pub fn free_device(instance: &Value) -> Option<String> {
 
 /// One pass over every VolumeAttachment of the driver.
 pub async fn reconcile_once(ctx: &Context, summary: &mut Summary) -> Result<(), Error> {
+    let ctx = &ctx.as_addon(&crate::charts::EBS_CSI_DRIVER).await?;
     let vas = ctx
         .cache
         .list::<VolumeAttachment>()

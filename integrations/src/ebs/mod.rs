@@ -253,6 +253,7 @@ pub(crate) fn terminal(pod: &Value) -> bool {
 
 /// Records a core/v1 Event about `obj` (its `kind`) once per `dedup` key (None: always), as
 /// client-go's recorder does, from `component` (`source.component`, `reportingComponent`).
+/// An event the account may not create (403) is dropped, as client-go's broadcaster drops it.
 #[allow(clippy::too_many_arguments)] // Reason: an Event's fields, named at each call site.
 pub(crate) async fn event(
     ctx: &Context,
@@ -311,6 +312,9 @@ pub(crate) async fn event(
                 return Ok(true);
             }
             Err(kube::Error::Api(s)) if s.code == 409 => nanos += 1,
+            // The broadcaster's sink drops an event the recorder's account may not write
+            // (`recordToSink` logs it); the controller's work goes on.
+            Err(kube::Error::Api(s)) if s.code == 403 => return Ok(false),
             Err(source) => {
                 return Err(Error::CreateEvent {
                     name: format!("{ns}/{name}"),

@@ -240,6 +240,7 @@ fn fnv32(s: &str) -> u32 {
 
 /// One pass: provision waiting claims, then delete released `Delete` volumes.
 pub async fn reconcile_once(ctx: &Context, summary: &mut Summary) -> Result<(), Error> {
+    let ctx = &ctx.as_addon(&crate::charts::EBS_CSI_DRIVER).await?;
     let claims = ctx
         .cache
         .list::<PersistentVolumeClaim>()

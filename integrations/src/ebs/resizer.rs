@@ -45,9 +45,9 @@ fn has_condition(claim: &Value, ty: &str) -> bool {
 
 /// One pass over the Bound claims.
 pub async fn reconcile_once(ctx: &Context, summary: &mut Summary) -> Result<(), Error> {
-    let ctx = &ctx
-        .as_account(&crate::Account::controller("expand-controller"))
-        .await?;
+    // external-resizer calls as the chart's controller account; the kubelet's filesystem
+    // resize (below) as the kubelet.
+    let resizer = &ctx.as_addon(&crate::charts::EBS_CSI_DRIVER).await?;
     let claims = ctx
         .cache
         .list::<PersistentVolumeClaim>()
@@ -76,7 +76,7 @@ pub async fn reconcile_once(ctx: &Context, summary: &mut Summary) -> Result<(), 
                 .await
                 .map_err(kube_err("get StorageClass".into()))?;
             if class.is_some_and(|c| c["allowVolumeExpansion"] == true) {
-                expand(ctx, claim, &pv, &vol, want, summary).await?;
+                expand(resizer, claim, &pv, &vol, want, summary).await?;
             }
         } else if has_condition(claim, "FileSystemResizePending") {
             node_expand(ctx, claim, &pv, summary).await?;

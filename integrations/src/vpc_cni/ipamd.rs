@@ -171,6 +171,32 @@ pub async fn reconcile_once(ctx: &Context) -> Result<Summary, Error> {
         }
     }
     let ipamd = ctx.memory.get::<Ipamd>();
+    // `nodeInit` reads its own Node first (`k8sapi.GetNode`: the labels that pick an ENIConfig)
+    // as the chart's `aws-node` account; a refusal fails the node's ipamd start.
+    let starting: Vec<String> = {
+        let states = ipamd.lock();
+        nodes
+            .iter()
+            .filter(|n| !states.contains_key(&n.name))
+            .map(|n| n.name.clone())
+            .collect()
+    };
+    if !starting.is_empty() {
+        let aws_node = ctx.as_addon(&crate::charts::VPC_CNI).await?;
+        let api: kube::Api<Node> = kube::Api::all(aws_node.kube.clone());
+        for name in starting {
+            match api.get(&name).await {
+                // Gone since the cache saw it: the next pass no longer lists it.
+                Ok(_) | Err(kube::Error::Api(kube::core::ErrorResponse { code: 404, .. })) => {}
+                Err(source) => {
+                    return Err(Error::GetNode {
+                        name,
+                        source: Box::new(source),
+                    })
+                }
+            }
+        }
+    }
     let mut states = ipamd.lock();
     let names: BTreeSet<&str> = nodes.iter().map(|n| n.name.as_str()).collect();
     states.retain(|name, _| names.contains(name.as_str()));

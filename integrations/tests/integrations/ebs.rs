@@ -626,3 +626,58 @@ proptest! {
         prop_assert!(r.is_ok(), "{r:?}");
     }
 }
+
+#[tokio::test]
+async fn the_provisioner_is_authorized_by_the_charts_role() -> Result<()> {
+    // external-provisioner calls as the chart's `ebs-csi-controller-sa`: without the chart's
+    // provisioner binding the volume is created in EC2 but its PV is refused and, without the
+    // other sidecars' bindings too, its events are dropped; the bindings restored, the same
+    // volume is bound.
+    let w = world().await?;
+    let admin = w.ctx.kube.clone();
+    let mut saved = Vec::new();
+    for b in [
+        "ebs-csi-provisioner-binding",
+        // The resizer's and snapshotter's roles grant the same account events.
+        "ebs-csi-resizer-binding",
+        "ebs-csi-snapshotter-binding",
+    ] {
+        saved.push(super::support::delete_binding(&admin, b).await?);
+    }
+    w.class("standard", json!({})).await?;
+    w.claim("data", "standard", "8Gi", json!({})).await?;
+    let mut refused = None;
+    for _ in 0..30 {
+        if let Err(e) = w.settle(1).await {
+            refused = Some(format!("{e:#}"));
+            break;
+        }
+    }
+    let text = refused.ok_or_else(|| anyhow!("provisioned without the binding"))?;
+    assert!(
+        text.contains(
+            "is forbidden: User \"system:serviceaccount:kube-system:ebs-csi-controller-sa\" \
+             cannot create resource \"persistentvolumes\" in API group \"\" at the cluster scope"
+        ),
+        "{text}"
+    );
+    assert!(w.list::<PersistentVolume>().await?.is_empty());
+    assert_eq!(w.volumes()?.len(), 1);
+    // Its events were dropped, as client-go's broadcaster drops a refused event.
+    assert!(w.events("Provisioning").await?.is_empty());
+
+    for b in &saved {
+        super::support::restore_binding(&admin, b).await?;
+    }
+    w.settle(5).await?;
+    let claim = w
+        .get::<PersistentVolumeClaim>(Some("default"), "data")
+        .await?;
+    assert_eq!(claim["status"]["phase"], "Bound", "{claim}");
+    assert_eq!(
+        w.volumes()?.len(),
+        1,
+        "the volume created before is the one bound"
+    );
+    Ok(())
+}

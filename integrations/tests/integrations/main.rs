@@ -2,6 +2,7 @@
 //! instead of eleven): each module starts from the world of `support` (in-process AWS and Kubernetes
 //! APIs on a manual clock) and talks to them through `AwsClient` and `kube::Client`.
 
+mod addons;
 mod daemonset;
 mod ebs;
 mod endpoints;

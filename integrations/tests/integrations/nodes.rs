@@ -496,3 +496,43 @@ async fn legacy_master_tag_shared_clusters_and_provider_ids() -> Result<()> {
     );
     Ok(())
 }
+
+#[tokio::test]
+async fn cloud_controller_manager_is_authorized_by_its_chart_role() -> Result<()> {
+    // cloud-controller-manager calls as the chart's `cloud-controller-manager` account: without
+    // the chart's ClusterRoleBinding the Node of a terminated instance cannot be deleted.
+    let w = world(Config::new(CLUSTER))?;
+    let [_, _, w2, _] = w.seed_instances()?;
+    w.advance(60);
+    w.step().await?;
+    let name = w.node_of(&w2).await?["metadata"]["name"]
+        .as_str()
+        .unwrap_or_default()
+        .to_string();
+    let admin = w.ctx.kube.clone();
+    let saved = super::support::delete_binding(&admin, "system:cloud-controller-manager").await?;
+    w.ctx
+        .aws
+        .call("ec2:TerminateInstances", &json!({"InstanceIds": [w2]}))?;
+    w.advance(120);
+    let err = cloud_node::reconcile_once(&w.ctx)
+        .await
+        .err()
+        .ok_or_else(|| anyhow!("the pass succeeded without the chart's binding"))?;
+    let text = format!("{err}");
+    assert!(
+        text.contains(&format!(
+            "nodes \"{name}\" is forbidden: User \
+             \"system:serviceaccount:kube-system:cloud-controller-manager\" cannot delete \
+             resource \"nodes\" in API group \"\" at the cluster scope"
+        )),
+        "{text}"
+    );
+    assert!(w.nodes().await?.contains_key(&name));
+
+    super::support::restore_binding(&admin, &saved).await?;
+    let c = cloud_node::reconcile_once(&w.ctx).await?;
+    assert_eq!(c.deleted, [name.clone()], "{c:?}");
+    assert!(!w.nodes().await?.contains_key(&name));
+    Ok(())
+}

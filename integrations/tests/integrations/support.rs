@@ -41,3 +41,31 @@ pub fn context_in(region: &str, cluster: &str) -> Result<(Context, Clock)> {
     let w = world_in(region, cluster)?;
     Ok((w.ctx, w.clock))
 }
+
+/// Deletes the ClusterRoleBinding `name` through `admin`; the saved object, ready to be created
+/// again with [`restore_binding`].
+pub async fn delete_binding(
+    admin: &kube::Client,
+    name: &str,
+) -> Result<k8s_openapi::api::rbac::v1::ClusterRoleBinding> {
+    use kube::api::{Api, DeleteParams};
+    let api: Api<k8s_openapi::api::rbac::v1::ClusterRoleBinding> = Api::all(admin.clone());
+    let mut saved = api.get(name).await?;
+    api.delete(name, &DeleteParams::default()).await?;
+    saved.metadata.resource_version = None;
+    saved.metadata.uid = None;
+    saved.metadata.creation_timestamp = None;
+    saved.metadata.managed_fields = None;
+    Ok(saved)
+}
+
+/// Creates a binding [`delete_binding`] saved.
+pub async fn restore_binding(
+    admin: &kube::Client,
+    saved: &k8s_openapi::api::rbac::v1::ClusterRoleBinding,
+) -> Result<()> {
+    use kube::api::{Api, PostParams};
+    let api: Api<k8s_openapi::api::rbac::v1::ClusterRoleBinding> = Api::all(admin.clone());
+    api.create(&PostParams::default(), saved).await?;
+    Ok(())
+}

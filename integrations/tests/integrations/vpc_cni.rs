@@ -545,3 +545,50 @@ async fn enis_attached_by_others_take_slots_and_the_limit_is_handled() -> Result
     assert_eq!(waiting, 1, "18 addresses on ipamd's two ENIs");
     w.check_invariants().await
 }
+
+#[tokio::test]
+async fn ipamd_is_authorized_by_the_aws_node_role() -> Result<()> {
+    // ipamd calls as the chart's `aws-node`; a ClusterRole without the `nodes` rule refuses the
+    // Node read that starts it, so the node gets no warm pool until the rule is back.
+    let w = world(1, false, Settings::default()).await?;
+    let admin = w.ctx.kube.clone();
+    cloudbox_integrations::charts::install(&admin, &cloudbox_integrations::charts::VPC_CNI).await?;
+    let roles: Api<k8s_openapi::api::rbac::v1::ClusterRole> = Api::all(admin.clone());
+    let role = roles.get("aws-node").await?;
+    let mut rules = role.rules.clone().unwrap_or_default();
+    rules.retain(|r| r.resources.as_deref() != Some(&["nodes".to_string()][..]));
+    assert_eq!(rules.len() + 1, role.rules.as_ref().map_or(0, Vec::len));
+    let mut narrowed = role.clone();
+    narrowed.rules = Some(rules);
+    roles
+        .replace("aws-node", &PostParams::default(), &narrowed)
+        .await?;
+
+    let (node, _) = w.nodes.iter().next().ok_or_else(|| anyhow!("no node"))?;
+    let err = vpc_cni::reconcile_once(&w.ctx)
+        .await
+        .err()
+        .ok_or_else(|| anyhow!("ipamd started without reading its Node"))?;
+    let text = format!("{err}");
+    assert!(
+        text.contains(&format!(
+            "nodes \"{node}\" is forbidden: User \"system:serviceaccount:kube-system:aws-node\" \
+             cannot get resource \"nodes\" in API group \"\" at the cluster scope"
+        )),
+        "{text}"
+    );
+    let enis = w.ctx.aws.call(
+        "ec2:DescribeNetworkInterfaces",
+        &json!({"Filters": [{"Name": "attachment.instance-id", "Values": [w.nodes[node]]}]}),
+    )?;
+    assert_eq!(enis["NetworkInterfaces"].as_array().map_or(0, Vec::len), 1);
+
+    let mut restored = roles.get("aws-node").await?;
+    restored.rules = role.rules.clone();
+    roles
+        .replace("aws-node", &PostParams::default(), &restored)
+        .await?;
+    let sum = w.step(1).await?;
+    assert_eq!(sum.initialized, [node.clone()], "{sum:?}");
+    Ok(())
+}

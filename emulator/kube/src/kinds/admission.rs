@@ -29,8 +29,8 @@ fn with_status(obj: &Value, status: Value) -> Value {
 }
 
 impl Db {
-    /// Writes the bootstrap policy: default ClusterRoles and ClusterRoleBindings and the system
-    /// PriorityClasses.
+    /// Writes the bootstrap policy: default ClusterRoles and ClusterRoleBindings, the `kube-`
+    /// namespaces' Roles and RoleBindings, and the system PriorityClasses.
     pub(crate) fn bootstrap(&mut self, now: SimTime, opts: &WriteOpts) {
         let groups = [
             (
@@ -46,6 +46,18 @@ impl Db {
                 rbac::bootstrap_cluster_role_bindings(),
             ),
             (
+                "rbac.authorization.k8s.io",
+                "v1",
+                "roles",
+                rbac::bootstrap_roles(),
+            ),
+            (
+                "rbac.authorization.k8s.io",
+                "v1",
+                "rolebindings",
+                rbac::bootstrap_role_bindings(),
+            ),
+            (
                 "scheduling.k8s.io",
                 "v1",
                 "priorityclasses",
@@ -57,7 +69,8 @@ impl Db {
                 continue;
             };
             for o in objs {
-                let _ = self.create(now, &def, None, o, opts);
+                let ns = o["metadata"]["namespace"].as_str().map(str::to_string);
+                let _ = self.create(now, &def, ns.as_deref(), o, opts);
             }
         }
     }

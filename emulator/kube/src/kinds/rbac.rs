@@ -1,9 +1,10 @@
 //! RBAC: the bootstrap policy kube-apiserver writes at start (default ClusterRoles and
-//! ClusterRoleBindings, the two system PriorityClasses), ClusterRole aggregation (what the
+//! ClusterRoleBindings, the `kube-system`/`kube-public` Roles and RoleBindings, the two system PriorityClasses), ClusterRole aggregation (what the
 //! clusterrole-aggregation controller does) and the RBAC authorizer that answers access reviews.
 //!
 //! Upstream: kubernetes/kubernetes@v1.32
 //! `plugin/pkg/auth/authorizer/rbac/bootstrappolicy/policy.go` (roles and bindings),
+//! `namespace_policy.go` (the `kube-` namespaces' roles),
 //! `plugin/pkg/auth/authorizer/rbac/rbac.go` and `pkg/apis/rbac/v1/evaluation_helpers.go`
 //! (rule matching), `pkg/controller/clusterroleaggregation`, `pkg/apis/scheduling/types.go`
 //! (system priority classes).
@@ -363,6 +364,146 @@ pub fn bootstrap_cluster_role_bindings() -> Vec<Value> {
     ];
     out.extend(super::controller_roles::cluster_role_bindings());
     out
+}
+
+/// `eventsRule()` of the bootstrap policy: create, update and patch Events in both groups.
+fn events_rule() -> Value {
+    rule(
+        &["", "events.k8s.io"],
+        &["events"],
+        &["create", "update", "patch"],
+    )
+}
+
+/// A rule limited to `names` (`resourceNames`).
+fn named_rule(groups: &[&str], resources: &[&str], verbs: &[&str], names: &[&str]) -> Value {
+    let mut r = rule(groups, resources, verbs);
+    r["resourceNames"] = json!(names);
+    r
+}
+
+/// The default Roles of the `kube-` namespaces (`namespace_policy.go`): the delegated
+/// authentication reader, the leader-locking roles of kube-controller-manager and
+/// kube-scheduler, and the bootstrap-signer, cloud-provider and token-cleaner roles.
+pub fn bootstrap_roles() -> Vec<Value> {
+    let sa = "system:controller:";
+    let mut out = [
+        (
+            "kube-system",
+            json!({"metadata": meta("extension-apiserver-authentication-reader", &[]), "rules": [
+            named_rule(&[""], &["configmaps"], READ, &["extension-apiserver-authentication"])]}),
+        ),
+        (
+            "kube-system",
+            json!({"metadata": meta(&format!("{sa}bootstrap-signer"), &[]), "rules": [
+            rule(&[""], &["secrets"], READ)]}),
+        ),
+        (
+            "kube-system",
+            json!({"metadata": meta(&format!("{sa}cloud-provider"), &[]), "rules": [
+            rule(&[""], &["configmaps"], &["create", "get", "list", "watch"])]}),
+        ),
+        (
+            "kube-system",
+            json!({"metadata": meta(&format!("{sa}token-cleaner"), &[]), "rules": [
+            rule(&[""], &["secrets"], &["get", "list", "watch", "delete"]), events_rule()]}),
+        ),
+        (
+            "kube-system",
+            json!({"metadata": meta("system::leader-locking-kube-controller-manager", &[]), "rules": [
+            rule(&[""], &["configmaps"], &["watch"]),
+            named_rule(&[""], &["configmaps"], &["get", "update"], &["kube-controller-manager"]),
+            rule(&["coordination.k8s.io"], &["leases"], &["get", "watch", "list", "create", "update"])]}),
+        ),
+        (
+            "kube-system",
+            json!({"metadata": meta("system::leader-locking-kube-scheduler", &[]), "rules": [
+            rule(&[""], &["configmaps"], &["watch"]),
+            named_rule(&[""], &["configmaps"], &["get", "update"], &["kube-scheduler"])]}),
+        ),
+        (
+            "kube-public",
+            json!({"metadata": meta(&format!("{sa}bootstrap-signer"), &[]), "rules": [
+            rule(&[""], &["configmaps"], READ),
+            named_rule(&[""], &["configmaps"], &["update"], &["cluster-info"]),
+            events_rule()]}),
+        ),
+    ];
+    out.iter_mut()
+        .map(|(ns, r)| {
+            r["apiVersion"] = json!("rbac.authorization.k8s.io/v1");
+            r["kind"] = json!("Role");
+            r["metadata"]["namespace"] = json!(ns);
+            r.take()
+        })
+        .collect()
+}
+
+/// The default RoleBindings of the `kube-` namespaces, for [`bootstrap_roles`].
+pub fn bootstrap_role_bindings() -> Vec<Value> {
+    const G: &str = "rbac.authorization.k8s.io";
+    let user = |n: &str| json!({"apiGroup": G, "kind": "User", "name": n});
+    let sa = |n: &str| json!({"kind": "ServiceAccount", "name": n, "namespace": "kube-system"});
+    let b = |ns: &str, name: &str, role: &str, subjects: Vec<Value>| {
+        json!({"apiVersion": "rbac.authorization.k8s.io/v1", "kind": "RoleBinding",
+               "metadata": {"namespace": ns, "name": name, "labels": {"kubernetes.io/bootstrapping": "rbac-defaults"},
+                            "annotations": {"rbac.authorization.kubernetes.io/autoupdate": "true"}},
+               "roleRef": {"apiGroup": G, "kind": "Role", "name": role},
+               "subjects": subjects})
+    };
+    let lock_kcm = "system::leader-locking-kube-controller-manager";
+    let lock_sched = "system::leader-locking-kube-scheduler";
+    vec![
+        b(
+            "kube-system",
+            "system::extension-apiserver-authentication-reader",
+            "extension-apiserver-authentication-reader",
+            vec![
+                user("system:kube-controller-manager"),
+                user("system:kube-scheduler"),
+            ],
+        ),
+        b(
+            "kube-system",
+            lock_kcm,
+            lock_kcm,
+            vec![
+                user("system:kube-controller-manager"),
+                sa("kube-controller-manager"),
+                sa("leader-election-controller"),
+            ],
+        ),
+        b(
+            "kube-system",
+            lock_sched,
+            lock_sched,
+            vec![user("system:kube-scheduler"), sa("kube-scheduler")],
+        ),
+        b(
+            "kube-system",
+            "system:controller:bootstrap-signer",
+            "system:controller:bootstrap-signer",
+            vec![sa("bootstrap-signer")],
+        ),
+        b(
+            "kube-system",
+            "system:controller:cloud-provider",
+            "system:controller:cloud-provider",
+            vec![sa("cloud-provider")],
+        ),
+        b(
+            "kube-system",
+            "system:controller:token-cleaner",
+            "system:controller:token-cleaner",
+            vec![sa("token-cleaner")],
+        ),
+        b(
+            "kube-public",
+            "system:controller:bootstrap-signer",
+            "system:controller:bootstrap-signer",
+            vec![sa("bootstrap-signer")],
+        ),
+    ]
 }
 
 /// Whether a PriorityClass name is one of the two system classes.

@@ -999,6 +999,93 @@ mod access {
         assert_eq!(r.status, StatusCode::NOT_FOUND);
         Ok(())
     }
+
+    #[tokio::test]
+    async fn kube_namespaces_have_the_bootstrap_roles() -> anyhow::Result<()> {
+        // `namespace_policy.go`: kube-system's leader-locking and authentication-reader roles
+        // (add-on charts bind to `extension-apiserver-authentication-reader`), kube-public's
+        // bootstrap-signer role.
+        let st = state();
+        let sar = |user: &str, ns: &str, verb: &str, resource: &str, name: &str| {
+            json!({"spec": {"user": user, "groups": ["system:authenticated"], "resourceAttributes":
+                {"namespace": ns, "verb": verb, "resource": resource, "name": name}}})
+        };
+        let allowed = |body: Value| {
+            let st = st.clone();
+            async move {
+                let r = post(
+                    &st,
+                    "/apis/authorization.k8s.io/v1/subjectaccessreviews",
+                    body,
+                )
+                .await?;
+                anyhow::Ok(r.body["status"]["allowed"] == true)
+            }
+        };
+        assert!(
+            allowed(sar(
+                "system:kube-scheduler",
+                "kube-system",
+                "update",
+                "configmaps",
+                "kube-scheduler"
+            ))
+            .await?
+        );
+        assert!(
+            !allowed(sar(
+                "system:kube-scheduler",
+                "kube-system",
+                "update",
+                "configmaps",
+                "other"
+            ))
+            .await?
+        );
+        assert!(
+            allowed(sar(
+                "system:kube-controller-manager",
+                "kube-system",
+                "get",
+                "configmaps",
+                "extension-apiserver-authentication"
+            ))
+            .await?
+        );
+        assert!(
+            allowed(sar(
+                "system:serviceaccount:kube-system:bootstrap-signer",
+                "kube-public",
+                "update",
+                "configmaps",
+                "cluster-info"
+            ))
+            .await?
+        );
+        let r = get(
+            &st,
+            "/apis/rbac.authorization.k8s.io/v1/namespaces/kube-system/roles",
+        )
+        .await?;
+        let names: Vec<&str> = r.body["items"]
+            .as_array()
+            .into_iter()
+            .flatten()
+            .filter_map(|i| i["metadata"]["name"].as_str())
+            .collect();
+        assert_eq!(
+            names,
+            [
+                "extension-apiserver-authentication-reader",
+                "system::leader-locking-kube-controller-manager",
+                "system::leader-locking-kube-scheduler",
+                "system:controller:bootstrap-signer",
+                "system:controller:cloud-provider",
+                "system:controller:token-cleaner"
+            ]
+        );
+        Ok(())
+    }
 }
 
 mod pods {
