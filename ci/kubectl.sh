@@ -242,6 +242,88 @@ expect_eq "auth can-i (system:volume-scheduler)" "$(kn auth can-i patch persiste
 kn create pdb web --selector=app=web --min-available=1 > /dev/null
 expect_match "create pdb" "$(kn get pdb web --no-headers)" '^web +1 +N/A +0 '
 expect_match "priority classes" "$(k get pc)" 'system-node-critical +2000001000'
+# CertificateSigningRequest: the requester is the request's user; approval through `approval`.
+CSR_NAME="jane-$NS"
+cat <<YAML | k apply -f - > /dev/null
+apiVersion: certificates.k8s.io/v1
+kind: CertificateSigningRequest
+metadata:
+  name: $CSR_NAME
+spec:
+  request: LS0tLS1CRUdJTiBDRVJUSUZJQ0FURSBSRVFVRVNULS0tLS0KTUlJQ1lqQ0NBVW9DQVFBd0hURU5NQXNHQTFVRUF3d0VhbUZ1WlRFTU1Bb0dBMVVFQ2d3RFpHVjJNSUlCSWpBTgpCZ2txaGtpRzl3MEJBUUVGQUFPQ0FROEFNSUlCQ2dLQ0FRRUFyOFJHSGJyUDYrL2s3Vm1hSGpiazFGaHdXTGpSClRXdXpKKzgza3ZIS25CcjYzTUV5NWJEdDY4LzJZSXBVYittVFdMT29QSmNvQngrU0hBaUNIRUVLQWY5Smc1NXMKYmRLQ2lGRTR0RFhzakNqZnYzSWpCVlBhTXoxZE80UGxYVkRpNmpmMXZXZWF6Z045T3JtaitvSTJMZXFITE9aYwpQeUE4K1lVRnpVd1RXV1dWTzV6Ry9PL1UwWDNKRFhGcXM1WGsxRGhMejg3ZVFBZ0FZUFpvbVpkcDEvcE1keEFDCmNTNW1VQnRPTm9CNERVZ3FnR2tmRzd2TlVlS1NEWWhlQnU5VytRcTArV2lLQU4vNmlZT2tGL0VpRE5oaWR1RmQKcXVacEVKNnhxOS85Sk5nRnNHazM1Z0lFWWZ5cy9jak1ySGlHTDJHWlEvQkhVbUZ3elhCaXpid2w5d0lEQVFBQgpvQUF3RFFZSktvWklodmNOQVFFTEJRQURnZ0VCQUFBaHdyaURmQ0ZoeHUyc2ZpazVwY29acmNDb2JTOGxGMkJaCm5yWGMvaXFUUy9ETmdZdkxCTjVOUHJ6TXJjMGs5bFdWejRDMndhZG95cG82WTZ4RHNvd2pGVUt2M3B2UlRkQ1gKQ3J1OWltRmJCTGVRTHVlWmpuN1RqQytPUFpqbEFUc1NlKzRmUVZYRHhkWW8wcmRyb1Nhd1hFeUdOOUg5clRSMgptV2ExVWZPakVtenpLMm41ajY0Z3ExcStQdUt3SUJqaURsaEVnY0o1YnMvVjFDY3krMG9XQlM3M3BJaksrWTNGCkdaRGszZnhlR2l1bklPaGRhaTdUL2MrM21MSjZEUWZNcGY0eXA3VVJUbm5EWXVNcTRJVVZQMXNOeE9Jd212U0oKeFJvNjJZSUZ1WnFnQW1sQ05zUW5JS3BPMXJTa2tzemF5U3FjTDZRVndpRkFKY0NyZUUwPQotLS0tLUVORCBDRVJUSUZJQ0FURSBSRVFVRVNULS0tLS0K
+  signerName: kubernetes.io/kube-apiserver-client
+  usages: [client auth]
+YAML
+expect_match "csr REQUESTOR and CONDITION" "$(k get csr "$CSR_NAME" --no-headers)" "^$CSR_NAME +[0-9]+s +kubernetes.io/kube-apiserver-client +kubernetes-admin +<none> +Pending"
+k certificate approve "$CSR_NAME" > /dev/null
+expect_match "certificate approve" "$(k get csr "$CSR_NAME" --no-headers)" ' +Approved$'
+k delete csr "$CSR_NAME" > /dev/null
+# LimitRange defaults and max; ResourceQuota admission; HPA; stored-only kinds.
+cat <<YAML | kn apply -f - > /dev/null
+apiVersion: v1
+kind: LimitRange
+metadata: {name: lim}
+spec:
+  limits:
+  - type: Container
+    default: {cpu: 500m}
+    defaultRequest: {cpu: 250m}
+    max: {cpu: "1"}
+YAML
+kn run lr-default --image=nginx > /dev/null
+expect_eq "limitrange defaults" "$(kn get pod lr-default -o jsonpath='{.spec.containers[0].resources.requests.cpu}/{.spec.containers[0].resources.limits.cpu}')" "250m/500m"
+OUT=$(kn run lr-max --image=nginx --overrides='{"spec":{"containers":[{"name":"lr-max","image":"nginx","resources":{"limits":{"cpu":"2"}}}]}}' 2>&1 || true)
+expect_match "limitrange max" "$OUT" 'pods "lr-max" is forbidden: maximum cpu usage per Container is 1, but limit is 2'
+kn delete limitrange lim > /dev/null
+USED=$(kn get pods --no-headers 2>/dev/null | wc -l | tr -d ' ')
+kn create quota q1 --hard=pods="$USED" > /dev/null
+OUT=$(kn run over-quota --image=nginx 2>&1 || true)
+expect_match "quota admission" "$OUT" "pods \"over-quota\" is forbidden: exceeded quota: q1, requested: pods=1, used: pods=$USED, limited: pods=$USED"
+expect_match "quota columns" "$(kn get quota q1 --no-headers)" "^q1 +pods: $USED/$USED +[0-9]+s"
+kn delete quota q1 > /dev/null
+kn create deployment hpa-web --image=nginx > /dev/null
+kn autoscale deployment hpa-web --max=3 --cpu-percent=50 > /dev/null
+expect_match "autoscale (HPA)" "$(kn get hpa hpa-web --no-headers)" '^hpa-web +Deployment/hpa-web +cpu: <unknown>/50% +1 +3 '
+cat <<YAML | kn apply -f - > /dev/null
+apiVersion: networking.k8s.io/v1
+kind: NetworkPolicy
+metadata: {name: deny-all}
+spec: {podSelector: {}}
+---
+apiVersion: v1
+kind: PodTemplate
+metadata: {name: tmpl}
+template:
+  metadata: {labels: {a: b}}
+  spec: {containers: [{name: c, image: nginx}]}
+YAML
+expect_match "networkpolicy" "$(kn get netpol deny-all --no-headers)" '^deny-all +<none> '
+expect_match "podtemplate" "$(kn get podtemplate tmpl --no-headers)" '^tmpl +c +nginx +a=b'
+cat <<YAML | k apply -f - > /dev/null
+apiVersion: node.k8s.io/v1
+kind: RuntimeClass
+metadata: {name: gvisor-$NS}
+handler: runsc
+---
+apiVersion: admissionregistration.k8s.io/v1
+kind: ValidatingAdmissionPolicy
+metadata: {name: replicas-$NS}
+spec:
+  failurePolicy: Fail
+  matchConstraints:
+    resourceRules: [{apiGroups: ["apps"], apiVersions: ["v1"], operations: ["CREATE"], resources: ["deployments"]}]
+  validations: [{expression: "object.spec.replicas <= 5"}]
+YAML
+expect_match "runtimeclass" "$(k get runtimeclass "gvisor-$NS" --no-headers)" "^gvisor-$NS +runsc "
+expect_match "validatingadmissionpolicy stored" "$(k get validatingadmissionpolicy "replicas-$NS" --no-headers)" "^replicas-$NS +1 +<unset> "
+k delete runtimeclass "gvisor-$NS" > /dev/null
+k delete validatingadmissionpolicy "replicas-$NS" > /dev/null
+cat > "$WORK/tr.yaml" <<YAML
+apiVersion: authentication.k8s.io/v1
+kind: TokenReview
+spec: {token: "$(kn create token bot)"}
+YAML
+expect_eq "tokenreview" "$(k create -f "$WORK/tr.yaml" -o jsonpath='{.status.authenticated}/{.status.user.username}')" "true/system:serviceaccount:$NS:bot"
 expect_match "api-resources lists rbac and batch" "$(k api-resources)" 'clusterroles +rbac.authorization.k8s.io/v1 +false +ClusterRole'
 expect_match "metrics" "$(k get --raw /metrics)" 'apiserver_request_total\{code="201",component="apiserver"'
 # Issue 7 §4/§5: chunked lists (kubectl pages with limit/continue) and list resourceVersion rules.

@@ -56,6 +56,28 @@ for pod in $(kubectl get pods -l app=nginx --field-selector status.phase=Running
 done
 check "running nginx pods" "4" "$ips_total"
 check "pod IPs are secondary IPs of their node's ENIs" "$ips_total" "$ips_ok"
+# Issue 7 §2: logs, exec and debug on a running pod with the real kubectl.
+pod="$(kubectl get pods -l app=nginx --field-selector status.phase=Running -o jsonpath='{.items[0].metadata.name}')"
+out="$(kubectl logs "$pod")"
+check "kubectl logs (simulated application)" "yes" \
+  "$(grep -q "simulated container \"nginx\" of pod default/$pod" <<<"$out" && echo yes || echo no)"
+out="$(timeout 20 kubectl exec "$pod" -- ls 2>&1 || true)"
+check "kubectl exec names what is not simulated" "yes" \
+  "$(grep -q 'pods/exec is not simulated by cloudbox' <<<"$out" && echo yes || echo no)"
+out="$(timeout 30 kubectl debug -it "$pod" --image=busybox --container=dbg --profile=general 2>&1 || true)"
+check "kubectl debug -it waits for the ephemeral container, then says attach is not simulated" "yes" \
+  "$(grep -q 'pods/attach is not simulated by cloudbox' <<<"$out" && echo yes || echo no)"
+check "ephemeral container running" "true" \
+  "$( [ -n "$(kubectl get pod "$pod" -o jsonpath='{.status.ephemeralContainerStatuses[?(@.name=="dbg")].state.running.startedAt}')" ] && echo true || echo false)"
+# Issue 7 §3: the add-on controllers run under their Helm charts' accounts.
+check "EBS CSI controller account may create PVs" "yes" \
+  "$(kubectl auth can-i create persistentvolumes --as=system:serviceaccount:kube-system:ebs-csi-controller-sa 2>/dev/null)"
+check "EBS CSI controller account may not delete nodes" "no" \
+  "$(kubectl auth can-i delete nodes --as=system:serviceaccount:kube-system:ebs-csi-controller-sa 2>/dev/null || true)"
+check "cloud-controller-manager may delete nodes" "yes" \
+  "$(kubectl auth can-i delete nodes --as=system:serviceaccount:kube-system:cloud-controller-manager 2>/dev/null)"
+check "aws-node may get nodes, not patch them" "yes/no" \
+  "$(kubectl auth can-i get nodes --as=system:serviceaccount:kube-system:aws-node 2>/dev/null)/$(kubectl auth can-i patch nodes --as=system:serviceaccount:kube-system:aws-node 2>/dev/null || true)"
 # (Stopped and terminated workers are covered in virtual time by scenarios/cluster/seed-cluster-up.yaml.)
 echo "seed up: $PASS passed, $FAIL failed"
 [ "$FAIL" -eq 0 ]

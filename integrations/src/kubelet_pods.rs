@@ -45,7 +45,9 @@
 //! is retried each pass. A `hostNetwork` pod gets the node's InternalIP.
 //!
 //! Not modelled:
-//! - init containers, ephemeral containers, sidecars (Initialized is True at once);
+//! - init containers and sidecars (Initialized is True at once); ephemeral containers
+//!   (`kubectl debug`) are pulled, created and started in a running pod (stage 2's timing) and
+//!   stopped with it, but run nothing (`attach`/`exec` answer that they are not simulated);
 //! - container commands, exits, restarts and `restartPolicy` (containers run forever unless the
 //!   pod sets `cloudbox.dev/run-for`, see [`crate::container_exit`]);
 //! - liveness/startup probes, readiness failures, `periodSeconds` (ready exactly at the delay);
@@ -209,6 +211,9 @@ pub async fn reconcile_with(ctx: &Context, cfg: &PodConfig) -> Result<Summary, E
         } else if let Some(status) = crate::container_exit::exited_status(pod, now) {
             p.patch_status(status).await?;
         } else {
+            if !pending_ephemeral(pod).is_empty() {
+                start_ephemeral(&mut p, node, cfg).await?;
+            }
             if let Some(t) = crate::container_exit::exit_at(pod) {
                 ctx.requeue_at(t);
             }
@@ -274,6 +279,7 @@ fn needs_work(pod: &Value) -> bool {
     }
     !(all_running(pod) && is_ready(pod))
         || pod["metadata"]["annotations"][crate::container_exit::RUN_FOR_ANNOTATION].is_string()
+        || !pending_ephemeral(pod).is_empty()
 }
 
 /// What the kubelet remembers between passes (its in-memory pod workers): the containers whose
@@ -282,6 +288,8 @@ fn needs_work(pod: &Value) -> bool {
 #[derive(Default)]
 struct KubeletMemory {
     seen: std::sync::Mutex<BTreeMap<(String, &'static str), BTreeSet<String>>>,
+    /// When the image pull of an ephemeral container began (pod uid, container) → ms.
+    ephemeral_pulls: std::sync::Mutex<BTreeMap<(String, String), u64>>,
 }
 
 impl KubeletMemory {
@@ -305,6 +313,25 @@ impl KubeletMemory {
             .lock()
             .unwrap_or_else(std::sync::PoisonError::into_inner)
             .retain(|(u, _), _| u != uid);
+        self.ephemeral_pulls
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .retain(|(u, _), _| u != uid);
+    }
+
+    /// When the pull of ephemeral container `name` began, recording `now` if it had not.
+    fn ephemeral_pull(&self, uid: &str, name: &str, now: u64) -> (u64, bool) {
+        let mut pulls = self
+            .ephemeral_pulls
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        match pulls.get(&(uid.to_string(), name.to_string())) {
+            Some(t) => (*t, false),
+            None => {
+                pulls.insert((uid.to_string(), name.to_string()), now);
+                (now, true)
+            }
+        }
     }
 }
 
@@ -416,6 +443,22 @@ fn containers(pod: &Value) -> Vec<Value> {
         .as_array()
         .cloned()
         .unwrap_or_default()
+}
+
+/// The ephemeral containers (`kubectl debug`) the kubelet has not started yet.
+fn pending_ephemeral(pod: &Value) -> Vec<&Value> {
+    let statuses = pod["status"]["ephemeralContainerStatuses"].as_array();
+    pod["spec"]["ephemeralContainers"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .filter(|c| {
+            !statuses.into_iter().flatten().any(|st| {
+                st["name"] == c["name"]
+                    && (st["state"]["running"].is_object() || st["state"]["terminated"].is_object())
+            })
+        })
+        .collect()
 }
 
 /// Accepted, but its sandbox has no address yet (the VPC CNI had none free).
@@ -561,7 +604,7 @@ impl<'a> PodCtx<'a> {
 
     fn build_event(
         &self,
-        container: &str,
+        field_path: &str,
         reason: &str,
         message: &str,
         at: u64,
@@ -579,7 +622,7 @@ impl<'a> PodCtx<'a> {
                 "name": self.name,
                 "uid": self.uid,
                 "resourceVersion": str_at(self.pod, "/metadata/resourceVersion"),
-                "fieldPath": format!("spec.containers{{{container}}}"),
+                "fieldPath": field_path,
             },
             "reason": reason,
             "message": message,
@@ -605,12 +648,29 @@ impl<'a> PodCtx<'a> {
         message: String,
         at: u64,
     ) -> Result<(), Error> {
+        self.event_at(
+            &format!("spec.containers{{{container}}}"),
+            reason,
+            message,
+            at,
+        )
+        .await
+    }
+
+    /// Records a Normal event about the pod's field `field_path` at `at` (ms).
+    async fn event_at(
+        &mut self,
+        field_path: &str,
+        reason: &str,
+        message: String,
+        at: u64,
+    ) -> Result<(), Error> {
         let api: Api<Event> = Api::namespaced(self.ctx.kube.clone(), &self.ns);
         loop {
             // The recorder names events `<pod>.<hex UnixNano>`.
             let nanos = self.ctx.event_nanos(at);
             self.seq += 1;
-            let ev = self.build_event(container, reason, &message, at, nanos)?;
+            let ev = self.build_event(field_path, reason, &message, at, nanos)?;
             match api.create(&PostParams::default(), &ev).await {
                 Ok(_) => break,
                 Err(kube::Error::Api(e)) if e.code == 409 && self.seq < 1_000 => continue,
@@ -817,23 +877,108 @@ async fn start(
     Ok(())
 }
 
+/// An ephemeral container added to a running pod (`kubectl debug`): its image pulled as
+/// the pod's own are (`waiting: ContainerCreating` meanwhile), then created and started, with
+/// the events' `fieldPath` `spec.ephemeralContainers{name}`; reported in
+/// `status.ephemeralContainerStatuses` (never ready, no `started`: the prober does not watch it).
+async fn start_ephemeral(
+    p: &mut PodCtx<'_>,
+    node: &mut NodeInfo,
+    cfg: &PodConfig,
+) -> Result<(), Error> {
+    let pod = p.pod;
+    let mut statuses: Vec<Value> = pod["status"]["ephemeralContainerStatuses"]
+        .as_array()
+        .cloned()
+        .unwrap_or_default();
+    let mut changed = false;
+    for c in pending_ephemeral(pod) {
+        let (name, image) = (str_at(c, "/name"), str_at(c, "/image"));
+        let field = format!("spec.ephemeralContainers{{{name}}}");
+        let normalized = normalize_image(image);
+        let present = node.images.contains(&normalized);
+        let pull = must_pull(c, present);
+        let (began, first) = p.memory.ephemeral_pull(&p.uid, name, p.now);
+        let took = if !pull {
+            0
+        } else if present {
+            cfg.timing.cached_pull.as_millis() as u64
+        } else {
+            cfg.timing.image_pull.as_millis() as u64
+        };
+        let status = if first && took > 0 {
+            let now = p.now;
+            p.event_at(&field, "Pulling", format!("Pulling image {image:?}"), now)
+                .await?;
+            p.ctx.requeue_at(began + took);
+            json!({"name": name, "image": image, "imageID": "", "ready": false,
+                   "restartCount": 0, "state": {"waiting": {"reason": "ContainerCreating"}},
+                   "lastState": {}})
+        } else if began + took > p.now {
+            p.ctx.requeue_at(began + took);
+            continue;
+        } else {
+            let at = began + took;
+            if pull {
+                let d = go_duration(took);
+                let msg = format!(
+                    "Successfully pulled image {image:?} in {d} ({d} including waiting). Image size: {} bytes.",
+                    cfg.timing.image_size_bytes
+                );
+                p.event_at(&field, "Pulled", msg, at).await?;
+                if node.images.insert(normalized) {
+                    node.images_changed = true;
+                }
+            } else {
+                p.event_at(&field, "Pulled", already_present(image), at)
+                    .await?;
+            }
+            p.event_at(&field, "Created", format!("Created container: {name}"), at)
+                .await?;
+            p.event_at(&field, "Started", format!("Started container {name}"), at)
+                .await?;
+            running_status(pod, name, image, at, false, false)
+        };
+        match statuses.iter_mut().find(|s| s["name"] == name) {
+            Some(s) => *s = status,
+            None => statuses.push(status),
+        }
+        changed = true;
+    }
+    if changed {
+        p.patch_status(json!({"ephemeralContainerStatuses": statuses}))
+            .await?;
+    }
+    Ok(())
+}
+
 /// Stage 4: stop the containers, then delete the pod once its grace period has passed.
 async fn terminate(p: &mut PodCtx<'_>, summary: &mut Summary) -> Result<(), Error> {
     let pod = p.pod;
-    let running: Vec<String> = pod["status"]["containerStatuses"]
-        .as_array()
-        .into_iter()
-        .flatten()
-        .filter(|c| c["state"]["running"].is_object())
-        .map(|c| str_at(c, "/name").to_string())
+    // (name, the events' fieldPath) of every running container, ephemeral ones included.
+    let running: Vec<(String, String)> = ["containerStatuses", "ephemeralContainerStatuses"]
+        .iter()
+        .zip(["containers", "ephemeralContainers"])
+        .flat_map(|(statuses, spec)| {
+            pod["status"][*statuses]
+                .as_array()
+                .into_iter()
+                .flatten()
+                .filter(|c| c["state"]["running"].is_object())
+                .map(move |c| {
+                    let name = str_at(c, "/name").to_string();
+                    let field = format!("spec.{spec}{{{name}}}");
+                    (name, field)
+                })
+        })
         .collect();
     let deadline = time_at(pod, "/metadata/deletionTimestamp").unwrap_or(0);
     if !running.is_empty() {
         let killed = p.event_containers("Killing").await?;
         let mut first = false;
-        for name in running.iter().filter(|n| !killed.contains(*n)) {
+        for (name, field) in running.iter().filter(|(n, _)| !killed.contains(n)) {
             let now = p.now;
-            p.event(name, "Killing", format!("Stopping container {name}"), now)
+            p.event_at(field, "Killing", format!("Stopping container {name}"), now)
                 .await?;
             p.remember("Killing", name);
             first = true;
@@ -869,6 +1014,46 @@ async fn terminate(p: &mut PodCtx<'_>, summary: &mut Summary) -> Result<(), Erro
     Ok(())
 }
 
+/// A running container's status (ids derived from the pod uid, container and image names);
+/// `started` is reported for the pod's containers, not for ephemeral ones (the prober sets it).
+fn running_status(
+    pod: &Value,
+    name: &str,
+    image: &str,
+    t: u64,
+    ready: bool,
+    started: bool,
+) -> Value {
+    let mut ids = IdGen::derived(0, &format!("container/{}/{name}", pod["metadata"]["uid"]));
+    let mut digest = IdGen::derived(0, &format!("image/{}", normalize_image(image)));
+    let repo = normalize_image(image);
+    let repo = repo
+        .rsplit_once('@')
+        .map(|(r, _)| r.to_string())
+        .unwrap_or_else(|| {
+            let (head, last) = repo.rsplit_once('/').unwrap_or(("", &repo));
+            let last = last.split(':').next().unwrap_or(last);
+            format!("{head}/{last}")
+        });
+    let mut status = json!({
+        "name": name,
+        "image": image,
+        "imageID": format!("{repo}@sha256:{}", digest.hex(64)),
+        "containerID": format!("containerd://{}", ids.hex(64)),
+        "ready": ready,
+        "started": true,
+        "restartCount": 0,
+        "state": {"running": {"startedAt": rfc3339_secs(t)}},
+        "lastState": {},
+    });
+    if !started {
+        if let Some(o) = status.as_object_mut() {
+            o.remove("started");
+        }
+    }
+    status
+}
+
 /// The pod's status: accepted (`ip` given) or as live, containers running from `started`
 /// (ms), ready or not. Conditions keep their live `lastTransitionTime` while unchanged.
 fn desired_status(
@@ -892,32 +1077,7 @@ fn desired_status(
             let name = str_at(c, "/name");
             let image = str_at(c, "/image");
             match started {
-                Some(t) => {
-                    let mut ids =
-                        IdGen::derived(0, &format!("container/{}/{name}", pod["metadata"]["uid"]));
-                    let mut digest =
-                        IdGen::derived(0, &format!("image/{}", normalize_image(image)));
-                    let repo = normalize_image(image);
-                    let repo = repo
-                        .rsplit_once('@')
-                        .map(|(r, _)| r.to_string())
-                        .unwrap_or_else(|| {
-                            let (head, last) = repo.rsplit_once('/').unwrap_or(("", &repo));
-                            let last = last.split(':').next().unwrap_or(last);
-                            format!("{head}/{last}")
-                        });
-                    json!({
-                        "name": name,
-                        "image": image,
-                        "imageID": format!("{repo}@sha256:{}", digest.hex(64)),
-                        "containerID": format!("containerd://{}", ids.hex(64)),
-                        "ready": ready,
-                        "started": true,
-                        "restartCount": 0,
-                        "state": {"running": {"startedAt": rfc3339_secs(t)}},
-                        "lastState": {},
-                    })
-                }
+                Some(t) => running_status(pod, name, image, t, ready, true),
                 None => json!({
                     "name": name,
                     "image": image,

@@ -365,6 +365,7 @@ impl Query {
             manager,
             validation,
             force: self.flag("force"),
+            requester: None,
         })
     }
 }
@@ -855,7 +856,8 @@ async fn handle(
             Ok(json_response(StatusCode::OK, &obj, &[]))
         }
         (&Method::POST, None) => {
-            let opts = q.write_opts(headers)?;
+            let mut opts = q.write_opts(headers)?;
+            opts.requester = Some(user.clone());
             let mut body = parse_body(headers, &body)?;
             // Decoding, defaults, validation and managedFields run without the lock; only the
             // commit (name, uid, admission, quota, the write) takes it.

@@ -437,3 +437,85 @@ async fn unstarted_pod_is_deleted_at_once_and_other_providers_ignored() -> Resul
     assert_eq!(w.pass().await?.writes, 0);
     Ok(())
 }
+
+#[tokio::test]
+async fn an_ephemeral_container_is_pulled_started_and_stopped_with_the_pod() -> Result<()> {
+    // `kubectl debug web --image=busybox` adds an ephemeral container through the
+    // `ephemeralcontainers` subresource; the kubelet pulls busybox, starts it and reports it.
+    let w = world()?;
+    w.node(NODE_A, "192.168.193.10", Some("10.244.1.0/24"), true)
+        .await?;
+    w.pod("web", NODE_A, json!({})).await?;
+    w.pass().await?;
+    w.advance_ms(2000);
+    w.pass().await?;
+    assert_eq!(w.get("web").await?["status"]["phase"], "Running");
+
+    let pods: Api<Pod> = Api::namespaced(w.ctx.kube.clone(), "default");
+    let debug = json!({"spec": {"ephemeralContainers": [{"name": "debugger-x", "image": "busybox",
+        "imagePullPolicy": "Always", "stdin": true, "terminationMessagePolicy": "File"}]}});
+    pods.patch_subresource(
+        "ephemeralcontainers",
+        "web",
+        &PatchParams::default(),
+        &Patch::Strategic(debug),
+    )
+    .await?;
+    w.pass().await?;
+    let p = w.get("web").await?;
+    let st = &p["status"]["ephemeralContainerStatuses"][0];
+    assert_eq!(st["name"], "debugger-x");
+    assert_eq!(st["state"]["waiting"]["reason"], "ContainerCreating");
+    // The pod's own container is untouched.
+    assert!(p["status"]["containerStatuses"][0]["state"]["running"].is_object());
+
+    w.advance_ms(1000);
+    assert_eq!(w.pass().await?.writes, 0, "the pull takes 2 s");
+    w.advance_ms(1000);
+    w.pass().await?;
+    let p = w.get("web").await?;
+    let st = &p["status"]["ephemeralContainerStatuses"][0];
+    assert!(st["state"]["running"]["startedAt"].is_string(), "{st}");
+    assert_eq!(st["ready"], false);
+    assert!(st.get("started").is_none(), "{st}");
+    assert!(st["containerID"]
+        .as_str()
+        .is_some_and(|c| c.starts_with("containerd://")));
+    assert_eq!(cond(&p, "Ready"), "True");
+    // Nothing left to do for it.
+    assert_eq!(w.pass().await?.writes, 0);
+
+    let events = Api::<Event>::namespaced(w.ctx.kube.clone(), "default")
+        .list(&ListParams::default().fields("involvedObject.name=web"))
+        .await?;
+    let debugger: Vec<String> = events
+        .items
+        .iter()
+        .filter(|e| {
+            e.involved_object.field_path.as_deref() == Some("spec.ephemeralContainers{debugger-x}")
+        })
+        .map(|e| e.reason.clone().unwrap_or_default())
+        .collect();
+    assert_eq!(debugger, ["Pulling", "Pulled", "Created", "Started"]);
+
+    // Deleting the pod stops both containers.
+    pods.delete("web", &DeleteParams::default()).await?;
+    w.pass().await?;
+    let events = Api::<Event>::namespaced(w.ctx.kube.clone(), "default")
+        .list(&ListParams::default().fields("involvedObject.name=web,reason=Killing"))
+        .await?;
+    let mut killed: Vec<String> = events
+        .items
+        .iter()
+        .filter_map(|e| e.involved_object.field_path.clone())
+        .collect();
+    killed.sort();
+    assert_eq!(
+        killed,
+        [
+            "spec.containers{nginx}",
+            "spec.ephemeralContainers{debugger-x}"
+        ]
+    );
+    Ok(())
+}

@@ -17,8 +17,8 @@
 
 use super::strategy::{Described, Generic, Strategy};
 use super::{
-    core_printers as cp, crd, events, jobs, namespaces, nodes, pods, printers as p, replication,
-    services, volumes,
+    certificates, core_printers as cp, crd, events, jobs, namespaces, nodes, pods, printers as p,
+    replication, services, volumes,
 };
 use crate::ops::Sub;
 use crate::registry::{Registry, ResourceDef};
@@ -58,11 +58,12 @@ static LEASE: Described = Described {
     create_on_update: true,
     ..Described::printed(&cp::LEASE)
 };
-static CSR: Described = Described {
-    fields: &CSR_FIELDS,
-    subresources: &[("approval", Sub::Approval)],
-    ..Described::printed(&p::CERTIFICATE_SIGNING_REQUEST)
-};
+static CSR: certificates::CertificateSigningRequests =
+    certificates::CertificateSigningRequests(Described {
+        fields: &CSR_FIELDS,
+        subresources: &[("approval", Sub::Approval)],
+        ..Described::printed(&p::CERTIFICATE_SIGNING_REQUEST)
+    });
 static DEPLOYMENT: Described = Described::printed(&cp::DEPLOYMENT);
 static REPLICA_SET: Described = Described::printed(&cp::REPLICA_SET);
 static DAEMON_SET: Described = Described::printed(&cp::DAEMON_SET);

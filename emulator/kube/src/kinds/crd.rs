@@ -17,6 +17,7 @@
 
 use super::strategy::Strategy;
 use crate::error::{Cause, KubeApiError, KubeResult};
+use crate::kinds::rbac::UserInfo;
 use crate::ops::{Db, Sub};
 use crate::registry::Registry;
 use crate::store::meta_str;
@@ -26,7 +27,7 @@ use serde_json::{json, Value};
 pub struct CrdStrategy;
 
 impl Strategy for CrdStrategy {
-    fn prepare_for_create(&self, obj: &mut Value) -> KubeResult<()> {
+    fn prepare_for_create(&self, obj: &mut Value, _requester: Option<&UserInfo>) -> KubeResult<()> {
         Db::crd_status(obj)
     }
 

@@ -14,7 +14,7 @@
 //! - [`catalog`]: the registry of strategies by (group, kind), the data-only strategies, and the
 //!   store's selectable projection.
 //! - Per-kind strategies: [`pods`], [`services`], [`namespaces`], [`nodes`], [`volumes`],
-//!   [`replication`], [`jobs`], [`events`], [`crd`].
+//!   [`replication`], [`jobs`], [`events`], [`crd`], [`certificates`].
 //! - [`core_printers`]: `kubectl get` columns of the kinds served since issue 3.
 //! - [`printers`]: `kubectl get` columns of the added kinds.
 //! - [`hpa`]: `autoscaling/v1` ⇄ `autoscaling/v2` HorizontalPodAutoscaler conversion.
@@ -32,6 +32,7 @@
 
 pub mod admission;
 pub mod catalog;
+pub mod certificates;
 pub mod controller_roles;
 pub mod core_printers;
 pub mod crd;

@@ -13,6 +13,7 @@
 
 use super::strategy::Strategy;
 use crate::error::KubeResult;
+use crate::kinds::rbac::UserInfo;
 use crate::ops::Db;
 use crate::ops::Sub;
 use crate::registry::ResourceDef;
@@ -53,7 +54,7 @@ pub const POD_SUBRESOURCES: &[(&str, Sub)] = &[
 pub struct PodStrategy;
 
 impl Strategy for PodStrategy {
-    fn prepare_for_create(&self, obj: &mut Value) -> KubeResult<()> {
+    fn prepare_for_create(&self, obj: &mut Value, _requester: Option<&UserInfo>) -> KubeResult<()> {
         let st = crate::defaults::pod_initial_status(obj);
         if let Some(m) = obj.as_object_mut() {
             m.insert("status".into(), st);

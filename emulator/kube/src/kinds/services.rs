@@ -12,6 +12,7 @@
 
 use super::strategy::Strategy;
 use crate::error::{Cause, KubeApiError, KubeResult};
+use crate::kinds::rbac::UserInfo;
 use crate::ops::Db;
 use crate::selectors::{field, FieldLabels, KindFields, Unsupported};
 use crate::table::TableConvertor;
@@ -21,7 +22,7 @@ use serde_json::{json, Value};
 pub struct ServiceStrategy;
 
 impl Strategy for ServiceStrategy {
-    fn prepare_for_create(&self, obj: &mut Value) -> KubeResult<()> {
+    fn prepare_for_create(&self, obj: &mut Value, _requester: Option<&UserInfo>) -> KubeResult<()> {
         if let Some(m) = obj.as_object_mut() {
             m.insert("status".into(), json!({"loadBalancer": {}}));
         }

@@ -27,6 +27,7 @@
 
 use crate::defaults::{set_default, template};
 use crate::error::{Cause, KubeResult};
+use crate::kinds::rbac::UserInfo;
 use crate::ops::{Db, Sub};
 use crate::registry::ResourceDef;
 use crate::selectors::{FieldLabels, META_FIELDS};
@@ -42,8 +43,13 @@ pub trait Strategy: Sync {
     fn reset_status_on_create(&self, def: &ResourceDef) -> bool {
         def.status
     }
-    /// PrepareForCreate after decoding and defaulting: initial status and server-set fields.
-    fn prepare_for_create(&self, _obj: &mut Value) -> KubeResult<()> {
+    /// PrepareForCreate after decoding and defaulting: initial status and server-set fields
+    /// (`requester`: the request's user, when the create came through the API).
+    fn prepare_for_create(
+        &self,
+        _obj: &mut Value,
+        _requester: Option<&UserInfo>,
+    ) -> KubeResult<()> {
         Ok(())
     }
     /// Server-set fields that need the new object's uid (the Job selector).

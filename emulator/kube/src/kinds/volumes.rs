@@ -10,6 +10,7 @@
 
 use super::strategy::Strategy;
 use crate::error::KubeResult;
+use crate::kinds::rbac::UserInfo;
 use crate::table::{Printer, TableConvertor};
 use serde_json::{json, Value};
 
@@ -24,7 +25,7 @@ pub static PERSISTENT_VOLUME_CLAIMS: VolumeStrategy =
     VolumeStrategy(&super::core_printers::PERSISTENT_VOLUME_CLAIM);
 
 impl Strategy for VolumeStrategy {
-    fn prepare_for_create(&self, obj: &mut Value) -> KubeResult<()> {
+    fn prepare_for_create(&self, obj: &mut Value, _requester: Option<&UserInfo>) -> KubeResult<()> {
         if let Some(m) = obj.as_object_mut() {
             m.insert("status".into(), json!({"phase": "Pending"}));
         }

@@ -218,7 +218,7 @@ pub fn prepare_create(
             meta.insert("generation".into(), json!(1));
         }
     }
-    strategy.prepare_for_create(&mut obj)?;
+    strategy.prepare_for_create(&mut obj, opts.requester.as_ref())?;
     if !applied {
         track_request_update(&sdef, def, opts, &time, "", None, &mut obj);
     }

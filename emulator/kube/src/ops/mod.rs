@@ -55,6 +55,8 @@ pub struct WriteOpts {
     pub validation: FieldValidation,
     /// `force` (server-side apply).
     pub force: bool,
+    /// Who creates (set on POST only): the CSR strategy records the requester.
+    pub requester: Option<crate::kinds::rbac::UserInfo>,
 }
 
 /// DeleteOptions.

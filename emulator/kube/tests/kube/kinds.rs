@@ -538,6 +538,12 @@ mod added_kinds {
         )
         .await?;
         assert_eq!(r.status, StatusCode::CREATED, "{:?}", r.body);
+        // The requester is the request's user (`PrepareForCreate`), whatever the body says.
+        assert_eq!(r.body["spec"]["username"], "kubernetes-admin");
+        assert_eq!(
+            r.body["spec"]["groups"],
+            json!(["system:masters", "system:authenticated"])
+        );
         let mut csr = r.body;
         csr["status"] = json!({"conditions": [{"type": "Approved", "status": "True", "reason": "KubectlApprove", "message": "ok"}]});
         csr["spec"]["username"] = json!("mallory");
@@ -549,7 +555,7 @@ mod added_kinds {
         .await?;
         assert_eq!(r.status, StatusCode::OK, "{:?}", r.body);
         assert_eq!(r.body["status"]["conditions"][0]["type"], "Approved");
-        assert_eq!(r.body["spec"]["username"], "jane");
+        assert_eq!(r.body["spec"]["username"], "kubernetes-admin");
         let t = table(
             &st,
             "/apis/certificates.k8s.io/v1/certificatesigningrequests",
