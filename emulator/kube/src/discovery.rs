@@ -79,54 +79,34 @@ fn sub_verbs() -> Value {
     json!(["get", "patch", "update"])
 }
 
-/// Subresources other than status and scale: (name, group, version, kind, verbs).
-fn extra_subresources(
-    d: &ResourceDef,
-) -> Vec<(
-    &'static str,
-    &'static str,
-    &'static str,
-    &'static str,
-    Value,
-)> {
-    match (d.group.as_str(), d.kind.as_str()) {
-        ("", "Pod") => vec![
-            (
-                "attach",
-                "",
-                "v1",
-                "PodAttachOptions",
-                json!(["create", "get"]),
-            ),
-            ("binding", "", "v1", "Binding", json!(["create"])),
-            ("ephemeralcontainers", "", "v1", "Pod", sub_verbs()),
-            ("eviction", "policy", "v1", "Eviction", json!(["create"])),
-            ("exec", "", "v1", "PodExecOptions", json!(["create", "get"])),
-            ("log", "", "v1", "Pod", json!(["get"])),
-            (
-                "portforward",
-                "",
-                "v1",
-                "PodPortForwardOptions",
-                json!(["create", "get"]),
-            ),
-        ],
-        ("", "ServiceAccount") => vec![(
-            "token",
-            "authentication.k8s.io",
-            "v1",
-            "TokenRequest",
-            json!(["create"]),
-        )],
-        ("certificates.k8s.io", "CertificateSigningRequest") => vec![(
-            "approval",
-            "certificates.k8s.io",
-            "v1",
-            "CertificateSigningRequest",
-            sub_verbs(),
-        )],
-        _ => Vec::new(),
-    }
+/// Subresources other than status and scale, in name order, from the kind's strategy:
+/// (name, group, version, kind, verbs).
+fn extra_subresources(d: &ResourceDef) -> Vec<(&'static str, String, String, String, Value)> {
+    let mut out: Vec<_> = crate::kinds::strategy::for_kind(d)
+        .subresources()
+        .iter()
+        .map(|(name, sub)| {
+            let (g, v, kind, verbs) = sub.discovery();
+            match kind {
+                Some(k) => (
+                    *name,
+                    g.to_string(),
+                    v.to_string(),
+                    k.to_string(),
+                    json!(verbs),
+                ),
+                None => (
+                    *name,
+                    d.group.clone(),
+                    d.version.clone(),
+                    d.kind.clone(),
+                    json!(verbs),
+                ),
+            }
+        })
+        .collect();
+    out.sort_by_key(|s| s.0);
+    out
 }
 
 /// `/api/v1` or `/apis/{group}/{version}`.
@@ -261,5 +241,64 @@ mod tests {
             .unwrap_or_default();
         assert!(names.contains(&"apps") && names.contains(&"extensions"));
         assert!(api_resource_list(&reg, "apps", "v1").is_some());
+    }
+
+    #[test]
+    fn subresources_come_from_the_kinds_strategies() {
+        let reg = Registry::builtin();
+        let core = api_resource_list(&reg, "", "v1").unwrap_or_default();
+        let find = |name: &str| {
+            core["resources"]
+                .as_array()
+                .into_iter()
+                .flatten()
+                .find(|r| r["name"] == name)
+                .cloned()
+                .unwrap_or_default()
+        };
+        assert_eq!(find("pods/eviction")["group"], "policy");
+        assert_eq!(find("pods/eviction")["kind"], "Eviction");
+        assert_eq!(find("pods/log")["kind"], "Pod");
+        assert_eq!(find("pods/log")["verbs"], json!(["get"]));
+        assert_eq!(find("pods/exec")["kind"], "PodExecOptions");
+        assert!(find("pods/binding").get("group").is_none());
+        assert_eq!(
+            find("serviceaccounts/token")["group"],
+            "authentication.k8s.io"
+        );
+        let certs = api_resource_list(&reg, "certificates.k8s.io", "v1").unwrap_or_default();
+        assert!(certs["resources"]
+            .as_array()
+            .into_iter()
+            .flatten()
+            .any(|r| r["name"] == "certificatesigningrequests/approval"
+                && r["verbs"] == json!(["get", "patch", "update"])));
+        let agg = aggregated(&reg, true, "v2");
+        let pods = &agg["items"][0]["versions"][0]["resources"]
+            .as_array()
+            .into_iter()
+            .flatten()
+            .find(|r| r["resource"] == "pods")
+            .cloned()
+            .unwrap_or_default();
+        let subs: Vec<&str> = pods["subresources"]
+            .as_array()
+            .into_iter()
+            .flatten()
+            .filter_map(|s| s["subresource"].as_str())
+            .collect();
+        assert_eq!(
+            subs,
+            [
+                "status",
+                "attach",
+                "binding",
+                "ephemeralcontainers",
+                "eviction",
+                "exec",
+                "log",
+                "portforward"
+            ]
+        );
     }
 }

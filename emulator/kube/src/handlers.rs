@@ -53,13 +53,14 @@ async fn auth(State(st): State<KubeState>, mut req: Request, next: Next) -> Resp
         .and_then(|v| v.strip_prefix("Bearer "))
         .map(str::to_string);
     // A service-account token issued by `serviceaccounts/token` authenticates its account.
+    // It stops authenticating once its account or bound object is deleted (`claims.go`).
     let sa_user = given.as_deref().and_then(|t| {
         let now = st.clock().now().as_millis();
-        st.db()
-            .read()
-            .tokens
+        let db = st.db().read();
+        db.tokens
             .get(t)
             .filter(|i| i.expires_ms > now)
+            .filter(|i| crate::kinds::reviews::invalidated(&db.store, i).is_none())
             .map(|i| i.user.clone())
     });
     let user = match sa_user {
@@ -757,8 +758,12 @@ async fn handle(
         let sa = db.get(&def, &ns_str, name)?;
         db.token_serial += 1;
         let serial = db.token_serial;
+        let bound = crate::kinds::reviews::bound_object(&db.store, &ns_str, name, &body)?;
         let (answer, token, issued) =
-            crate::kinds::reviews::token_request(&sa, &body, now.as_millis(), serial)?;
+            crate::kinds::reviews::token_request(&sa, &body, bound, now.as_millis(), serial)?;
+        // Expired tokens are forgotten (they could only be refused).
+        let now_ms = now.as_millis();
+        db.tokens.retain(|_, t| t.expires_ms > now_ms);
         db.tokens.insert(token, issued);
         return Ok(json_response(StatusCode::CREATED, &answer, &[]));
     }

@@ -8,9 +8,15 @@
 //! `pkg/registry/authentication/{selfsubjectreview,tokenreview}/storage.go`,
 //! `pkg/registry/core/serviceaccount/storage/token.go`.
 //!
+//! Tokens are checked as the service-account authenticator checks a bound token
+//! (`pkg/serviceaccount/claims.go`): it is refused once expired, once its ServiceAccount is
+//! deleted or recreated (another uid), and once the object of its `boundObjectRef` (a Pod, Secret
+//! or Node, which must exist when the token is requested) is gone; expired tokens are forgotten
+//! when the next one is issued.
+//!
 //! Not modelled: tokens are opaque JWT-shaped strings remembered by the server, not signed
-//! (only this server can review them); bound object references are stored but not checked;
-//! SelfSubjectRulesReview lists RBAC rules unaggregated (`incomplete: false`).
+//! (only this server can review them); SelfSubjectRulesReview lists RBAC rules unaggregated
+//! (`incomplete: false`).
 
 use super::rbac::{Attributes, Policy, UserInfo};
 use crate::error::{Cause, KubeApiError, KubeResult};
@@ -28,6 +34,129 @@ pub struct IssuedToken {
     pub expires_ms: u64,
     /// Audiences.
     pub audiences: Vec<String>,
+    /// The object it is bound to (`spec.boundObjectRef`).
+    pub bound: Option<BoundObject>,
+}
+
+/// The object a token is bound to: the token is valid while it exists with this uid.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct BoundObject {
+    /// `Pod`, `Secret` or `Node`.
+    pub kind: &'static str,
+    /// Its store key.
+    pub storage: &'static str,
+    /// Its namespace ("" for a Node).
+    pub namespace: String,
+    /// Its name.
+    pub name: String,
+    /// Its uid.
+    pub uid: String,
+}
+
+/// The object `spec.boundObjectRef` of a TokenRequest for ServiceAccount `sa` in `ns` names,
+/// as it is stored now: 400 for a kind a token cannot be bound to, 404 when it is missing, 409
+/// when the reference's uid is not the stored one.
+pub fn bound_object(
+    store: &Store,
+    ns: &str,
+    sa: &str,
+    body: &Value,
+) -> KubeResult<Option<BoundObject>> {
+    let Some(r) = body
+        .pointer("/spec/boundObjectRef")
+        .filter(|r| r.is_object())
+    else {
+        return Ok(None);
+    };
+    let api_version = s(r, "apiVersion");
+    let kind = s(r, "kind");
+    let name = s(r, "name");
+    let (kind, storage, namespace) = match (api_version.as_str(), kind.as_str()) {
+        ("v1", "Pod") => ("Pod", "pods", ns),
+        ("v1", "Secret") => ("Secret", "secrets", ns),
+        ("v1", "Node") => ("Node", "nodes", ""),
+        _ => {
+            let (g, v) = api_version.rsplit_once('/').unwrap_or(("", &api_version));
+            return Err(KubeApiError::bad_request(format!(
+                "cannot bind token for serviceaccount {sa:?} to object of type {g}/{v}, Kind={kind}"
+            )));
+        }
+    };
+    let Some(obj) = store.get(storage, namespace, &name) else {
+        return Err(KubeApiError::not_found(crate::error::Subject {
+            group: "",
+            resource: storage,
+            name: &name,
+        }));
+    };
+    let uid = obj
+        .pointer("/metadata/uid")
+        .and_then(Value::as_str)
+        .unwrap_or_default()
+        .to_string();
+    let want = s(r, "uid");
+    if !want.is_empty() && want != uid {
+        return Err(KubeApiError::conflict(
+            crate::error::Subject {
+                group: "",
+                resource: kind,
+                name: &name,
+            },
+            &format!(
+                "the UID in the bound object reference ({want}) does not match the UID in record. The object might have been deleted and then recreated"
+            ),
+        ));
+    }
+    Ok(Some(BoundObject {
+        kind,
+        storage,
+        namespace: namespace.to_string(),
+        name,
+        uid,
+    }))
+}
+
+/// Why a remembered, unexpired token no longer authenticates (the authenticator's words), or
+/// None while its ServiceAccount and bound object exist as they were when it was issued.
+pub fn invalidated(store: &Store, t: &IssuedToken) -> Option<String> {
+    let (ns, name) = t
+        .user
+        .name
+        .strip_prefix("system:serviceaccount:")
+        .and_then(|r| r.split_once(':'))?;
+    let uid_of = |storage: &str, ns: &str, name: &str, parsed: bool| {
+        let obj = if parsed {
+            store.get_parsed(storage, ns, name)
+        } else {
+            store.get(storage, ns, name)
+        }?;
+        Some(
+            obj.pointer("/metadata/uid")
+                .and_then(Value::as_str)
+                .unwrap_or_default()
+                .to_string(),
+        )
+    };
+    match uid_of("serviceaccounts", ns, name, true) {
+        None => return Some("service account token has been invalidated".into()),
+        Some(uid) if !t.user.uid.is_empty() && uid != t.user.uid => {
+            return Some(format!(
+                "service account UID ({uid}) does not match claim ({})",
+                t.user.uid
+            ))
+        }
+        Some(_) => {}
+    }
+    let b = t.bound.as_ref()?;
+    match uid_of(b.storage, &b.namespace, &b.name, false) {
+        None => Some("service account token has been invalidated".into()),
+        Some(uid) if uid != b.uid => Some(format!(
+            "{} UID ({uid}) does not match claim ({})",
+            b.kind.to_lowercase(),
+            b.uid
+        )),
+        Some(_) => None,
+    }
 }
 
 /// The RBAC objects of a namespace ("" for cluster-wide only).
@@ -183,10 +312,18 @@ pub fn review(
         "SelfSubjectReview" => json!({"userInfo": user.to_json()}),
         "TokenReview" => {
             let token = s(&spec, "token");
-            match tokens.get(&token).filter(|t| t.expires_ms > now_ms) {
-                Some(t) => {
-                    json!({"authenticated": true, "user": t.user.to_json(), "audiences": t.audiences})
+            match tokens.get(&token) {
+                Some(t) if t.expires_ms <= now_ms => {
+                    json!({"user": {}, "error": "[invalid bearer token, service account token has expired]"})
                 }
+                Some(t) => match invalidated(store, t) {
+                    None => {
+                        json!({"authenticated": true, "user": t.user.to_json(), "audiences": t.audiences})
+                    }
+                    Some(why) => {
+                        json!({"user": {}, "error": format!("[invalid bearer token, {why}]")})
+                    }
+                },
                 None => {
                     json!({"user": {}, "error": "[invalid bearer token, service account token has expired]"})
                 }
@@ -219,6 +356,7 @@ fn b64url(data: &[u8]) -> String {
 pub fn token_request(
     sa: &Value,
     body: &Value,
+    bound: Option<BoundObject>,
     now_ms: u64,
     serial: u64,
 ) -> KubeResult<(Value, String, IssuedToken)> {
@@ -271,12 +409,15 @@ pub fn token_request(
         .unwrap_or_else(|| vec![issuer.to_string()]);
     let iat = now_ms / 1000;
     let expires_ms = now_ms + exp as u64 * 1000;
-    let claims = json!({
+    let mut claims = json!({
         "aud": audiences, "exp": iat + exp as u64, "iat": iat, "iss": issuer, "nbf": iat,
         "jti": format!("cloudbox-{serial}"),
         "kubernetes.io": {"namespace": ns, "serviceaccount": {"name": name, "uid": uid}},
         "sub": format!("system:serviceaccount:{ns}:{name}"),
     });
+    if let Some(b) = &bound {
+        claims["kubernetes.io"][b.kind.to_lowercase()] = json!({"name": b.name, "uid": b.uid});
+    }
     let header = json!({"alg": "RS256", "kid": "cloudbox"});
     let token = format!(
         "{}.{}.{}",
@@ -311,6 +452,7 @@ pub fn token_request(
         user: UserInfo::service_account(ns, name, uid),
         expires_ms,
         audiences,
+        bound,
     };
     Ok((answer, token, issued))
 }

@@ -115,6 +115,38 @@ impl Sub {
             Sub::EphemeralContainers => "ephemeralcontainers",
         }
     }
+
+    /// What discovery says of the subresource: the group, version and kind it takes or answers
+    /// (None: the resource's own kind), and its verbs — as kube-apiserver's REST storage of it
+    /// declares (`New()`, `NamedCreater`/`Getter`/`Updater`/`Patcher`).
+    pub fn discovery(
+        self,
+    ) -> (
+        &'static str,
+        &'static str,
+        Option<&'static str>,
+        &'static [&'static str],
+    ) {
+        const GPU: &[&str] = &["get", "patch", "update"];
+        match self {
+            Sub::Main | Sub::Status | Sub::Approval | Sub::EphemeralContainers => {
+                ("", "", None, GPU)
+            }
+            Sub::Scale => ("autoscaling", "v1", Some("Scale"), GPU),
+            Sub::Binding => ("", "v1", Some("Binding"), &["create"]),
+            Sub::Eviction => ("policy", "v1", Some("Eviction"), &["create"]),
+            Sub::Token => (
+                "authentication.k8s.io",
+                "v1",
+                Some("TokenRequest"),
+                &["create"],
+            ),
+            Sub::Log => ("", "", None, &["get"]),
+            Sub::Stream("exec") => ("", "v1", Some("PodExecOptions"), &["create", "get"]),
+            Sub::Stream("attach") => ("", "v1", Some("PodAttachOptions"), &["create", "get"]),
+            Sub::Stream(_) => ("", "v1", Some("PodPortForwardOptions"), &["create", "get"]),
+        }
+    }
 }
 
 /// The result of a write.

@@ -1007,6 +1007,135 @@ mod access {
     }
 
     #[tokio::test]
+    async fn tokens_die_with_their_account_and_bound_object() -> anyhow::Result<()> {
+        // `claims.go`: a bound token stops authenticating when its ServiceAccount or the object
+        // it is bound to is deleted; the TokenRequest checks the bound object first.
+        let st = state();
+        bind_reader(&st).await?;
+        let token_for = |body: Value| {
+            let st = st.clone();
+            async move {
+                let r = post(
+                    &st,
+                    "/api/v1/namespaces/default/serviceaccounts/bot/token",
+                    body,
+                )
+                .await?;
+                anyhow::Ok(r)
+            }
+        };
+        let pods = "/api/v1/namespaces/default/pods";
+        // Bound to a pod that does not exist: 404; to a kind that cannot hold a token: 400.
+        let r = token_for(
+            json!({"spec": {"boundObjectRef": {"apiVersion": "v1", "kind": "Pod", "name": "web"}}}),
+        )
+        .await?;
+        assert_eq!(r.status, StatusCode::NOT_FOUND, "{:?}", r.body);
+        assert_eq!(r.body["message"], "pods \"web\" not found");
+        let r = token_for(json!({"spec": {"boundObjectRef": {"apiVersion": "apps/v1", "kind": "Deployment", "name": "web"}}})).await?;
+        assert_eq!(r.status, StatusCode::BAD_REQUEST);
+        assert_eq!(
+            r.body["message"],
+            "cannot bind token for serviceaccount \"bot\" to object of type apps/v1, Kind=Deployment"
+        );
+        let pod = post(&st, pods, json!({"metadata": {"name": "web"}, "spec": {"containers": [{"name": "c", "image": "nginx"}]}})).await?;
+        let uid = pod.body["metadata"]["uid"]
+            .as_str()
+            .unwrap_or_default()
+            .to_string();
+        let r = token_for(json!({"spec": {"boundObjectRef": {"apiVersion": "v1", "kind": "Pod", "name": "web", "uid": "other"}}})).await?;
+        assert_eq!(r.status, StatusCode::CONFLICT);
+        let r = token_for(json!({"spec": {"boundObjectRef": {"apiVersion": "v1", "kind": "Pod", "name": "web", "uid": uid}}})).await?;
+        assert_eq!(r.status, StatusCode::CREATED, "{:?}", r.body);
+        let bound = r.body["status"]["token"].as_str().unwrap_or("").to_string();
+        let plain = token_for(json!({"spec": {}})).await?.body["status"]["token"]
+            .as_str()
+            .unwrap_or("")
+            .to_string();
+        assert_eq!(
+            with_token(&st, Method::GET, pods, &bound).await?.status,
+            StatusCode::OK
+        );
+
+        // The pod deleted (at once: it is not bound to a node): the bound token is refused.
+        send(
+            &st,
+            Method::DELETE,
+            &format!("{pods}/web"),
+            "",
+            "application/json",
+            None,
+        )
+        .await?;
+        assert_eq!(
+            with_token(&st, Method::GET, pods, &bound).await?.status,
+            StatusCode::UNAUTHORIZED
+        );
+        let r = post(
+            &st,
+            "/apis/authentication.k8s.io/v1/tokenreviews",
+            json!({"spec": {"token": bound}}),
+        )
+        .await?;
+        assert_eq!(
+            r.body["status"]["error"],
+            "[invalid bearer token, service account token has been invalidated]"
+        );
+        assert_eq!(
+            with_token(&st, Method::GET, pods, &plain).await?.status,
+            StatusCode::OK
+        );
+
+        // The account deleted and created again (another uid): the old token is refused.
+        send(
+            &st,
+            Method::DELETE,
+            "/api/v1/namespaces/default/serviceaccounts/bot",
+            "",
+            "application/json",
+            None,
+        )
+        .await?;
+        assert_eq!(
+            with_token(&st, Method::GET, pods, &plain).await?.status,
+            StatusCode::UNAUTHORIZED
+        );
+        post(
+            &st,
+            "/api/v1/namespaces/default/serviceaccounts",
+            json!({"metadata": {"name": "bot"}}),
+        )
+        .await?;
+        assert_eq!(
+            with_token(&st, Method::GET, pods, &plain).await?.status,
+            StatusCode::UNAUTHORIZED
+        );
+        let r = post(
+            &st,
+            "/apis/authentication.k8s.io/v1/tokenreviews",
+            json!({"spec": {"token": plain}}),
+        )
+        .await?;
+        assert!(
+            r.body["status"]["error"]
+                .as_str()
+                .is_some_and(|e| e.starts_with("[invalid bearer token, service account UID (")),
+            "{:?}",
+            r.body
+        );
+        // A fresh token for the new account works.
+        let fresh = token_for(json!({"spec": {}})).await?.body["status"]["token"]
+            .as_str()
+            .unwrap_or("")
+            .to_string();
+        assert_eq!(
+            with_token(&st, Method::GET, pods, &fresh).await?.status,
+            StatusCode::OK
+        );
+        Ok(())
+    }
+
+    #[tokio::test]
     async fn kube_namespaces_have_the_bootstrap_roles() -> anyhow::Result<()> {
         // `namespace_policy.go`: kube-system's leader-locking and authentication-reader roles
         // (add-on charts bind to `extension-apiserver-authentication-reader`), kube-public's
