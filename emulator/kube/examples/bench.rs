@@ -3,7 +3,9 @@
 //! pod, then lists by label. Reports writes/s, list latency, events received per watcher
 //! (every ADDED and MODIFIED, in resourceVersion order) and RSS.
 //!
-//! `cargo run --release -p cloudbox-kube --example bench [PODS] [WATCHERS]` (uses mimalloc).
+//! `cargo run --release -p cloudbox-kube --example bench [PODS] [WATCHERS] [quota]` (uses
+//! mimalloc); with `quota`, the namespace has a ResourceQuota on `pods`, so every create goes
+//! through quota admission and updates the quota's status.
 
 use axum::body::Body;
 use cloudbox_kube::{app, KubeState};
@@ -62,8 +64,18 @@ async fn main() -> anyhow::Result<()> {
         .transpose()?
         .unwrap_or(10_000);
     let watchers: usize = args.next().map(|a| a.parse()).transpose()?.unwrap_or(100);
+    let with_quota = args.next().as_deref() == Some("quota");
     let state = KubeState::new(Clock::manual(), 1);
     let router = app(state.clone());
+    if with_quota {
+        let body = serde_json::json!({"metadata": {"name": "pods"},
+            "spec": {"hard": {"pods": (pods + 1).to_string()}}});
+        let req = Request::post("/api/v1/namespaces/default/resourcequotas")
+            .header("content-type", "application/json")
+            .body(Body::from(body.to_string()))?;
+        let resp = router.clone().oneshot(req).await?;
+        anyhow::ensure!(resp.status() == 201, "quota: {}", resp.status());
+    }
     let rss0 = rss_kb();
 
     // Watchers: each streams /api/v1/pods?watch=true from the current RV and counts ADDED lines.

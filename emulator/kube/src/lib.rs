@@ -22,6 +22,7 @@ pub mod error;
 pub mod fanout;
 pub mod handlers;
 pub mod kinds;
+pub mod ledger;
 pub mod list;
 pub mod metrics;
 pub mod openapi;

@@ -325,6 +325,10 @@ pub struct Store {
     history_order: VecDeque<(Arc<str>, u64, usize)>,
     /// owner uid → dependents.
     dependents: HashMap<String, BTreeSet<ObjKey>>,
+    /// What an object uses, for the namespaces' ledgers.
+    usage_fn: Option<crate::ledger::UsageFn>,
+    /// The ledgers of the tracked namespaces.
+    ledgers: HashMap<String, crate::ledger::Ledger>,
 }
 
 /// Reads `metadata.<field>` as a string.
@@ -373,7 +377,40 @@ impl Store {
             history_entries: 0,
             history_order: VecDeque::new(),
             dependents: HashMap::new(),
+            usage_fn: None,
+            ledgers: HashMap::new(),
         }
+    }
+
+    /// Sets what an object uses in its namespace's ledger ([`crate::ledger`]).
+    pub fn set_usage_fn(&mut self, f: crate::ledger::UsageFn) {
+        self.usage_fn = Some(f);
+    }
+
+    /// Keeps namespace `ns`'s ledger from now on (counting its objects once); no-op when it
+    /// is kept already or no usage function is set.
+    pub fn track_namespace(&mut self, ns: &str) {
+        let Some(f) = self.usage_fn else { return };
+        if self.ledgers.contains_key(ns) {
+            return;
+        }
+        let mut ledger = crate::ledger::Ledger::default();
+        for k in self.keys_in_namespace(ns) {
+            if let Some(o) = self.get(&k.storage, &k.namespace, &k.name) {
+                ledger.set(&k.storage, &k.name, f(&k.storage, &o));
+            }
+        }
+        self.ledgers.insert(ns.to_string(), ledger);
+    }
+
+    /// Stops keeping namespace `ns`'s ledger.
+    pub fn untrack_namespace(&mut self, ns: &str) {
+        self.ledgers.remove(ns);
+    }
+
+    /// The ledger of a tracked namespace.
+    pub fn ledger(&self, ns: &str) -> Option<&crate::ledger::Ledger> {
+        self.ledgers.get(ns)
     }
 
     /// The latest resourceVersion.
@@ -603,6 +640,11 @@ impl Store {
         }
         let ns = meta_str(&obj, "namespace").unwrap_or("").to_string();
         let name = meta_str(&obj, "name").unwrap_or("").to_string();
+        if !self.ledgers.is_empty() {
+            if let (Some(f), Some(l)) = (self.usage_fn, self.ledgers.get_mut(&ns)) {
+                l.set(storage, &name, f(storage, &obj));
+            }
+        }
         let okey = (ns, name);
         let before = self.resource(storage).objects.get(&okey).cloned();
         let kind = if before.is_some() {
@@ -645,6 +687,9 @@ impl Store {
         let okey = (ns.to_string(), name.to_string());
         let r = self.resources.get_mut(storage)?;
         let old = r.objects.remove(&okey)?;
+        if let Some(l) = self.ledgers.get_mut(ns) {
+            l.remove(storage, name);
+        }
         if storage == PODS {
             Self::index_node(r, &okey, Some(&old.fields), None);
         }

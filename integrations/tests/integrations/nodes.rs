@@ -532,7 +532,7 @@ async fn cloud_controller_manager_is_authorized_by_its_chart_role() -> Result<()
 
     super::support::restore_binding(&admin, &saved).await?;
     let c = cloud_node::reconcile_once(&w.ctx).await?;
-    assert_eq!(c.deleted, [name.clone()], "{c:?}");
+    assert_eq!(c.deleted, std::slice::from_ref(&name), "{c:?}");
     assert!(!w.nodes().await?.contains_key(&name));
     Ok(())
 }

@@ -589,6 +589,6 @@ async fn ipamd_is_authorized_by_the_aws_node_role() -> Result<()> {
         .replace("aws-node", &PostParams::default(), &restored)
         .await?;
     let sum = w.step(1).await?;
-    assert_eq!(sum.initialized, [node.clone()], "{sum:?}");
+    assert_eq!(sum.initialized, std::slice::from_ref(node), "{sum:?}");
     Ok(())
 }

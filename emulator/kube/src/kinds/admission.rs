@@ -170,12 +170,18 @@ impl Db {
         if quotas.is_empty() {
             return Ok(());
         }
-        let objects = self.namespace_objects(ns);
+        let objects = match self.store.ledger(ns) {
+            Some(_) => Vec::new(),
+            None => self.namespace_objects(ns),
+        };
         for q in &quotas {
             let Some(hard) = q.pointer("/spec/hard").and_then(Value::as_object) else {
                 continue;
             };
-            let used = quota::used_for(hard, objects.iter().map(|(s, o)| (s.as_str(), &**o)));
+            let used = match self.store.ledger(ns) {
+                Some(l) => quota::used_from_ledger(hard, l.totals()),
+                None => quota::used_for(hard, objects.iter().map(|(s, o)| (s.as_str(), &**o))),
+            };
             quota::admit(q, &used, storage, obj).map_err(|why| {
                 KubeApiError::forbidden_for(
                     Subject {
@@ -218,16 +224,24 @@ impl Db {
     fn refresh_quotas(&mut self, ns: &str) {
         let quotas: Vec<Arc<Value>> = self.store.list("resourcequotas", Some(ns)).collect();
         if quotas.is_empty() {
+            self.store.untrack_namespace(ns);
             return;
         }
-        let objects = self.namespace_objects(ns);
+        // The namespace's usage is kept from its first quota on (counted once here).
+        self.store.track_namespace(ns);
         for q in quotas {
             let hard = q
                 .pointer("/spec/hard")
                 .and_then(Value::as_object)
                 .cloned()
                 .unwrap_or_default();
-            let used = quota::used_for(&hard, objects.iter().map(|(s, o)| (s.as_str(), &**o)));
+            let used = match self.store.ledger(ns) {
+                Some(l) => quota::used_from_ledger(&hard, l.totals()),
+                None => {
+                    let objects = self.namespace_objects(ns);
+                    quota::used_for(&hard, objects.iter().map(|(s, o)| (s.as_str(), &**o)))
+                }
+            };
             let st = quota::status(&q, &used);
             if q.get("status") != Some(&st) {
                 self.store.put("resourcequotas", with_status(&q, st));

@@ -14,7 +14,9 @@
 //! `staging/src/k8s.io/apiserver/pkg/admission/plugin/resourcequota/controller.go`.
 //!
 //! Not modelled: quota scopes and scopeSelector, init-container maxima (containers are summed),
-//! extended resources, the controller's resync delay (usage is recomputed on every write).
+//! extended resources, the controller's resync delay (usage is up to date after every write:
+//! the store keeps each namespace with a quota in a ledger, [`crate::ledger`], updated by the
+//! one object a write changes).
 
 use serde_json::{json, Map, Value};
 use std::collections::BTreeMap;
@@ -224,6 +226,37 @@ pub fn object_usage(storage: &str, obj: &Value) -> BTreeMap<String, Quantity> {
         _ => {}
     }
     u
+}
+
+/// [`object_usage`] as a [`crate::ledger::Usage`] (what the store's namespace ledgers sum).
+pub fn ledger_usage(storage: &str, obj: &Value) -> crate::ledger::Usage {
+    object_usage(storage, obj)
+        .into_iter()
+        .map(|(k, q)| (k, q.milli, q.binary))
+        .collect()
+}
+
+/// The usage of `hard`'s resources from a namespace ledger's totals (what [`used_for`]
+/// computes from every object).
+pub fn used_from_ledger(
+    hard: &Map<String, Value>,
+    totals: &BTreeMap<String, crate::ledger::Total>,
+) -> BTreeMap<String, Quantity> {
+    hard.keys()
+        .map(|k| {
+            let t = totals.get(k).copied().unwrap_or_default();
+            let hard_binary = hard
+                .get(k)
+                .and_then(Value::as_str)
+                .and_then(parse_quantity)
+                .is_some_and(|q| q.binary);
+            let q = Quantity {
+                milli: t.milli,
+                binary: t.binary > 0 || hard_binary,
+            };
+            (k.clone(), q)
+        })
+        .collect()
 }
 
 /// Whether a pod lacks a request or limit a quota constrains (`must specify …`).

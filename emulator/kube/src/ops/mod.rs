@@ -299,6 +299,7 @@ impl Db {
             published: Arc::default(),
         };
         db.publish_registry();
+        db.store.set_usage_fn(crate::kinds::quota::ledger_usage);
         let opts = WriteOpts {
             manager: "kube-apiserver".into(),
             ..Default::default()

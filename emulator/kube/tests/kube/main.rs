@@ -9,6 +9,7 @@ mod kinds;
 mod kube_rs;
 mod list_rv;
 mod openapi;
+mod quota_prop;
 mod robustness;
 mod support;
 mod watch_prop;
