@@ -276,20 +276,23 @@ impl Db {
         if pdbs.is_empty() {
             return;
         }
-        let pods: Vec<Arc<Value>> = self.store.list("pods", Some(ns)).collect();
+        // Pods are selected on their indexed projection (labels, phase) and only the budget's
+        // own pods are parsed: a write in a namespace of many pods costs what the budgets cover.
         let stamp = now.to_rfc3339_secs();
         for pdb in pdbs {
-            let matching: Vec<&Value> = pods
-                .iter()
-                .map(|p| &**p)
-                .filter(|p| disruption::selects(&pdb, p))
-                .filter(|p| {
+            let selected: Vec<Arc<Value>> = self
+                .store
+                .list_changes("pods", Some(ns))
+                .filter(|c| disruption::selects(&pdb, &c.fields))
+                .filter(|c| {
                     !matches!(
-                        p.pointer("/status/phase").and_then(Value::as_str),
+                        c.fields.pointer("/status/phase").and_then(Value::as_str),
                         Some("Succeeded" | "Failed")
                     )
                 })
+                .map(|c| c.obj())
                 .collect();
+            let matching: Vec<&Value> = selected.iter().map(|p| &**p).collect();
             let expected = self.expected_pods(&matching);
             let st = disruption::status(&pdb, &matching, expected, &stamp);
             if pdb.get("status") != Some(&st) {
