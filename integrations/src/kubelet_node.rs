@@ -276,9 +276,7 @@ fn last_heartbeat(status: &Value) -> Option<u64> {
         .min()
 }
 
-fn str_at<'a>(v: &'a Value, ptr: &str) -> &'a str {
-    v.pointer(ptr).and_then(Value::as_str).unwrap_or_default()
-}
+use crate::json::str_at;
 
 /// The status to post, or `None` when the live one already says it and is not yet due.
 fn status_update(

@@ -189,10 +189,13 @@ pub async fn reconcile_with(ctx: &Context, cfg: &PodConfig) -> Result<Summary, E
             }
         }
     }
-    pods.sort_by(|a, b| creation_key(a).cmp(&creation_key(b)));
+    // Oldest first; the keys are read once per pod, not once per comparison.
+    let keys: Vec<(&str, &str, &str)> = pods.iter().map(|p| creation_key(p)).collect();
+    let mut order: Vec<usize> = (0..pods.len()).collect();
+    order.sort_by(|a, b| keys[*a].cmp(&keys[*b]));
     let memory = ctx.memory.get::<KubeletMemory>();
-    for pod in &pods {
-        let pod: &Value = pod;
+    for &i in &order {
+        let pod: &Value = &pods[i];
         let Some(node) = nodes.get_mut(str_at(pod, "/spec/nodeName")) else {
             continue;
         };
@@ -259,11 +262,13 @@ pub async fn reconcile_with(ctx: &Context, cfg: &PodConfig) -> Result<Summary, E
 }
 
 fn creation_key(p: &Value) -> (&str, &str, &str) {
-    (
-        str_at(p, "/metadata/creationTimestamp"),
-        str_at(p, "/metadata/namespace"),
-        str_at(p, "/metadata/name"),
-    )
+    let meta = |k: &str| {
+        p.get("metadata")
+            .and_then(|m| m.get(k))
+            .and_then(Value::as_str)
+            .unwrap_or_default()
+    };
+    (meta("creationTimestamp"), meta("namespace"), meta("name"))
 }
 
 /// Whether a pod on a managed node has a stage left: being deleted (a terminal pod that is
@@ -428,12 +433,10 @@ fn allocate(node: &mut NodeInfo) -> Option<String> {
     Some(Ipv4Addr::from(ip).to_string())
 }
 
-fn str_at<'a>(v: &'a Value, ptr: &str) -> &'a str {
-    v.pointer(ptr).and_then(Value::as_str).unwrap_or_default()
-}
+use crate::json::str_at;
 
 fn time_at(v: &Value, ptr: &str) -> Option<u64> {
-    v.pointer(ptr)
+    crate::json::at(v, ptr)
         .and_then(Value::as_str)
         .and_then(parse_iso8601)
 }

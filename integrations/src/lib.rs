@@ -45,6 +45,7 @@ pub mod endpoints;
 pub mod identity;
 mod instances;
 pub mod job;
+pub mod json;
 pub mod kubelet_node;
 pub mod kubelet_pods;
 pub mod node_match;

@@ -89,8 +89,5 @@ pub async fn reconcile_once(ctx: &Context) -> Result<Summary, Error> {
 }
 
 fn str_at(v: &Value, ptr: &str) -> String {
-    v.pointer(ptr)
-        .and_then(Value::as_str)
-        .unwrap_or_default()
-        .to_string()
+    crate::json::str_at(v, ptr).to_string()
 }

@@ -166,9 +166,7 @@ pub(crate) fn succeed(ctx: &Context, key: &str) {
     memory(ctx).with(|m| m.backoff.remove(key));
 }
 
-pub(crate) fn str_at<'a>(v: &'a Value, ptr: &str) -> &'a str {
-    v.pointer(ptr).and_then(Value::as_str).unwrap_or_default()
-}
+pub(crate) use crate::json::str_at;
 
 pub(crate) fn key_of(v: &Value) -> String {
     format!(

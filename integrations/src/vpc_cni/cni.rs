@@ -31,9 +31,7 @@ pub fn enabled(ctx: &Context) -> bool {
     ctx.config.vpc_cni.is_some()
 }
 
-fn str_at<'a>(v: &'a Value, ptr: &str) -> &'a str {
-    v.pointer(ptr).and_then(Value::as_str).unwrap_or_default()
-}
+use crate::json::str_at;
 
 /// CNI ADD for `pod` on `node`: its address (the same again for a pod that has one), None when
 /// ipamd has no free address on the node (or has not set the node up yet).

@@ -103,9 +103,7 @@ struct NodeRef {
     max_pods: Option<usize>,
 }
 
-fn str_at<'a>(v: &'a Value, ptr: &str) -> &'a str {
-    v.pointer(ptr).and_then(Value::as_str).unwrap_or_default()
-}
+use crate::json::str_at;
 
 /// `aws:///<az>/<instance-id>` → the instance id.
 pub fn instance_of(provider_id: &str) -> Option<&str> {
