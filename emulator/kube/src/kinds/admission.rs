@@ -303,7 +303,13 @@ impl Db {
 
     fn aggregate_cluster_roles(&mut self) {
         for _ in 0..4 {
-            let roles: Vec<Arc<Value>> = self.store.list(CLUSTER_ROLES, None).collect();
+            // The parsed trees the authorizer caches (every ClusterRole write at bootstrap
+            // comes here: re-parsing them all each time cost ~50 ms per API server start).
+            let roles: Vec<Arc<Value>> = self
+                .store
+                .list_parsed(CLUSTER_ROLES, None)
+                .cloned()
+                .collect();
             let refs: Vec<&Value> = roles.iter().map(|r| &**r).collect();
             let mut changed = false;
             for r in &roles {
