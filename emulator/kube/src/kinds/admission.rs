@@ -64,6 +64,8 @@ impl Db {
                 rbac::bootstrap_priority_classes(),
             ),
         ];
+        // The aggregated roles are computed once, after every role is written.
+        self.bootstrapping = true;
         for (g, v, plural, objs) in groups {
             let Some(def) = self.registry.get(g, v, plural) else {
                 continue;
@@ -73,6 +75,8 @@ impl Db {
                 let _ = self.create(now, &def, ns.as_deref(), o, opts);
             }
         }
+        self.bootstrapping = false;
+        self.aggregate_cluster_roles();
     }
 
     /// LimitRange admission of a new pod: defaults its containers' resources and enforces
@@ -209,7 +213,7 @@ impl Db {
 
     /// The follow-up of a stored write to `storage` in `ns`.
     pub(crate) fn after_write(&mut self, now: SimTime, storage: &str, ns: &str) {
-        if storage == CLUSTER_ROLES {
+        if storage == CLUSTER_ROLES && !self.bootstrapping {
             self.aggregate_cluster_roles();
         }
         if ns.is_empty() {

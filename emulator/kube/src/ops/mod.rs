@@ -195,6 +195,8 @@ pub struct Db {
     /// The registry as request handlers read it without this lock: republished (inside the
     /// write that changed it) whenever a CRD changes what is served.
     published: Arc<parking_lot::RwLock<Arc<Registry>>>,
+    /// Writing the bootstrap policy: ClusterRole aggregation waits for its end.
+    pub(crate) bootstrapping: bool,
 }
 
 /// Namespaces the NamespaceLifecycle admission plugin refuses to delete.
@@ -297,6 +299,7 @@ impl Db {
             tokens: HashMap::new(),
             token_serial: 0,
             published: Arc::default(),
+            bootstrapping: false,
         };
         db.publish_registry();
         db.store.set_usage_fn(crate::kinds::quota::ledger_usage);
