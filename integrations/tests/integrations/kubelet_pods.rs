@@ -88,6 +88,15 @@ impl World {
             .is_some())
     }
 
+    /// A pod on `node` taken to Running (accepted, then started after its 2 s pull).
+    async fn running_pod(&self, name: &str, node: &str) -> Result<()> {
+        self.pod(name, node, json!({})).await?;
+        self.pass().await?;
+        self.advance_ms(2000);
+        self.pass().await?;
+        Ok(())
+    }
+
     async fn pass(&self) -> Result<kubelet_pods::Summary> {
         Ok(kubelet_pods::reconcile_once(&self.ctx).await?)
     }
@@ -348,10 +357,7 @@ async fn graceful_deletion_and_ip_release() -> Result<()> {
     let w = world()?;
     w.node(NODE_A, "192.168.193.10", Some("10.244.1.0/24"), true)
         .await?;
-    w.pod("web", NODE_A, json!({})).await?;
-    w.pass().await?;
-    w.advance_ms(2000);
-    w.pass().await?;
+    w.running_pod("web", NODE_A).await?;
     let api = Api::<Pod>::namespaced(w.ctx.kube.clone(), "default");
     let dp = DeleteParams {
         grace_period_seconds: Some(5),
@@ -445,10 +451,7 @@ async fn an_ephemeral_container_is_pulled_started_and_stopped_with_the_pod() -> 
     let w = world()?;
     w.node(NODE_A, "192.168.193.10", Some("10.244.1.0/24"), true)
         .await?;
-    w.pod("web", NODE_A, json!({})).await?;
-    w.pass().await?;
-    w.advance_ms(2000);
-    w.pass().await?;
+    w.running_pod("web", NODE_A).await?;
     assert_eq!(w.get("web").await?["status"]["phase"], "Running");
 
     let pods: Api<Pod> = Api::namespaced(w.ctx.kube.clone(), "default");
