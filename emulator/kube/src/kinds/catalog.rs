@@ -64,7 +64,11 @@ static CSR: certificates::CertificateSigningRequests =
         subresources: &[("approval", Sub::Approval)],
         ..Described::printed(&p::CERTIFICATE_SIGNING_REQUEST)
     });
-static DEPLOYMENT: Described = Described::printed(&cp::DEPLOYMENT);
+/// `deploymentStatusStrategy.PrepareForUpdate` also resets the labels.
+static DEPLOYMENT: Described = Described {
+    status_metadata: &["annotations", "finalizers", "ownerReferences"],
+    ..Described::printed(&cp::DEPLOYMENT)
+};
 static REPLICA_SET: Described = Described::printed(&cp::REPLICA_SET);
 static DAEMON_SET: Described = Described::printed(&cp::DAEMON_SET);
 static STATEFUL_SET: Described = Described::printed(&cp::STATEFUL_SET);

@@ -54,6 +54,12 @@ pub const POD_SUBRESOURCES: &[(&str, Sub)] = &[
 pub struct PodStrategy;
 
 impl Strategy for PodStrategy {
+    /// `podStatusStrategy.PrepareForUpdate` keeps the stored owner references ("old kubelets
+    /// corrupt them").
+    fn status_metadata(&self, _def: &ResourceDef) -> &'static [&'static str] {
+        &["labels", "annotations", "finalizers"]
+    }
+
     fn prepare_for_create(&self, obj: &mut Value, _requester: Option<&UserInfo>) -> KubeResult<()> {
         let st = crate::defaults::pod_initial_status(obj);
         if let Some(m) = obj.as_object_mut() {

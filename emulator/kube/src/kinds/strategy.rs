@@ -58,6 +58,18 @@ pub trait Strategy: Sync {
     fn prepare_for_update(&self, _sub: Sub, _obj: &mut Value, _old: &Value) -> KubeResult<()> {
         Ok(())
     }
+    /// The metadata a `status` update takes from the request. Upstream's status strategies of
+    /// built-in kinds reset only the spec (`newPVC.Spec = oldPVC.Spec`), so labels,
+    /// annotations, finalizers and owner references come with the request (the expand
+    /// controller's `SetClaimResizer` sets its annotation through `persistentvolumeclaims/status`);
+    /// custom resources' status updates keep all of the stored metadata.
+    fn status_metadata(&self, def: &ResourceDef) -> &'static [&'static str] {
+        if def.builtin {
+            STATUS_METADATA
+        } else {
+            &[]
+        }
+    }
     /// Defaulting of a decoded object (the `SetDefaults_*` functions).
     fn default(&self, def: &ResourceDef, obj: &mut Value) {
         if def.builtin {
@@ -145,6 +157,9 @@ pub trait Strategy: Sync {
     }
 }
 
+/// What a built-in kind's status update may change of the metadata ([`Strategy::status_metadata`]).
+pub const STATUS_METADATA: &[&str] = &["labels", "annotations", "finalizers", "ownerReferences"];
+
 /// The generic store's strategy (built-in kinds without rules of their own).
 pub struct Generic;
 impl Strategy for Generic {}
@@ -161,6 +176,8 @@ pub struct Described {
     pub subresources: &'static [(&'static str, Sub)],
     /// AllowCreateOnUpdate.
     pub create_on_update: bool,
+    /// What a status update takes of the request's metadata (Deployments keep their labels).
+    pub status_metadata: &'static [&'static str],
 }
 
 impl Described {
@@ -171,6 +188,7 @@ impl Described {
             fields: &META_FIELDS,
             subresources: &[],
             create_on_update: false,
+            status_metadata: STATUS_METADATA,
         }
     }
 }
@@ -178,6 +196,9 @@ impl Described {
 impl Strategy for Described {
     fn allow_create_on_update(&self) -> bool {
         self.create_on_update
+    }
+    fn status_metadata(&self, _def: &ResourceDef) -> &'static [&'static str] {
+        self.status_metadata
     }
     fn table(&self) -> &'static dyn TableConvertor {
         self.table

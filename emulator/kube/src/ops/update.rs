@@ -272,6 +272,21 @@ pub fn plan_update(
                     meta_mut(&mut o).insert("managedFields".into(), mf.clone());
                 }
             }
+            let keys = strategy_of(sdef).status_metadata(sdef);
+            if !keys.is_empty() {
+                let from = new.get("metadata");
+                let meta = meta_mut(&mut o);
+                for k in keys {
+                    match from.and_then(|m| m.get(*k)) {
+                        Some(v) => {
+                            meta.insert((*k).into(), v.clone());
+                        }
+                        None => {
+                            meta.remove(*k);
+                        }
+                    }
+                }
+            }
             o
         }
         _ => {

@@ -643,3 +643,82 @@ async fn concurrent_patches_are_never_lost() -> anyhow::Result<()> {
     assert_eq!(st.resource_version() - start, 400);
     Ok(())
 }
+
+#[tokio::test]
+async fn status_updates_carry_metadata_as_upstreams_status_strategies() -> anyhow::Result<()> {
+    // Built-in status strategies reset only the spec: a claim's annotation set through
+    // `persistentvolumeclaims/status` (the expand controller's `SetClaimResizer`) is kept; a
+    // pod's status update keeps the stored owner references; a Deployment's keeps its labels.
+    let st = state();
+    let merge = |uri: String, body: Value| {
+        let st = st.clone();
+        async move {
+            send(
+                &st,
+                Method::PATCH,
+                &uri,
+                "application/merge-patch+json",
+                "application/json",
+                Some(body),
+            )
+            .await
+        }
+    };
+    let ns = "/api/v1/namespaces/default";
+    post(
+        &st,
+        &format!("{ns}/persistentvolumeclaims"),
+        json!({"metadata": {"name": "data"},
+        "spec": {"accessModes": ["ReadWriteOnce"], "resources": {"requests": {"storage": "1Gi"}}}}),
+    )
+    .await?;
+    let r = merge(
+        format!("{ns}/persistentvolumeclaims/data/status"),
+        json!({
+        "metadata": {"annotations": {"volume.kubernetes.io/storage-resizer": "ebs.csi.aws.com"}},
+        "spec": {"resources": {"requests": {"storage": "9Gi"}}},
+        "status": {"phase": "Pending"}}),
+    )
+    .await?;
+    assert_eq!(r.status, StatusCode::OK, "{:?}", r.body);
+    assert_eq!(
+        r.body["metadata"]["annotations"]["volume.kubernetes.io/storage-resizer"],
+        "ebs.csi.aws.com"
+    );
+    assert_eq!(
+        r.body["spec"]["resources"]["requests"]["storage"], "1Gi",
+        "the spec is reset"
+    );
+
+    post(
+        &st,
+        &format!("{ns}/pods"),
+        json!({"metadata": {"name": "p"},
+        "spec": {"containers": [{"name": "c", "image": "nginx"}]}}),
+    )
+    .await?;
+    let r = merge(
+        format!("{ns}/pods/p/status"),
+        json!({"metadata": {"labels": {"a": "b"},
+        "ownerReferences": [{"apiVersion": "v1", "kind": "Node", "name": "n", "uid": "u"}]}}),
+    )
+    .await?;
+    assert_eq!(r.body["metadata"]["labels"]["a"], "b");
+    assert!(
+        r.body["metadata"]["ownerReferences"].is_null(),
+        "{:?}",
+        r.body["metadata"]
+    );
+
+    post(&st, "/apis/apps/v1/namespaces/default/deployments", json!({"metadata": {"name": "d", "labels": {"app": "d"}},
+        "spec": {"selector": {"matchLabels": {"app": "d"}}, "template": {"metadata": {"labels": {"app": "d"}},
+        "spec": {"containers": [{"name": "c", "image": "nginx"}]}}}})).await?;
+    let r = merge(
+        "/apis/apps/v1/namespaces/default/deployments/d/status".into(),
+        json!({"metadata": {"labels": {"app": "x"}, "annotations": {"k": "v"}}}),
+    )
+    .await?;
+    assert_eq!(r.body["metadata"]["labels"]["app"], "d");
+    assert_eq!(r.body["metadata"]["annotations"]["k"], "v");
+    Ok(())
+}
