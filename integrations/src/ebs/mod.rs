@@ -58,6 +58,8 @@ pub const ANN_STORAGE_PROVISIONER: &str = "volume.kubernetes.io/storage-provisio
 pub const ANN_BETA_STORAGE_PROVISIONER: &str = "volume.beta.kubernetes.io/storage-provisioner";
 /// Claim annotation the scheduler sets for WaitForFirstConsumer.
 pub const ANN_SELECTED_NODE: &str = "volume.kubernetes.io/selected-node";
+/// Claim annotation: the resizer that is to expand it (the expand controller's hand-off).
+pub const ANN_STORAGE_RESIZER: &str = "volume.kubernetes.io/storage-resizer";
 /// Object annotation naming the CSI driver a migrated plugin's object is served by.
 pub const ANN_MIGRATED_TO: &str = "pv.kubernetes.io/migrated-to";
 /// PV annotation: the plugin that provisioned it.

@@ -1,8 +1,17 @@
-//! Volume expansion: external-resizer with the driver's ControllerExpandVolume
-//! (`ec2:ModifyVolume`, polled until the modification is `optimizing`), then the kubelet's
-//! online filesystem resize of a mounted volume.
+//! Volume expansion: kube-controller-manager's expand controller handing the claim to the CSI
+//! driver, external-resizer with the driver's ControllerExpandVolume (`ec2:ModifyVolume`, polled
+//! until the modification is `optimizing`), then the kubelet's online filesystem resize of a
+//! mounted volume.
 //!
 //! Upstream:
+//! - kubernetes/kubernetes@v1.32.4 `pkg/controller/volume/expand/expand_controller.go`
+//!   (`syncHandler`, as `expand-controller`: a claim whose request exceeds its
+//!   `status.capacity` gets, for a migrated in-tree volume, the Normal `ExternalExpanding` event
+//!   "CSI migration enabled for kubernetes.io/aws-ebs; waiting for external resizer to expand
+//!   the pvc" and the `volume.kubernetes.io/storage-resizer: ebs.csi.aws.com` annotation through
+//!   `persistentvolumeclaims/status` (`SetClaimResizer`); for a CSI volume the Warning
+//!   `ExternalExpanding` "waiting for an external controller to expand this PVC", as its
+//!   plugin manager has no expandable plugin for it; events from `volume_expand`);
 //! - kubernetes-csi/external-resizer@v1.12.0 `pkg/controller/controller.go` and
 //!   `pkg/resizer/csi_resizer.go` (a Bound claim of a class with `allowVolumeExpansion` whose
 //!   request exceeds its PV's capacity; events `Resizing` "External resizer is resizing volume
@@ -24,8 +33,8 @@
 //! (done at once when a pod mounts it), type/IOPS changes (VolumeAttributesClass).
 
 use super::pv_controller::class_of;
-use super::DRIVER;
 use super::{event, fail, kube_err, memory, round_up_gib, str_at, succeed, volume_id, Summary};
+use super::{ANN_STORAGE_RESIZER, DRIVER, IN_TREE};
 use crate::{Context, Error};
 use k8s_openapi::api::core::v1::{PersistentVolume, PersistentVolumeClaim, Pod};
 use k8s_openapi::api::storage::v1::StorageClass;
@@ -34,6 +43,8 @@ use serde_json::{json, Value};
 
 /// The resizer's event source (`external-resizer <driver>`).
 pub const COMPONENT: &str = "external-resizer ebs.csi.aws.com";
+/// The expand controller's event source.
+pub const EXPAND_COMPONENT: &str = "volume_expand";
 
 fn has_condition(claim: &Value, ty: &str) -> bool {
     claim["status"]["conditions"]
@@ -45,8 +56,11 @@ fn has_condition(claim: &Value, ty: &str) -> bool {
 
 /// One pass over the Bound claims.
 pub async fn reconcile_once(ctx: &Context, summary: &mut Summary) -> Result<(), Error> {
-    // external-resizer calls as the chart's controller account; the kubelet's filesystem
-    // resize (below) as the kubelet.
+    // The expand controller calls as its kube-system account, external-resizer as the chart's
+    // controller account, the kubelet's filesystem resize (below) as the kubelet.
+    let expander = &ctx
+        .as_account(&crate::Account::controller("expand-controller"))
+        .await?;
     let resizer = &ctx.as_addon(&crate::charts::EBS_CSI_DRIVER).await?;
     let claims = ctx
         .cache
@@ -75,7 +89,9 @@ pub async fn reconcile_once(ctx: &Context, summary: &mut Summary) -> Result<(), 
                 .get::<StorageClass>("", &class_of(claim))
                 .await
                 .map_err(kube_err("get StorageClass".into()))?;
-            if class.is_some_and(|c| c["allowVolumeExpansion"] == true) {
+            if class.is_some_and(|c| c["allowVolumeExpansion"] == true)
+                && hand_off(expander, claim, &pv, want, summary).await?
+            {
                 expand(resizer, claim, &pv, &vol, want, summary).await?;
             }
         } else if has_condition(claim, "FileSystemResizePending") {
@@ -83,6 +99,65 @@ pub async fn reconcile_once(ctx: &Context, summary: &mut Summary) -> Result<(), 
         }
     }
     Ok(())
+}
+
+/// The expand controller's part: its event, and for a migrated volume the resizer annotation.
+/// Whether external-resizer may act on the claim (a CSI volume of the driver, or a migrated
+/// one annotated for it).
+async fn hand_off(
+    ctx: &Context,
+    claim: &Value,
+    pv: &Value,
+    want: u64,
+    summary: &mut Summary,
+) -> Result<bool, Error> {
+    let in_tree = pv["spec"]["awsElasticBlockStore"].is_object();
+    let status_gib = round_up_gib(str_at(claim, "/status/capacity/storage")).unwrap_or(0);
+    let annotated = claim["metadata"]["annotations"][ANN_STORAGE_RESIZER] == DRIVER;
+    if want > status_gib {
+        let dedup = Some(format!(
+            "ExternalExpanding/{}/{want}",
+            str_at(claim, "/metadata/uid")
+        ));
+        let (ty, msg) = if in_tree {
+            ("Normal", format!("CSI migration enabled for {IN_TREE}; waiting for external resizer to expand the pvc"))
+        } else {
+            (
+                "Warning",
+                "waiting for an external controller to expand this PVC".to_string(),
+            )
+        };
+        if event(
+            ctx,
+            claim,
+            "PersistentVolumeClaim",
+            ty,
+            "ExternalExpanding",
+            &msg,
+            EXPAND_COMPONENT,
+            dedup,
+        )
+        .await?
+        {
+            summary.writes += 1;
+        }
+        if in_tree && !annotated {
+            // `SetClaimResizer`: the annotation through the status subresource.
+            let ns = str_at(claim, "/metadata/namespace");
+            let name = str_at(claim, "/metadata/name");
+            let api: Api<PersistentVolumeClaim> = Api::namespaced(ctx.kube.clone(), ns);
+            let patch = json!({"metadata": {"annotations": {ANN_STORAGE_RESIZER: DRIVER}}});
+            api.patch_status(name, &PatchParams::default(), &Patch::Merge(patch))
+                .await
+                .map_err(kube_err(format!(
+                    "patch PersistentVolumeClaim {ns}/{name} status"
+                )))?;
+            summary.writes += 1;
+            // external-resizer sees the annotation in its next pass.
+            return Ok(false);
+        }
+    }
+    Ok(!in_tree || annotated)
 }
 
 async fn expand(

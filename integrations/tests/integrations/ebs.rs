@@ -454,6 +454,16 @@ async fn expansion_failures_are_retried_and_never_lose_the_claim() -> Result<()>
         .await?;
     assert_eq!(c["status"]["phase"], "Bound");
     assert_eq!(w.volumes()?[0]["Size"], 14);
+    // The expand controller handed the migrated in-tree claim to the CSI driver: its event
+    // (once per requested size) and the resizer annotation, set through the status.
+    assert_eq!(
+        c["metadata"]["annotations"]["volume.kubernetes.io/storage-resizer"],
+        "ebs.csi.aws.com"
+    );
+    let handed = w.events("ExternalExpanding").await?;
+    assert_eq!(handed.len(), 5, "{handed:?}");
+    assert!(handed.iter().all(|m| m
+        == "CSI migration enabled for kubernetes.io/aws-ebs; waiting for external resizer to expand the pvc"));
     Ok(())
 }
 
