@@ -722,3 +722,86 @@ async fn status_updates_carry_metadata_as_upstreams_status_strategies() -> anyho
     assert_eq!(r.body["metadata"]["annotations"]["k"], "v");
     Ok(())
 }
+
+#[tokio::test]
+async fn claims_grow_only_when_bound_and_their_class_allows_it() -> anyhow::Result<()> {
+    // ValidatePersistentVolumeClaimUpdate and the PersistentVolumeClaimResize admission plugin.
+    let st = state();
+    let ns = "/api/v1/namespaces/default";
+    let merge = |uri: String, body: Value| {
+        let st = st.clone();
+        async move {
+            send(
+                &st,
+                Method::PATCH,
+                &uri,
+                "application/merge-patch+json",
+                "application/json",
+                Some(body),
+            )
+            .await
+        }
+    };
+    for (name, expand) in [("fixed", false), ("elastic", true)] {
+        post(
+            &st,
+            "/apis/storage.k8s.io/v1/storageclasses",
+            json!({"metadata": {"name": name},
+            "provisioner": "ebs.csi.aws.com", "allowVolumeExpansion": expand}),
+        )
+        .await?;
+        post(
+            &st,
+            &format!("{ns}/persistentvolumeclaims"),
+            json!({"metadata": {"name": name},
+            "spec": {"accessModes": ["ReadWriteOnce"], "storageClassName": name,
+                     "resources": {"requests": {"storage": "10Gi"}}}}),
+        )
+        .await?;
+    }
+    let grow = |name: &str, size: &str| {
+        merge(
+            format!("{ns}/persistentvolumeclaims/{name}"),
+            json!({"spec": {"resources": {"requests": {"storage": size}}}}),
+        )
+    };
+    // Pending: the size is part of the immutable spec (validation answers before the resize
+    // admission plugin).
+    let r = grow("elastic", "20Gi").await?;
+    assert_eq!(r.status, StatusCode::UNPROCESSABLE_ENTITY, "{:?}", r.body);
+    // Other spec fields never change.
+    let r = merge(
+        format!("{ns}/persistentvolumeclaims/elastic"),
+        json!({"spec": {"accessModes": ["ReadWriteMany"]}}),
+    )
+    .await?;
+    assert_eq!(r.status, StatusCode::UNPROCESSABLE_ENTITY);
+    assert!(r.body["message"].as_str().is_some_and(|m| m.contains(
+        "spec: Forbidden: spec is immutable after creation except resources.requests and volumeAttributesClassName for bound claims")), "{:?}", r.body);
+    for name in ["fixed", "elastic"] {
+        merge(
+            format!("{ns}/persistentvolumeclaims/{name}/status"),
+            json!({"status": {"phase": "Bound", "capacity": {"storage": "10Gi"}}}),
+        )
+        .await?;
+    }
+    let r = grow("fixed", "20Gi").await?;
+    assert_eq!(r.status, StatusCode::FORBIDDEN);
+    assert_eq!(r.body["message"], "persistentvolumeclaims \"fixed\" is forbidden: only dynamically provisioned pvc can be resized and the storageclass that provisions the pvc must support resize");
+    let r = grow("elastic", "20Gi").await?;
+    assert_eq!(r.status, StatusCode::OK, "{:?}", r.body);
+    assert_eq!(r.body["spec"]["resources"]["requests"]["storage"], "20Gi");
+    // Back down (recovering from a failed expansion) only to above the capacity.
+    assert_eq!(grow("elastic", "15Gi").await?.status, StatusCode::OK);
+    let r = grow("elastic", "10Gi").await?;
+    assert_eq!(r.status, StatusCode::UNPROCESSABLE_ENTITY);
+    assert!(
+        r.body["message"].as_str().is_some_and(|m| {
+            m.contains(
+        "spec.resources.requests.storage: Forbidden: field can not be less than status.capacity")
+        }),
+        "{:?}",
+        r.body
+    );
+    Ok(())
+}
