@@ -687,8 +687,10 @@ impl Store {
         let okey = (ns.to_string(), name.to_string());
         let r = self.resources.get_mut(storage)?;
         let old = r.objects.remove(&okey)?;
-        if let Some(l) = self.ledgers.get_mut(ns) {
-            l.remove(storage, name);
+        if !self.ledgers.is_empty() {
+            if let Some(l) = self.ledgers.get_mut(ns) {
+                l.remove(storage, name);
+            }
         }
         if storage == PODS {
             Self::index_node(r, &okey, Some(&old.fields), None);

@@ -11,7 +11,7 @@ use serde_json::{json, Value};
 use std::time::Duration;
 use tower::ServiceExt;
 
-use super::support::{get, post, send};
+use super::support::{get, merge_patch, post, send};
 
 fn state() -> KubeState {
     KubeState::new(Clock::manual(), 3)
@@ -650,20 +650,6 @@ async fn status_updates_carry_metadata_as_upstreams_status_strategies() -> anyho
     // `persistentvolumeclaims/status` (the expand controller's `SetClaimResizer`) is kept; a
     // pod's status update keeps the stored owner references; a Deployment's keeps its labels.
     let st = state();
-    let merge = |uri: String, body: Value| {
-        let st = st.clone();
-        async move {
-            send(
-                &st,
-                Method::PATCH,
-                &uri,
-                "application/merge-patch+json",
-                "application/json",
-                Some(body),
-            )
-            .await
-        }
-    };
     let ns = "/api/v1/namespaces/default";
     post(
         &st,
@@ -672,8 +658,9 @@ async fn status_updates_carry_metadata_as_upstreams_status_strategies() -> anyho
         "spec": {"accessModes": ["ReadWriteOnce"], "resources": {"requests": {"storage": "1Gi"}}}}),
     )
     .await?;
-    let r = merge(
-        format!("{ns}/persistentvolumeclaims/data/status"),
+    let r = merge_patch(
+        &st,
+        &format!("{ns}/persistentvolumeclaims/data/status"),
         json!({
         "metadata": {"annotations": {"volume.kubernetes.io/storage-resizer": "ebs.csi.aws.com"}},
         "spec": {"resources": {"requests": {"storage": "9Gi"}}},
@@ -697,8 +684,9 @@ async fn status_updates_carry_metadata_as_upstreams_status_strategies() -> anyho
         "spec": {"containers": [{"name": "c", "image": "nginx"}]}}),
     )
     .await?;
-    let r = merge(
-        format!("{ns}/pods/p/status"),
+    let r = merge_patch(
+        &st,
+        &format!("{ns}/pods/p/status"),
         json!({"metadata": {"labels": {"a": "b"},
         "ownerReferences": [{"apiVersion": "v1", "kind": "Node", "name": "n", "uid": "u"}]}}),
     )
@@ -713,8 +701,9 @@ async fn status_updates_carry_metadata_as_upstreams_status_strategies() -> anyho
     post(&st, "/apis/apps/v1/namespaces/default/deployments", json!({"metadata": {"name": "d", "labels": {"app": "d"}},
         "spec": {"selector": {"matchLabels": {"app": "d"}}, "template": {"metadata": {"labels": {"app": "d"}},
         "spec": {"containers": [{"name": "c", "image": "nginx"}]}}}})).await?;
-    let r = merge(
-        "/apis/apps/v1/namespaces/default/deployments/d/status".into(),
+    let r = merge_patch(
+        &st,
+        "/apis/apps/v1/namespaces/default/deployments/d/status",
         json!({"metadata": {"labels": {"app": "x"}, "annotations": {"k": "v"}}}),
     )
     .await?;
@@ -728,20 +717,6 @@ async fn claims_grow_only_when_bound_and_their_class_allows_it() -> anyhow::Resu
     // ValidatePersistentVolumeClaimUpdate and the PersistentVolumeClaimResize admission plugin.
     let st = state();
     let ns = "/api/v1/namespaces/default";
-    let merge = |uri: String, body: Value| {
-        let st = st.clone();
-        async move {
-            send(
-                &st,
-                Method::PATCH,
-                &uri,
-                "application/merge-patch+json",
-                "application/json",
-                Some(body),
-            )
-            .await
-        }
-    };
     for (name, expand) in [("fixed", false), ("elastic", true)] {
         post(
             &st,
@@ -760,18 +735,18 @@ async fn claims_grow_only_when_bound_and_their_class_allows_it() -> anyhow::Resu
         .await?;
     }
     let grow = |name: &str, size: &str| {
-        merge(
-            format!("{ns}/persistentvolumeclaims/{name}"),
-            json!({"spec": {"resources": {"requests": {"storage": size}}}}),
-        )
+        let (st, uri) = (st.clone(), format!("{ns}/persistentvolumeclaims/{name}"));
+        let body = json!({"spec": {"resources": {"requests": {"storage": size}}}});
+        async move { merge_patch(&st, &uri, body).await }
     };
     // Pending: the size is part of the immutable spec (validation answers before the resize
     // admission plugin).
     let r = grow("elastic", "20Gi").await?;
     assert_eq!(r.status, StatusCode::UNPROCESSABLE_ENTITY, "{:?}", r.body);
     // Other spec fields never change.
-    let r = merge(
-        format!("{ns}/persistentvolumeclaims/elastic"),
+    let r = merge_patch(
+        &st,
+        &format!("{ns}/persistentvolumeclaims/elastic"),
         json!({"spec": {"accessModes": ["ReadWriteMany"]}}),
     )
     .await?;
@@ -779,8 +754,9 @@ async fn claims_grow_only_when_bound_and_their_class_allows_it() -> anyhow::Resu
     assert!(r.body["message"].as_str().is_some_and(|m| m.contains(
         "spec: Forbidden: spec is immutable after creation except resources.requests and volumeAttributesClassName for bound claims")), "{:?}", r.body);
     for name in ["fixed", "elastic"] {
-        merge(
-            format!("{ns}/persistentvolumeclaims/{name}/status"),
+        merge_patch(
+            &st,
+            &format!("{ns}/persistentvolumeclaims/{name}/status"),
             json!({"status": {"phase": "Bound", "capacity": {"storage": "10Gi"}}}),
         )
         .await?;

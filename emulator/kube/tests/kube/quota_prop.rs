@@ -3,7 +3,7 @@
 //! `status.used` is what counting every object from scratch gives, and a create is refused
 //! exactly when it would exceed a quota.
 
-use super::support::{get, post, send};
+use super::support::{get, merge_patch, post, send};
 use cloudbox_kube::kinds::quota;
 use cloudbox_kube::KubeState;
 use http::{Method, StatusCode};
@@ -104,13 +104,10 @@ async fn run(ops: Vec<Op>) -> anyhow::Result<()> {
                 }
             }
             Op::Finish(n) => {
-                send(
+                merge_patch(
                     &st,
-                    Method::PATCH,
                     &format!("{base}/pods/p{n}/status"),
-                    "application/merge-patch+json",
-                    "application/json",
-                    Some(json!({"status": {"phase": "Succeeded"}})),
+                    json!({"status": {"phase": "Succeeded"}}),
                 )
                 .await?;
             }

@@ -78,3 +78,16 @@ pub async fn post(st: &KubeState, uri: &str, body: Value) -> anyhow::Result<Resp
     )
     .await
 }
+
+/// PATCH with a JSON merge patch.
+pub async fn merge_patch(st: &KubeState, uri: &str, body: Value) -> anyhow::Result<Resp> {
+    send(
+        st,
+        Method::PATCH,
+        uri,
+        "application/merge-patch+json",
+        "application/json",
+        Some(body),
+    )
+    .await
+}
